@@ -1,0 +1,50 @@
+"""The one exception hierarchy of callforge.
+
+The CLI turns every ``CallforgeError`` into one line on stderr and exit code 2;
+anything else is a bug and may show a traceback.
+"""
+
+from __future__ import annotations
+
+
+class CallforgeError(Exception):
+    """Base of every error a user can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(CallforgeError):
+    """A file, flag or tool definition the user gave is unusable."""
+
+    def __init__(self, message: str, *, source: str | None = None, tool: str | None = None) -> None:
+        where = ": ".join(part for part in (source, f"tool '{tool}'" if tool else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.source = source
+        self.tool = tool
+
+
+class UnsupportedSchemaError(InputError):
+    """A JSON Schema feature callforge cannot seed or check, at a given JSON path."""
+
+    def __init__(
+        self, message: str, *, path: str, tool: str | None = None, source: str | None = None
+    ) -> None:
+        super().__init__(f"at {path}: {message}", source=source, tool=tool)
+        self.path = path
+
+
+class TeacherError(CallforgeError):
+    """A teacher could not produce a usable answer (after its own retries)."""
+
+
+class TeacherConfigError(TeacherError):
+    """A teacher is misconfigured (unknown name, missing or rejected API key, bad endpoint)."""
+
+
+class StoreError(CallforgeError):
+    """The DuckDB store cannot be opened, migrated or written."""

@@ -1,0 +1,351 @@
+"""Orchestration: fill every (tool, category) cell to its target.
+
+An *attempt* is one try at one cell: plan (seeded arguments), teacher draft,
+validation, dedup. Attempts are numbered per cell and every attempt's
+randomness comes from ``attempt_seed(seed, tool, category, number)``, so:
+
+* the same command with the same ``--seed`` makes the same examples;
+* a run only generates what is missing, continuing the numbering where the
+  store left off, so a killed run resumes where it stopped and, with a
+  deterministic teacher, ends with exactly the examples an uninterrupted run
+  would have made.
+
+Results are written by this one coroutine in batches of whole examples, each
+batch one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from faker import Faker
+
+from generator.dedup import ExactDeduplicator, dedup_key
+from generator.errors import InputError, TeacherError
+from generator.scenarios import CATEGORIES, get_category
+from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
+from generator.seeding import seed_arguments
+from generator.teachers.base import Teacher, TeacherRequest
+from generator.templating import load_yaml
+from generator.tools import ToolSet, sha256_hex
+from generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
+from store import Cell, ExampleRow, RejectionRow, Store
+
+DEFAULT_MIX = {"single": 2.0, "error_recovery": 1.0, "multi_step": 1.0}
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    per_tool: int = 50
+    mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    seed: int = 0
+    locale: str = "en_US"
+    optional_rate: float = 0.5
+    attempts_per_example: float = 4.0
+    """Budget: a cell gives up after this many attempts per missing example (plus 10)."""
+    batch_size: int = 64
+    flush_seconds: float = 0.5
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    targets: dict[Cell, int]
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    unfilled: dict[Cell, int] = field(default_factory=dict)
+    skipped: dict[Cell, str] = field(default_factory=dict)
+    stage_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the pipeline reports after each attempt, for a progress display."""
+
+    missing_total: int
+    accepted: int
+    rejected: int
+    in_flight: int
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``single=2,error_recovery=1`` -> weights per category."""
+    mix: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, weight = part.partition("=")
+        name = name.strip()
+        get_category(name)
+        try:
+            mix[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise InputError(f"--mix: weight of '{name}' is not a number: '{weight}'") from None
+        if mix[name] < 0:
+            raise InputError(f"--mix: weight of '{name}' is negative")
+    if not mix or sum(mix.values()) <= 0:
+        raise InputError("--mix: give at least one category a positive weight")
+    return mix
+
+
+def cell_targets(
+    tools: ToolSet, per_tool: int, mix: Mapping[str, float]
+) -> tuple[dict[Cell, int], dict[Cell, str]]:
+    """Split ``per_tool`` over categories by weight (largest remainder).
+
+    A category that cannot be built for a tool gives its share to the others, so
+    every tool still gets ``per_tool`` examples. Returns targets and skipped cells.
+    """
+    targets: dict[Cell, int] = {}
+    skipped: dict[Cell, str] = {}
+    for tool in tools:
+        usable = {}
+        for name, weight in mix.items():
+            reason = CATEGORIES[name].unavailable_for(tool, tools)
+            if reason:
+                skipped[(tool.name, name)] = reason
+            elif weight > 0:
+                usable[name] = weight
+        total = sum(usable.values())
+        if not total:
+            continue
+        shares = {name: per_tool * weight / total for name, weight in usable.items()}
+        counts = {name: math.floor(share) for name, share in shares.items()}
+        by_remainder = sorted(shares, key=lambda n: (counts[n] - shares[n], list(usable).index(n)))
+        for name in by_remainder[: per_tool - sum(counts.values())]:
+            counts[name] += 1
+        targets.update({(tool.name, name): count for name, count in counts.items() if count})
+    return targets, skipped
+
+
+def attempt_seed(seed: int, tool: str, category: str, attempt: int) -> int:
+    return int(sha256_hex(f"{seed}:{tool}:{category}:{attempt}")[:16], 16)
+
+
+def check_seedable(tools: ToolSet, locale: str) -> None:
+    """Seed every tool once, so an unsupported schema fails before anything is stored."""
+    faker = Faker(locale)
+    for tool in tools:
+        faker.seed_instance(0)
+        seed_arguments(tool.parameters, random.Random(0), faker, tool=tool.name)
+
+
+@dataclass
+class _Outcome:
+    cell: Cell
+    attempt: int
+    scenario: Scenario | None = None
+    rejection: Rejection | None = None
+    payload: dict[str, Any] | None = None
+
+
+class Generation:
+    """One ``generate`` run over a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        tools: ToolSet,
+        teacher: Teacher,
+        config: GenerateConfig,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.store, self.tools, self.teacher, self.config = store, tools, teacher, config
+        self.on_progress = on_progress or (lambda _progress: None)
+        self.faker = Faker(config.locale)
+        self.style_knobs: dict[str, list[str]] = load_yaml("variety.yaml")
+        self._examples: list[ExampleRow] = []
+        self._rejections: list[RejectionRow] = []
+        self._last_flush = time.perf_counter()
+        self.stage_seconds: defaultdict[str, float] = defaultdict(float)
+
+    async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
+        started = time.perf_counter()
+        targets, skipped = cell_targets(self.tools, self.config.per_tool, self.config.mix)
+        self.store.register_tools((t.name, t.content_hash, t.definition) for t in self.tools)
+        self.store.set_targets(targets)
+        config = {**asdict(self.config), "teacher": self.teacher.id, **(run_config or {})}
+        run_id = self.store.begin_run("generate", config)
+        summary = RunSummary(run_id=run_id, targets=targets, skipped=skipped)
+        self.stage_seconds = summary.stage_seconds
+        status = "interrupted"
+        try:
+            await self._fill(summary)
+            status = "completed" if not summary.unfilled else "incomplete"
+        finally:
+            self._flush(run_id, force=True)
+            self.store.finish_run(run_id, status)
+            summary.seconds = time.perf_counter() - started
+        return summary
+
+    async def _fill(self, summary: RunSummary) -> None:
+        counts = self.store.accepted_counts()
+        missing = {cell: max(0, t - counts.get(cell, 0)) for cell, t in summary.targets.items()}
+        next_attempt = self.store.next_attempts()
+        budget = {
+            cell: math.ceil(n * self.config.attempts_per_example) + 10
+            for cell, n in missing.items()
+        }
+        dedup = ExactDeduplicator(self.store.dedup_keys())
+        in_flight: dict[asyncio.Task[_Outcome], Cell] = {}
+        pending = Counter[Cell]()
+        missing_total = sum(missing.values())
+
+        def schedule() -> Iterator[tuple[Cell, int]]:
+            """Round-robin over cells that still need examples and have budget."""
+            while True:
+                progressed = False
+                for cell in summary.targets:
+                    if missing[cell] - pending[cell] > 0 and budget[cell] > 0:
+                        budget[cell] -= 1
+                        number = next_attempt.get(cell, 0)
+                        next_attempt[cell] = number + 1
+                        progressed = True
+                        yield cell, number
+                        if len(in_flight) >= self.teacher.concurrency:
+                            return
+                if not progressed:
+                    return
+
+        while True:
+            for cell, number in schedule():
+                pending[cell] += 1
+                in_flight[asyncio.create_task(self._attempt(cell, number, summary))] = cell
+            if not in_flight:
+                break
+            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                cell = in_flight.pop(task)
+                pending[cell] -= 1
+                if self._record(task.result(), dedup, summary):
+                    missing[cell] -= 1
+                self._flush(summary.run_id)
+            self.on_progress(
+                Progress(
+                    missing_total, summary.accepted, sum(summary.rejected.values()), len(in_flight)
+                )
+            )
+        summary.unfilled = {cell: n for cell, n in missing.items() if n > 0}
+
+    async def _attempt(self, cell: Cell, number: int, summary: RunSummary) -> _Outcome:
+        tick = time.perf_counter()
+        plan = self._plan(cell, number)
+        summary.stage_seconds["plan"] += time.perf_counter() - tick
+        tools_used = tuple(self.tools[name] for name in plan.tools_used())
+        tick = time.perf_counter()
+        try:
+            draft = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
+        except TeacherError as exc:
+            return _Outcome(
+                cell,
+                number,
+                rejection=Rejection(TEACHER, str(exc)),
+                payload=plan.model_dump(mode="json"),
+            )
+        finally:
+            summary.stage_seconds["teacher"] += time.perf_counter() - tick
+        tick = time.perf_counter()
+        scenario = Scenario(plan=plan, draft=draft)
+        rejection = validate_scenario(scenario, self.tools)
+        summary.stage_seconds["validate"] += time.perf_counter() - tick
+        if rejection:
+            return _Outcome(
+                cell, number, rejection=rejection, payload=scenario.model_dump(mode="json")
+            )
+        return _Outcome(cell, number, scenario=scenario)
+
+    def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
+        tool_name, category_name = cell
+        seed = attempt_seed(self.config.seed, tool_name, category_name, number)
+        rng = random.Random(seed)
+        self.faker.seed_instance(seed)
+        style = {knob: rng.choice(values) for knob, values in self.style_knobs.items()}
+        context = PlanContext(
+            rng=rng,
+            faker=self.faker,
+            attempt=number,
+            seed=seed,
+            optional_rate=self.config.optional_rate,
+            style=style,
+        )
+        return get_category(category_name).plan(self.tools[tool_name], self.tools, context)
+
+    def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
+        """Buffer an outcome for storage; True if it adds an accepted example."""
+        tool_name, category = outcome.cell
+        tool_hash = self.tools[tool_name].content_hash
+        rejection, scenario = outcome.rejection, outcome.scenario
+        if scenario is not None:
+            key = dedup_key(scenario)
+            if not dedup.admit(key):
+                rejection = Rejection(
+                    DEDUP, "exact duplicate: same request and calls as a stored example"
+                )
+            else:
+                self._examples.append(
+                    ExampleRow(
+                        example_id=key[:20],
+                        tool_name=tool_name,
+                        tool_hash=tool_hash,
+                        category=category,
+                        attempt=outcome.attempt,
+                        failure_kind=scenario.plan.failure_kind,
+                        dedup_key=key,
+                        user_request=scenario.draft.user_request,
+                        tool_hashes=[
+                            self.tools[n].content_hash for n in scenario.plan.tools_used()
+                        ],
+                        scenario=scenario.model_dump(mode="json"),
+                        teacher=self.teacher.id,
+                    )
+                )
+                summary.accepted += 1
+                return True
+        assert rejection is not None
+        summary.rejected[rejection.stage] += 1
+        payload = outcome.payload or (scenario.model_dump(mode="json") if scenario else None)
+        self._rejections.append(
+            RejectionRow(
+                tool_name,
+                tool_hash,
+                category,
+                outcome.attempt,
+                rejection.stage,
+                rejection.reason,
+                payload,
+            )
+        )
+        return False
+
+    def _flush(self, run_id: str, *, force: bool = False) -> None:
+        due = len(self._examples) + len(self._rejections) >= self.config.batch_size
+        late = time.perf_counter() - self._last_flush >= self.config.flush_seconds
+        if not (force or due or late):
+            return
+        tick = time.perf_counter()
+        self.store.write_batch(run_id, self._examples, self._rejections)
+        self.stage_seconds["store"] += time.perf_counter() - tick
+        self._examples, self._rejections = [], []
+        self._last_flush = time.perf_counter()
+
+
+async def generate(
+    store: Store,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    on_progress: Callable[[Progress], None] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+) -> RunSummary:
+    """Fill every cell of ``tools`` to its target in ``store``; see the module docstring."""
+    check_seedable(tools, config.locale)
+    try:
+        return await Generation(store, tools, teacher, config, on_progress).run(run_config)
+    finally:
+        await teacher.aclose()

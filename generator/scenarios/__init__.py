@@ -1,0 +1,22 @@
+"""Scenario categories: each a plan builder and its rules, over one shared scenario model."""
+
+from generator.errors import InputError
+from generator.scenarios.base import Category, Scenario, ScenarioDraft, ScenarioPlan
+from generator.scenarios.error_recovery import ErrorRecovery
+from generator.scenarios.multi_step import MultiStep
+from generator.scenarios.single import SingleCall
+
+CATEGORIES: dict[str, Category] = {
+    category.name: category for category in (SingleCall(), ErrorRecovery(), MultiStep())
+}
+
+
+def get_category(name: str) -> Category:
+    try:
+        return CATEGORIES[name]
+    except KeyError:
+        known = ", ".join(CATEGORIES)
+        raise InputError(f"unknown category '{name}' (known: {known})") from None
+
+
+__all__ = ["CATEGORIES", "Category", "Scenario", "ScenarioDraft", "ScenarioPlan", "get_category"]

@@ -1,0 +1,206 @@
+"""The scenario model every category renders from.
+
+A scenario is made in two halves:
+
+* the **plan** (``ScenarioPlan``) is the generator's: which tools are called, with
+  which seeded arguments, which call fails and why, which argument is chained from
+  an earlier result. It is decided before a teacher writes a word, so it is valid
+  by construction and reproducible from the seed;
+* the **draft** (``ScenarioDraft``) is the teacher's: the user's words, each tool's
+  result and the final answer, written *around* the plan.
+
+``Scenario`` joins them and renders OpenAI chat messages. A category is a plan
+builder plus its own validation rules (``Category``); the renderer and the
+generic checks are shared, so a new category touches only its own module and
+the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from faker import Faker
+from pydantic import BaseModel, ConfigDict, Field
+
+from generator.tools import ToolSet, ToolSpec
+
+ERROR_KEY = "error"
+"""A tool result that is a JSON object with this top-level key reports a failure."""
+
+
+class ToolCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+class PlannedFailure(BaseModel):
+    """Why a planned call fails, and whether the assistant's call was the mistake."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    detail: str
+    assistant_mistake: bool
+
+
+class PlannedStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call: ToolCall
+    failure: PlannedFailure | None = None
+    must_return: dict[str, Any] = Field(default_factory=dict)
+    """Values the tool's result has to contain (top-level keys), for later calls to use."""
+
+    @property
+    def trainable(self) -> bool:
+        """False where the call is the assistant's own mistake: export gives it weight 0."""
+        return self.failure is None or not self.failure.assistant_mistake
+
+
+class ChainLink(BaseModel):
+    """A later call's argument whose value comes from an earlier tool result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_step: int
+    to_step: int
+    argument: str
+    value: Any
+
+
+class ScenarioPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    tool: str
+    attempt: int
+    seed: int
+    steps: list[PlannedStep]
+    chains: list[ChainLink] = Field(default_factory=list)
+    style: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def failure_kind(self) -> str | None:
+        return next((s.failure.kind for s in self.steps if s.failure), None)
+
+    def tools_used(self) -> list[str]:
+        return list(dict.fromkeys(step.call.name for step in self.steps))
+
+    def stated_arguments(self) -> list[tuple[str, dict[str, Any]]]:
+        """(tool, arguments) the user must state: successful calls minus chained values."""
+        chained = {(link.to_step, link.argument) for link in self.chains}
+        stated = []
+        for index, step in enumerate(self.steps):
+            if step.failure is not None:
+                continue
+            arguments = {
+                name: value
+                for name, value in step.call.arguments.items()
+                if (index, name) not in chained
+            }
+            stated.append((step.call.name, arguments))
+        return stated
+
+
+class ScenarioDraft(BaseModel):
+    """What a teacher writes around a plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_request: str
+    tool_results: list[dict[str, Any]]
+    final_answer: str
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: ScenarioPlan
+    draft: ScenarioDraft
+
+    def to_messages(self) -> list[dict[str, Any]]:
+        """OpenAI fine-tuning chat messages, exactly as its docs show them."""
+        messages: list[dict[str, Any]] = [{"role": "user", "content": self.draft.user_request}]
+        for step, result in zip(self.plan.steps, self.draft.tool_results, strict=False):
+            call = step.call
+            assistant: dict[str, Any] = {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {
+                            "name": call.name,
+                            "arguments": json.dumps(call.arguments, ensure_ascii=False),
+                        },
+                    }
+                ],
+            }
+            if not step.trainable:
+                assistant["weight"] = 0
+            messages.append(assistant)
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": json.dumps(result, ensure_ascii=False),
+                }
+            )
+        messages.append({"role": "assistant", "content": self.draft.final_answer})
+        return messages
+
+
+@dataclass
+class PlanContext:
+    """Everything a category may draw from while planning one attempt."""
+
+    rng: random.Random
+    faker: Faker
+    attempt: int
+    seed: int
+    optional_rate: float = 0.5
+    style: dict[str, str] = field(default_factory=dict)
+
+    def call_id(self, step: int) -> str:
+        return f"call_{self.seed % 16**8:08x}{step}"
+
+
+class Category(ABC):
+    """A scenario category: how to plan it and what must hold of a finished one."""
+
+    name: ClassVar[str]
+
+    def unavailable_for(self, tool: ToolSpec, tools: ToolSet) -> str | None:
+        """Why this category cannot be built for ``tool``, or None if it can."""
+        return None
+
+    @abstractmethod
+    def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan: ...
+
+    @abstractmethod
+    def check(self, scenario: Scenario, tools: ToolSet) -> str | None:
+        """The first rule of this category the scenario breaks, or None."""
+
+    def new_plan(
+        self, tool: ToolSpec, context: PlanContext, steps: list[PlannedStep], **extra: Any
+    ) -> ScenarioPlan:
+        return ScenarioPlan(
+            category=self.name,
+            tool=tool.name,
+            attempt=context.attempt,
+            seed=context.seed,
+            steps=steps,
+            style=context.style,
+            **extra,
+        )
+
+
+def result_is_error(result: Any) -> bool:
+    return isinstance(result, dict) and ERROR_KEY in result

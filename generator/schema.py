@@ -1,0 +1,414 @@
+"""The one place that walks JSON Schema.
+
+Seeding (making arguments) and validation (checking a teacher's arguments) must
+agree on what a tool's ``parameters`` schema means, so both read it through this
+module: ``$ref`` resolution with bounded recursion, ``allOf`` merging, type
+lists and OpenAPI ``nullable``, an object's properties, and jsonschema-backed
+checks with cached validators.
+
+Paths in errors are dotted schema locations starting at ``parameters`` (e.g.
+``parameters.properties.items.items.properties.sku``) so a user can find the
+keyword in their tool file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from fractions import Fraction
+from itertools import product
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+
+from generator.errors import InputError, UnsupportedSchemaError
+
+ROOT_PATH = "parameters"
+# A recursive $ref is expanded at most this many times along one branch; deeper
+# optional branches are left out, deeper required ones are an error.
+MAX_REF_DEPTH = 3
+JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
+FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+_VALIDATOR_CACHE_SIZE = 1024
+_validators: OrderedDict[tuple[str, bool], Validator] = OrderedDict()
+
+# Keywords whose subschemas live in a {name: schema} map or a [schema] list.
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_VALUES = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
+
+
+def schema_key(schema: Any) -> str:
+    """A stable hash of a schema: equal schemas (whatever their key order) share it."""
+    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(canonical.encode()).hexdigest()
+
+
+def check_parameters_schema(schema: Any, *, tool: str, source: str | None = None) -> None:
+    """Reject a tool whose ``parameters`` is not a valid JSON Schema for an object.
+
+    Done once when tools are loaded, so seeding and validation can trust the schema.
+    """
+    if not isinstance(schema, Mapping):
+        raise InputError(
+            f"parameters must be a JSON Schema object, got {type(schema).__name__}",
+            source=source,
+            tool=tool,
+        )
+    cls = validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(dict(schema))
+    except SchemaError as error:
+        where = ".".join([ROOT_PATH, *map(str, error.path)])
+        raise InputError(
+            f"parameters is not a valid JSON Schema at {where}: {_one_line(error.message)}",
+            source=source,
+            tool=tool,
+        ) from None
+    if schema.get("type") not in ("object", ["object"]):
+        raise InputError(
+            f'parameters must have "type": "object" at the top level, got {schema.get("type")!r}',
+            source=source,
+            tool=tool,
+        )
+
+
+def compiled_validator(schema: Mapping[str, Any], *, openapi: bool = True) -> Validator:
+    """A jsonschema validator with format checking, compiled once per distinct schema.
+
+    ``openapi=True`` first rewrites OpenAPI ``nullable: true`` into a type list, which
+    is how callforge reads tool schemas; ``openapi=False`` validates the schema as
+    plain JSON Schema (what a strict consumer would do).
+    """
+    key = (schema_key(schema), openapi)
+    validator = _validators.get(key)
+    if validator is None:
+        document = to_json_schema(schema) if openapi else schema
+        cls = validator_for(document, default=Draft202012Validator)
+        validator = cls(document, format_checker=FORMAT_CHECKER)
+        _validators[key] = validator
+        if len(_validators) > _VALIDATOR_CACHE_SIZE:
+            _validators.popitem(last=False)
+    return validator
+
+
+def validate_instance(schema: Mapping[str, Any], instance: Any) -> list[str]:
+    """Every way ``instance`` breaks ``schema``, as one-line ``$.json.path: message`` texts."""
+    errors = compiled_validator(schema).iter_errors(instance)
+    return [
+        f"{error.json_path}: {_one_line(error.message)}"
+        for error in sorted(errors, key=lambda error: (error.json_path, error.message))
+    ]
+
+
+def scalar_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(json_path, leaf)`` for every scalar in a JSON value, e.g. ``items[0].sku``."""
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            yield from scalar_leaves(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            yield from scalar_leaves(child, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def schema_types(schema: Mapping[str, Any], *, nullable: bool = True) -> tuple[str, ...] | None:
+    """The JSON types a schema declares, or None when it declares none.
+
+    ``"type": ["string", "null"]`` and OpenAPI's ``"nullable": true`` both add
+    ``"null"``; pass ``nullable=False`` to ignore the OpenAPI flag.
+    """
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    types = (declared,) if isinstance(declared, str) else tuple(declared)
+    if nullable and schema.get("nullable") is True and "null" not in types:
+        types = (*types, "null")
+    return types
+
+
+def to_json_schema(schema: Any) -> Any:
+    """Rewrite OpenAPI ``nullable: true`` everywhere into plain JSON Schema."""
+    if not isinstance(schema, Mapping):
+        return schema
+    out = _map_subschemas(schema, to_json_schema)
+    if out.pop("nullable", None) is True:
+        types = schema_types(schema)
+        if types is not None:
+            out["type"] = list(types)
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def object_properties(schema: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
+    """``(name, subschema, required)`` for each declared or required property, in order.
+
+    A required name with no declared schema gets ``True`` (any value).
+    """
+    declared: Mapping[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    listed = [(name, sub, name in required) for name, sub in declared.items()]
+    missing = [name for name in schema.get("required") or () if name not in declared]
+    return listed + [(name, True, True) for name in dict.fromkeys(missing)]
+
+
+class SchemaDocument:
+    """A tool's ``parameters`` schema, the root that its local ``$ref``s point into."""
+
+    def __init__(self, root: Mapping[str, Any], *, tool: str = "") -> None:
+        self.root = root
+        self.tool = tool
+
+    def error(self, message: str, path: str) -> UnsupportedSchemaError:
+        """An UnsupportedSchemaError naming this document's tool."""
+        return UnsupportedSchemaError(message, path=path, tool=self.tool or None)
+
+    def resolve(
+        self, schema: Any, *, path: str, refs: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """Expand ``$ref`` and merge ``allOf`` at this level.
+
+        Returns the merged schema (its subschemas still raw) and the chain of refs
+        expanded to reach it, which bounds recursion when the caller descends.
+        """
+        if schema is True:
+            return {}, refs
+        if schema is False:
+            raise self.error("the schema 'false' accepts no value", path)
+        if not isinstance(schema, Mapping):
+            raise self.error(f"expected a schema object, got {schema!r}", path)
+        pieces = [{k: v for k, v in schema.items() if k not in ("$ref", "allOf")}]
+        if "$ref" in schema:
+            target, refs = self._expand_ref(schema["$ref"], path=path, refs=refs)
+            pieces.append(target)
+        for index, branch in enumerate(schema.get("allOf") or ()):
+            resolved, refs = self.resolve(branch, path=f"{path}.allOf.{index}", refs=refs)
+            pieces.append(resolved)
+        merged = pieces[0]
+        for piece in pieces[1:]:
+            merged = self.merge(merged, piece, path=path)
+        return merged, refs
+
+    def _expand_ref(
+        self, ref: Any, *, path: str, refs: tuple[str, ...]
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            raise self.error(f"only local '#/...' $refs are supported, got {ref!r}", path)
+        if refs.count(ref) >= MAX_REF_DEPTH:
+            raise self.error(
+                f"recursive $ref '{ref}' does not stop within {MAX_REF_DEPTH} levels; "
+                "make the recursive property optional",
+                path,
+            )
+        return self.resolve(self.pointer(ref, path=path), path=path, refs=(*refs, ref))
+
+    def pointer(self, ref: str, *, path: str) -> Any:
+        """The subschema a local ``#/a/b`` reference points at."""
+        node: Any = self.root
+        for raw in ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else ():
+            part = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise self.error(f"$ref '{ref}' points at nothing in this schema", path)
+        return node
+
+    def merge(self, a: Mapping[str, Any], b: Mapping[str, Any], *, path: str) -> dict[str, Any]:
+        """One schema meaning "valid against both ``a`` and ``b``" (``allOf`` of two)."""
+        merged = dict(a)
+        for key, value in b.items():
+            if key not in merged:
+                merged[key] = value
+            elif merged[key] != value:
+                rule = _MERGE_RULES.get(key)
+                merged[key] = rule(self, merged[key], value, path) if rule else merged[key]
+        if "additionalProperties" in a or "additionalProperties" in b:
+            self._close_properties(merged, a, b, path=path)
+            self._close_properties(merged, b, a, path=path)
+        merged.pop("$defs", None)
+        merged.pop("definitions", None)
+        return merged
+
+    def _close_properties(
+        self,
+        merged: dict[str, Any],
+        owner: Mapping[str, Any],
+        other: Mapping[str, Any],
+        *,
+        path: str,
+    ) -> None:
+        """Apply ``owner``'s additionalProperties to the properties only ``other`` declares.
+
+        In ``allOf``, ``additionalProperties: false`` in one branch forbids the
+        properties another branch adds: the classic surprise, kept faithful here.
+        """
+        extra = owner.get("additionalProperties", True)
+        if extra is True:
+            return
+        own = owner.get("properties") or {}
+        properties = dict(merged.get("properties") or {})
+        for name in [n for n in (other.get("properties") or {}) if n not in own]:
+            if extra is False:
+                properties.pop(name, None)
+                if name in (merged.get("required") or ()):
+                    raise self.error(
+                        f"property '{name}' is required but another allOf branch forbids it "
+                        "with additionalProperties: false",
+                        path,
+                    )
+            else:
+                properties[name] = {"allOf": [properties[name], extra]}
+        merged["properties"] = properties
+
+
+def _merge_types(doc: SchemaDocument, a: Any, b: Any, path: str) -> list[str]:
+    left = [a] if isinstance(a, str) else list(a)
+    right = [b] if isinstance(b, str) else list(b)
+    common = [t for t in left if t in right]
+    if ("integer" in left and "number" in right) or ("number" in left and "integer" in right):
+        common.append("integer")
+    if not common:
+        raise doc.error(f"allOf branches share no type ({left} and {right})", path)
+    return list(dict.fromkeys(common))
+
+
+def _merge_enums(doc: SchemaDocument, a: Any, b: Any, path: str) -> list[Any]:
+    right = {json.dumps(v, sort_keys=True) for v in b}
+    common = [v for v in a if json.dumps(v, sort_keys=True) in right]
+    if not common:
+        raise doc.error("allOf branches share no enum value", path)
+    return common
+
+
+def _merge_const(doc: SchemaDocument, a: Any, b: Any, path: str) -> Any:
+    raise doc.error(f"allOf branches require different consts ({a!r} and {b!r})", path)
+
+
+def _merge_identical(keyword: str) -> Callable[[SchemaDocument, Any, Any, str], Any]:
+    def merge(doc: SchemaDocument, a: Any, b: Any, path: str) -> Any:
+        raise doc.error(f"allOf branches use two different '{keyword}'s ({a!r} and {b!r})", path)
+
+    return merge
+
+
+def _merge_properties(doc: SchemaDocument, a: Any, b: Any, path: str) -> dict[str, Any]:
+    merged = dict(a)
+    for name, sub in b.items():
+        merged[name] = {"allOf": [merged[name], sub]} if name in merged else sub
+    return merged
+
+
+def _merge_required(doc: SchemaDocument, a: Any, b: Any, path: str) -> list[str]:
+    return list(dict.fromkeys([*a, *b]))
+
+
+def _merge_dependent(doc: SchemaDocument, a: Any, b: Any, path: str) -> dict[str, list[str]]:
+    merged = {name: list(needs) for name, needs in a.items()}
+    for name, needs in b.items():
+        merged[name] = list(dict.fromkeys([*merged.get(name, []), *needs]))
+    return merged
+
+
+def _merge_subschema(doc: SchemaDocument, a: Any, b: Any, path: str) -> Any:
+    if a is False or b is False:
+        return False
+    if a is True:
+        return b
+    return a if b is True else {"allOf": [a, b]}
+
+
+def _merge_multiple(doc: SchemaDocument, a: Any, b: Any, path: str) -> int | float:
+    left, right = Fraction(str(a)), Fraction(str(b))
+    lcm = Fraction(
+        math.lcm(left.numerator, right.numerator), math.gcd(left.denominator, right.denominator)
+    )
+    return int(lcm) if lcm.denominator == 1 else float(lcm)
+
+
+def _merge_any_of(doc: SchemaDocument, a: Any, b: Any, path: str) -> list[Any]:
+    """allOf of two anyOfs is the anyOf of every pair; refuse when that explodes."""
+    if len(a) * len(b) > 64:
+        raise doc.error("allOf of two large anyOfs is too big to expand", path)
+    return [{"allOf": [x, y]} for x, y in product(a, b)]
+
+
+def _bound(pick: Callable[[Any, Any], Any]) -> Callable[[SchemaDocument, Any, Any, str], Any]:
+    return lambda doc, a, b, path: pick(a, b)
+
+
+_MERGE_RULES: dict[str, Callable[[SchemaDocument, Any, Any, str], Any]] = {
+    "type": _merge_types,
+    "enum": _merge_enums,
+    "const": _merge_const,
+    "format": _merge_identical("format"),
+    "pattern": _merge_identical("pattern"),
+    "oneOf": _merge_identical("oneOf"),
+    "properties": _merge_properties,
+    "required": _merge_required,
+    "dependentRequired": _merge_dependent,
+    "items": _merge_subschema,
+    "additionalProperties": _merge_subschema,
+    "multipleOf": _merge_multiple,
+    "anyOf": _merge_any_of,
+    "uniqueItems": _bound(lambda a, b: a or b),
+    "nullable": _bound(lambda a, b: a and b),
+    **{key: _bound(max) for key in ("minimum", "exclusiveMinimum", "minLength", "minItems")},
+    **{key: _bound(min) for key in ("maximum", "exclusiveMaximum", "maxLength", "maxItems")},
+    "minProperties": _bound(max),
+    "maxProperties": _bound(min),
+}
+
+
+def iter_subschemas(schema: Any) -> Iterator[Mapping[str, Any]]:
+    """Every schema object in a document, the root first, ``$defs`` included."""
+    if not isinstance(schema, Mapping):
+        return
+    yield schema
+    children: list[Any] = []
+    _map_subschemas(schema, children.append)
+    for child in children:
+        if isinstance(child, list):  # draft-4 tuple-form items
+            for item in child:
+                yield from iter_subschemas(item)
+        else:
+            yield from iter_subschemas(child)
+
+
+def _map_subschemas(schema: Mapping[str, Any], fn: Callable[[Any], Any]) -> dict[str, Any]:
+    out = dict(schema)
+    for key in _SCHEMA_MAPS:
+        if isinstance(out.get(key), Mapping):
+            out[key] = {name: fn(sub) for name, sub in out[key].items()}
+    for key in _SCHEMA_LISTS:
+        if isinstance(out.get(key), Sequence):
+            out[key] = [fn(sub) for sub in out[key]]
+    for key in _SCHEMA_VALUES:
+        if key in out:
+            out[key] = fn(out[key])
+    return out
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

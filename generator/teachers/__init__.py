@@ -1,0 +1,32 @@
+"""Teacher registry: one entry per teacher module, looked up by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from generator.errors import TeacherConfigError
+from generator.teachers.base import Teacher, TeacherRequest
+
+TeacherFactory = Callable[..., Teacher]
+
+
+def _offline(**options: Any) -> Teacher:
+    from generator.teachers.offline import OfflineTeacher
+
+    return OfflineTeacher(**options)
+
+
+TEACHERS: dict[str, TeacherFactory] = {"offline": _offline}
+
+
+def get_teacher(name: str, **options: Any) -> Teacher:
+    try:
+        factory = TEACHERS[name]
+    except KeyError:
+        known = ", ".join(sorted(TEACHERS))
+        raise TeacherConfigError(f"unknown teacher '{name}' (known: {known})") from None
+    return factory(**options)
+
+
+__all__ = ["TEACHERS", "Teacher", "TeacherRequest", "get_teacher"]

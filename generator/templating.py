@@ -1,0 +1,42 @@
+"""Access to ``templates/``: the one place that holds wording.
+
+Jinja2 templates and phrase banks are looked up first in a user's override
+folder (``--templates DIR``) and then in the shipped ``templates/`` folder, so a
+user can replace one file without copying the rest.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+EXAMPLE_TOOLS = TEMPLATES_DIR / "examples" / "tools.json"
+
+
+def _search_path(override: Path | None) -> list[str]:
+    return [str(override), str(TEMPLATES_DIR)] if override else [str(TEMPLATES_DIR)]
+
+
+@lru_cache(maxsize=8)
+def environment(override: Path | None = None) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_search_path(override)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@lru_cache(maxsize=32)
+def load_yaml(name: str, override: Path | None = None) -> Any:
+    for folder in _search_path(override):
+        path = Path(folder) / name
+        if path.exists():
+            return yaml.safe_load(path.read_text(encoding="utf-8"))
+    raise FileNotFoundError(f"template file {name} not found in {_search_path(override)}")

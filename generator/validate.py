@@ -1,0 +1,187 @@
+"""The validator: what every example must satisfy before it is stored.
+
+Two layers:
+
+* ``check_conversation`` needs only OpenAI messages and the tool schemas, so it
+  re-checks any exported line: role order, every tool call answered by exactly
+  one tool message with its id, known functions, arguments that parse and fit the
+  schema, grounded values, failed calls repaired, a final answer;
+* ``validate_scenario`` renders a scenario, runs ``check_conversation`` on it and
+  then its category's own rules (a chained value really came from the earlier
+  result, an error_recovery first call really fails, ...).
+
+A failed check is data: a ``Rejection`` with a stage and a reason, never an
+exception.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from generator.grounding import GroundingText
+from generator.scenarios import get_category
+from generator.scenarios.base import Scenario, result_is_error
+from generator.schema import validate_instance
+from generator.tools import ToolSet
+
+STRUCTURE = "structure"
+SCHEMA = "schema"
+GROUNDING = "grounding"
+CATEGORY = "category"
+DEDUP = "dedup"
+TEACHER = "teacher"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    stage: str
+    reason: str
+
+
+def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
+    """The first reason ``scenario`` must not be stored, or None if it passes."""
+    plan, draft = scenario.plan, scenario.draft
+    if len(draft.tool_results) != len(plan.steps):
+        return Rejection(
+            STRUCTURE,
+            f"wrong result count: {len(draft.tool_results)} tool results "
+            f"for {len(plan.steps)} calls",
+        )
+    for index, (step, result) in enumerate(zip(plan.steps, draft.tool_results, strict=True)):
+        if (step.failure is not None) != result_is_error(result):
+            expected = "an error" if step.failure else "a success"
+            return Rejection(CATEGORY, f"result mismatch: call {index + 1} must return {expected}")
+    schemas = {tool.name: tool.parameters for tool in tools}
+    problem = check_conversation(scenario.to_messages(), schemas)
+    if problem is not None:
+        return problem
+    reason = get_category(plan.category).check(scenario, tools)
+    return Rejection(CATEGORY, f"{plan.category}: {reason}") if reason else None
+
+
+def check_conversation(
+    messages: Sequence[Mapping[str, Any]], schemas: Mapping[str, Mapping[str, Any]]
+) -> Rejection | None:
+    """Check OpenAI chat messages against the tools' parameter schemas."""
+    return _ConversationCheck(schemas).run(messages)
+
+
+class _ConversationCheck:
+    def __init__(self, schemas: Mapping[str, Mapping[str, Any]]) -> None:
+        self.schemas = schemas
+        self.evidence: list[str] = []
+        self.unrepaired: dict[str, str] = {}
+
+    def run(self, messages: Sequence[Mapping[str, Any]]) -> Rejection | None:
+        position = 0
+        while position < len(messages) and messages[position].get("role") == "system":
+            position += 1
+        if position >= len(messages) or messages[position].get("role") != "user":
+            return Rejection(STRUCTURE, "role order: the conversation must open with a user turn")
+        previous_role = None
+        while position < len(messages):
+            message = messages[position]
+            role = message.get("role")
+            problem = self._check_weight(message)
+            if problem:
+                return problem
+            if role == "user":
+                if previous_role not in (None, "assistant_text"):
+                    return Rejection(STRUCTURE, "role order: a user turn interrupts tool calls")
+                if not _non_empty_text(message.get("content")):
+                    return Rejection(STRUCTURE, "empty user turn")
+                self.evidence.append(message["content"])
+                previous_role, position = "user", position + 1
+            elif role == "assistant" and message.get("tool_calls"):
+                answers = messages[position + 1 : position + 1 + len(message["tool_calls"])]
+                problem = self._check_calls(message["tool_calls"], answers)
+                if problem:
+                    return problem
+                previous_role, position = "tool", position + 1 + len(answers)
+            elif role == "assistant":
+                if not _non_empty_text(message.get("content")):
+                    return Rejection(STRUCTURE, "empty assistant answer")
+                previous_role, position = "assistant_text", position + 1
+            else:
+                return Rejection(STRUCTURE, f"role order: unexpected {role!r} message")
+        if previous_role != "assistant_text":
+            return Rejection(STRUCTURE, "no final answer: the last turn must be assistant text")
+        if self.unrepaired:
+            name, call_id = next(iter(self.unrepaired.items()))
+            return Rejection(STRUCTURE, f"unrepaired failure: call {call_id} to {name} failed")
+        return None
+
+    def _check_weight(self, message: Mapping[str, Any]) -> Rejection | None:
+        if "weight" not in message:
+            return None
+        if message.get("role") != "assistant" or message["weight"] not in (0, 1):
+            return Rejection(STRUCTURE, "bad weight: only assistant turns, and only 0 or 1")
+        return None
+
+    def _check_calls(
+        self, calls: Sequence[Mapping[str, Any]], answers: Sequence[Mapping[str, Any]]
+    ) -> Rejection | None:
+        ids = [call.get("id") for call in calls]
+        if len(set(ids)) != len(ids) or not all(isinstance(i, str) and i for i in ids):
+            return Rejection(STRUCTURE, "tool call ids must be unique non-empty strings")
+        answered = [a.get("tool_call_id") for a in answers if a.get("role") == "tool"]
+        if sorted(map(str, answered)) != sorted(map(str, ids)) or len(answers) != len(calls):
+            return Rejection(
+                STRUCTURE, f"unanswered call: calls {ids} are answered by tool messages {answered}"
+            )
+        by_id = {answer["tool_call_id"]: answer for answer in answers}
+        for call in calls:
+            problem = self._check_call(call, by_id[call["id"]])
+            if problem:
+                return problem
+        self.evidence.extend(str(answer.get("content", "")) for answer in answers)
+        return None
+
+    def _check_call(self, call: Mapping[str, Any], answer: Mapping[str, Any]) -> Rejection | None:
+        function = call.get("function") or {}
+        name = function.get("name")
+        if call.get("type") != "function" or not isinstance(name, str):
+            return Rejection(STRUCTURE, "malformed tool call: needs type 'function' and a name")
+        if name not in self.schemas:
+            return Rejection(SCHEMA, f"unknown function: '{name}' is not one of the tools")
+        raw = function.get("arguments")
+        if not isinstance(raw, str):
+            return Rejection(STRUCTURE, f"arguments of {name} must be a JSON string")
+        try:
+            arguments = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return Rejection(SCHEMA, f"unparsable arguments of {name}: {exc.msg}")
+        if not isinstance(arguments, dict):
+            return Rejection(SCHEMA, f"arguments of {name} must be a JSON object")
+        if not isinstance(answer.get("content"), str):
+            return Rejection(STRUCTURE, f"the tool message answering {call['id']} has no content")
+        if _is_error_content(answer["content"]):
+            self.unrepaired[name] = call["id"]
+            return None
+        errors = validate_instance(self.schemas[name], arguments)
+        if errors:
+            return Rejection(SCHEMA, f"invalid arguments of {name}: {errors[0]}")
+        missing = GroundingText(self.evidence).missing(arguments)
+        if missing:
+            path, value = missing[0]
+            return Rejection(
+                GROUNDING,
+                f"ungrounded value: {name}{path} = {value!r} is not stated by the user "
+                "or an earlier tool result",
+            )
+        self.unrepaired.pop(name, None)
+        return None
+
+
+def _non_empty_text(content: Any) -> bool:
+    return isinstance(content, str) and bool(content.strip())
+
+
+def _is_error_content(content: str) -> bool:
+    try:
+        return result_is_error(json.loads(content))
+    except json.JSONDecodeError:
+        return False

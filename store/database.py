@@ -1,0 +1,335 @@
+"""The DuckDB store: the one place that holds SQL.
+
+A store is one DuckDB file. Opening it applies any pending migration; every
+write the pipeline makes goes through ``write_batch``, which commits whole
+examples and rejections in one transaction, so a process killed at any moment
+leaves either all of an example or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from generator.errors import StoreError
+from store.migrations import MIGRATIONS
+
+Cell = tuple[str, str]
+"""A (tool name, category) pair: the unit generation fills and export stratifies by."""
+
+
+@dataclass(frozen=True)
+class ExampleRow:
+    """An accepted example, ready to be stored."""
+
+    example_id: str
+    tool_name: str
+    tool_hash: str
+    category: str
+    attempt: int
+    failure_kind: str | None
+    dedup_key: str
+    user_request: str
+    tool_hashes: list[str]
+    scenario: dict[str, Any]
+    teacher: str
+
+
+@dataclass(frozen=True)
+class RejectionRow:
+    """A failed attempt, with the stage that stopped it and why."""
+
+    tool_name: str
+    tool_hash: str
+    category: str
+    attempt: int
+    stage: str
+    reason: str
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    """An example read back for export."""
+
+    example_id: str
+    tool_name: str
+    category: str
+    tool_hashes: list[str]
+    scenario: dict[str, Any]
+    stale: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+class Store:
+    """A callforge DuckDB file, migrated on open."""
+
+    def __init__(self, path: str | Path, *, must_exist: bool = False) -> None:
+        self.path = Path(path)
+        if must_exist and not self.path.exists():
+            raise StoreError(f"{self.path}: no such store; run 'callforge generate' first")
+        self._db = self._connect()
+        self.migrate()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.path.parent and not self.path.parent.exists():
+            raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            holder = _LOCK_HOLDER.search(str(exc))
+            if holder:
+                raise StoreError(
+                    f"{self.path}: in use by another process (PID {holder.group(2)}); "
+                    "wait for it to finish or use another --db"
+                ) from exc
+            raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- migrations ---------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, each in one transaction with its record."""
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"
+        )
+        applied = {row[0] for row in self._db.execute("SELECT name FROM _migrations").fetchall()}
+        newly_applied = []
+        for step in MIGRATIONS:
+            if step.__name__ in applied:
+                continue
+            with self.transaction() as db:
+                step(db)
+                db.execute("INSERT INTO _migrations VALUES (?, ?)", [step.__name__, _now()])
+            newly_applied.append(step.__name__)
+        return newly_applied
+
+    def applied_migrations(self) -> list[str]:
+        rows = self._db.execute("SELECT name FROM _migrations ORDER BY name").fetchall()
+        return [row[0] for row in rows]
+
+    # -- runs ---------------------------------------------------------------
+
+    def begin_run(self, command: str, config: Mapping[str, Any]) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        self._db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?)",
+            [run_id, command, _now(), json.dumps(config, sort_keys=True)],
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        self._db.execute(
+            "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
+            [_now(), status, run_id],
+        )
+
+    # -- tools and targets --------------------------------------------------
+
+    def register_tools(self, definitions: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Record (name, hash, definition) as the current tool set, keeping old versions."""
+        rows = list(definitions)
+        with self.transaction() as db:
+            for name, tool_hash, definition in rows:
+                db.execute(
+                    "INSERT INTO tools VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [tool_hash, name, json.dumps(definition, sort_keys=True), _now()],
+                )
+            db.execute("DELETE FROM current_tools")
+            db.executemany(
+                "INSERT INTO current_tools VALUES (?, ?, ?)",
+                [[name, tool_hash, position] for position, (name, tool_hash, _) in enumerate(rows)],
+            )
+
+    def current_tools(self) -> list[tuple[str, str, dict[str, Any]]]:
+        rows = self._db.execute(
+            """
+            SELECT c.name, c.tool_hash, t.definition
+            FROM current_tools c JOIN tools t USING (tool_hash)
+            ORDER BY c.position
+            """
+        ).fetchall()
+        return [(name, tool_hash, json.loads(definition)) for name, tool_hash, definition in rows]
+
+    def tool_definitions(self, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        rows = self._db.execute(
+            "SELECT tool_hash, definition FROM tools WHERE list_contains(?, tool_hash)", [wanted]
+        ).fetchall()
+        return {tool_hash: json.loads(definition) for tool_hash, definition in rows}
+
+    def set_targets(self, targets: Mapping[Cell, int]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM targets")
+            db.executemany(
+                "INSERT INTO targets VALUES (?, ?, ?)",
+                [[tool, category, target] for (tool, category), target in targets.items()],
+            )
+
+    def targets(self) -> dict[Cell, int]:
+        rows = self._db.execute("SELECT tool_name, category, target FROM targets").fetchall()
+        return {(tool, category): target for tool, category, target in rows}
+
+    # -- generation bookkeeping ----------------------------------------------
+
+    _STALE = """
+        NOT list_has_all((SELECT coalesce(list(tool_hash), []) FROM current_tools), e.tool_hashes)
+    """
+
+    def accepted_counts(self) -> dict[Cell, int]:
+        """Accepted, non-stale examples per cell."""
+        rows = self._db.execute(
+            f"""
+            SELECT tool_name, category, count(*) FROM examples e
+            WHERE NOT ({self._STALE}) GROUP BY ALL
+            """
+        ).fetchall()
+        return {(tool, category): count for tool, category, count in rows}
+
+    def next_attempts(self) -> dict[Cell, int]:
+        """The first unused attempt number per cell, across examples and rejections."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, max(attempt) + 1 FROM (
+                SELECT tool_name, category, attempt FROM examples
+                UNION ALL SELECT tool_name, category, attempt FROM rejections
+            ) GROUP BY ALL
+            """
+        ).fetchall()
+        return {(tool, category): attempt for tool, category, attempt in rows}
+
+    def dedup_keys(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT dedup_key FROM examples").fetchall()}
+
+    def write_batch(
+        self, run_id: str, examples: Iterable[ExampleRow], rejections: Iterable[RejectionRow]
+    ) -> None:
+        """Commit whole examples and rejections together, or nothing."""
+        now = _now()
+        example_rows = [
+            [
+                e.example_id,
+                run_id,
+                e.tool_name,
+                e.tool_hash,
+                e.category,
+                e.attempt,
+                e.failure_kind,
+                e.dedup_key,
+                e.user_request,
+                e.tool_hashes,
+                json.dumps(e.scenario, sort_keys=True),
+                e.teacher,
+                now,
+            ]
+            for e in examples
+        ]
+        rejection_rows = [
+            [
+                run_id,
+                r.tool_name,
+                r.tool_hash,
+                r.category,
+                r.attempt,
+                r.stage,
+                r.reason,
+                None if r.payload is None else json.dumps(r.payload, sort_keys=True, default=str),
+                now,
+            ]
+            for r in rejections
+        ]
+        if not example_rows and not rejection_rows:
+            return
+        with self.transaction() as db:
+            if example_rows:
+                db.executemany(
+                    "INSERT INTO examples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    example_rows,
+                )
+            if rejection_rows:
+                db.executemany(
+                    "INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rejection_rows
+                )
+
+    # -- reading back ---------------------------------------------------------
+
+    def examples(self, *, include_stale: bool = False) -> list[StoredExample]:
+        rows = self._db.execute(
+            f"""
+            SELECT example_id, tool_name, category, tool_hashes, scenario, {self._STALE} AS stale
+            FROM examples e ORDER BY example_id
+            """
+        ).fetchall()
+        return [
+            StoredExample(example_id, tool, category, list(hashes), json.loads(scenario), stale)
+            for example_id, tool, category, hashes, scenario, stale in rows
+            if include_stale or not stale
+        ]
+
+    def stale_counts(self) -> dict[Cell, int]:
+        rows = self._db.execute(
+            f"SELECT tool_name, category, count(*) FROM examples e WHERE {self._STALE} GROUP BY ALL"
+        ).fetchall()
+        return {(tool, category): count for tool, category, count in rows}
+
+    def rejection_counts(self) -> dict[tuple[str, str], int]:
+        """Rejections per (stage, reason kind); the reason kind is the text before any colon."""
+        rows = self._db.execute(
+            """
+            SELECT stage, split_part(reason, ':', 1) AS kind, count(*) FROM rejections
+            GROUP BY ALL ORDER BY 3 DESC, 1, 2
+            """
+        ).fetchall()
+        return {(stage, kind): count for stage, kind, count in rows}
+
+    def rejections_by_stage(self) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT stage, count(*) FROM rejections GROUP BY stage ORDER BY 2 DESC, 1"
+        ).fetchall()
+        return dict(rows)
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of every data table: lets tests prove a failed command changed nothing."""
+        tables = ["runs", "tools", "current_tools", "targets", "examples", "rejections"]
+        return {
+            table: self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in tables
+        }

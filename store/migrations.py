@@ -1,0 +1,95 @@
+"""Numbered, append-only schema migrations for the callforge DuckDB file.
+
+Each migration runs in one transaction together with the row recording it, so a
+store is always at exactly one known version. Never edit an applied migration:
+append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: list[Migration] = []
+migration = MIGRATIONS.append
+
+
+@migration
+def m001_initial(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            command VARCHAR NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,
+            config VARCHAR NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE tools (
+            tool_hash VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            definition VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE current_tools (
+            name VARCHAR PRIMARY KEY,
+            tool_hash VARCHAR NOT NULL,
+            position INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE targets (
+            tool_name VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            target INTEGER NOT NULL,
+            PRIMARY KEY (tool_name, category)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE examples (
+            example_id VARCHAR PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            tool_name VARCHAR NOT NULL,
+            tool_hash VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            failure_kind VARCHAR,
+            dedup_key VARCHAR NOT NULL UNIQUE,
+            user_request VARCHAR NOT NULL,
+            tool_hashes VARCHAR[] NOT NULL,
+            scenario VARCHAR NOT NULL,
+            teacher VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE rejections (
+            run_id VARCHAR NOT NULL,
+            tool_name VARCHAR NOT NULL,
+            tool_hash VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            stage VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            payload VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        )
+        """
+    )

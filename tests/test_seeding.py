@@ -1,0 +1,562 @@
+"""Seeding: any schema in, valid and realistic arguments out; violations always fail."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import pytest
+from faker import Faker
+from faker.providers.address.en_US import Provider as Address
+from faker.providers.currency import Provider as Currency
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from generator.errors import InputError, UnsupportedSchemaError
+from generator.schema import check_parameters_schema, scalar_leaves, validate_instance
+from generator.seeding import seed_arguments, violate_argument
+
+
+def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def seeded(seed: int) -> tuple[random.Random, Faker]:
+    faker = Faker()
+    faker.seed_instance(seed)
+    return random.Random(seed), faker
+
+
+# ---------------------------------------------------------------------------
+# A strategy for satisfiable JSON Schemas using every keyword seeding supports.
+
+FORMATS = ["date", "time", "date-time", "duration", "email", "hostname", "ipv4", "ipv6", "uri"]
+FORMATS.append("uuid")
+PATTERNS = [
+    r"^[A-Z]{3}-\d{5}$",
+    r"^\d{5}(-\d{4})?$",
+    r"^[a-z0-9_]{3,16}$",
+    r"^\+?[0-9]{7,12}$",
+    r"^#[0-9a-fA-F]{6}$",
+    r"^[A-Z]{2}$",
+    r"^(low|medium|high)$",
+]
+NAMES = [
+    "email",
+    "city",
+    "order_id",
+    "start_date",
+    "end_date",
+    "quantity",
+    "price",
+    "query",
+    "country_code",
+    "currency",
+    "name",
+    "note",
+    "sku",
+    "tags",
+    "limit",
+    "year",
+    "status",
+    "min_price",
+    "max_price",
+    "created_at",
+    "website",
+    "phone",
+]
+DEFS = {
+    "Money": {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number", "minimum": 0, "multipleOf": 0.01},
+            "currency": {"type": "string", "description": "ISO 4217 currency code"},
+        },
+        "required": ["amount", "currency"],
+        "additionalProperties": False,
+    },
+    "Node": {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string", "maxLength": 30},
+            "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}, "maxItems": 2},
+            "parent": {"$ref": "#/$defs/Node"},
+        },
+        "required": ["label"],
+    },
+}
+
+
+@st.composite
+def string_schemas(draw: st.DrawFn) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    kind = draw(st.sampled_from(["plain", "format", "pattern", "length"]))
+    if kind == "format":
+        schema["format"] = draw(st.sampled_from(FORMATS))
+    elif kind == "pattern":
+        schema["pattern"] = draw(st.sampled_from(PATTERNS))
+    elif kind == "length":
+        low = draw(st.integers(0, 6))
+        schema |= {"minLength": low, "maxLength": low + draw(st.integers(0, 20))}
+    return schema
+
+
+@st.composite
+def integer_schemas(draw: st.DrawFn) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer"}
+    step = draw(st.sampled_from([None, 2, 5, 10]))
+    low = draw(st.one_of(st.none(), st.integers(-50, 50)))
+    if step:
+        schema["multipleOf"] = step
+    if low is not None:
+        key = draw(st.sampled_from(["minimum", "exclusiveMinimum"]))
+        schema[key] = low
+        if draw(st.booleans()):
+            width = draw(st.integers(2 * (step or 1) + 2, 100))
+            schema[draw(st.sampled_from(["maximum", "exclusiveMaximum"]))] = low + width
+    if draw(st.booleans()) and low is None and not step:
+        schema |= {"minimum": 1, "maximum": 10, "default": 5}
+    return schema
+
+
+@st.composite
+def number_schemas(draw: st.DrawFn) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "number"}
+    step = draw(st.sampled_from([None, 0.5, 0.25, 0.1, 0.01]))
+    if step:
+        schema["multipleOf"] = step
+    if draw(st.booleans()):
+        low = draw(st.integers(-1000, 1000)) / 100
+        schema[draw(st.sampled_from(["minimum", "exclusiveMinimum"]))] = low
+        schema[draw(st.sampled_from(["maximum", "exclusiveMaximum"]))] = low + draw(
+            st.integers(2, 500)
+        )
+    return schema
+
+
+def scalar_schemas() -> st.SearchStrategy[dict[str, Any]]:
+    refs = ["#/$defs/Money", "#/$defs/Node", "#/$defs/Custom"]
+    return st.one_of(plain_scalar_schemas(), st.sampled_from(refs).map(lambda r: {"$ref": r}))
+
+
+def plain_scalar_schemas() -> st.SearchStrategy[dict[str, Any]]:
+    words = st.sampled_from(["low", "medium", "high", "urgent", "express", "standard"])
+    return st.one_of(
+        string_schemas(),
+        integer_schemas(),
+        number_schemas(),
+        st.just({"type": "boolean"}),
+        st.just({"type": "null"}),
+        st.lists(words, min_size=1, max_size=4, unique=True).map(lambda v: {"enum": v}),
+        st.sampled_from([{"const": "v1"}, {"const": 3}, {"type": "string", "const": "fixed"}]),
+        string_schemas().map(lambda s: {**s, "type": ["string", "null"]}),
+        integer_schemas().map(lambda s: {**s, "nullable": True}),
+    )
+
+
+@st.composite
+def object_schemas(draw: st.DrawFn, children: st.SearchStrategy[Any]) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
+    properties = {name: draw(children) for name in names}
+    required = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    closed = draw(st.sampled_from([None, False, True]))
+    if closed is not None:
+        schema["additionalProperties"] = closed
+    if draw(st.booleans()):
+        schema["minProperties"] = draw(st.integers(0, len(names) + (closed is not False)))
+    if len(names) > 1 and draw(st.booleans()):
+        schema["dependentRequired"] = {names[0]: [names[1]]}
+    return schema
+
+
+def array_schemas(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(
+        lambda items, low, extra, unique: {
+            "type": "array",
+            "items": items,
+            "minItems": 0 if unique else low,
+            "maxItems": low + extra,
+            "uniqueItems": unique,
+        },
+        children,
+        st.integers(0, 2),
+        st.integers(0, 3),
+        st.booleans(),
+    )
+
+
+def combined_schemas(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    tagged = st.tuples(object_schemas(children), object_schemas(children)).map(
+        lambda pair: {
+            "oneOf": [
+                {**pair[0], "properties": {**pair[0]["properties"], "kind": {"const": "a"}}},
+                {**pair[1], "properties": {**pair[1]["properties"], "kind": {"const": "b"}}},
+            ]
+        }
+    )
+    return st.one_of(
+        st.lists(children, min_size=1, max_size=3).map(lambda c: {"anyOf": c}),
+        tagged.map(_require_kind),
+        st.tuples(string_schemas(), integer_schemas()).map(lambda p: {"oneOf": list(p)}),
+        st.tuples(object_schemas(children), object_schemas(children)).map(_all_of_objects),
+        integer_schemas().map(lambda s: {"allOf": [s, {"type": "integer"}]}),
+    )
+
+
+def _require_kind(schema: dict[str, Any]) -> dict[str, Any]:
+    for branch in schema["oneOf"]:
+        branch["required"] = [*branch["required"], "kind"]
+        branch.pop("additionalProperties", None)
+        branch.pop("minProperties", None)
+    return schema
+
+
+def _all_of_objects(pair: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    """allOf of two open objects: keeps the test clear of the additionalProperties trap."""
+    left, right = ({k: v for k, v in s.items() if k != "additionalProperties"} for s in pair)
+    shared = left["properties"].keys() & right["properties"].keys()
+    right["properties"] = {k: v for k, v in right["properties"].items() if k not in shared}
+    right["required"] = [name for name in right["required"] if name not in shared]
+    right.pop("dependentRequired", None)
+    return {"allOf": [left, right]}
+
+
+schemas = st.recursive(
+    scalar_schemas(),
+    lambda children: st.one_of(
+        object_schemas(children), array_schemas(children), combined_schemas(children)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def tool_schemas(draw: st.DrawFn) -> dict[str, Any]:
+    """A tool's parameters: an object with one plain required argument, plus $defs."""
+    body = draw(object_schemas(schemas))
+    body.pop("additionalProperties", None)
+    body["properties"]["count"] = {"type": "integer", "minimum": 1, "maximum": 20}
+    body["required"] = [*body["required"], "count"]
+    custom = draw(plain_scalar_schemas())
+    return {**body, "$defs": {**DEFS, "Custom": custom}}
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(schema=tool_schemas(), seed=st.integers(0, 2**32 - 1))
+def test_seeded_arguments_validate_and_violations_fail(schema: dict[str, Any], seed: int) -> None:
+    validator = strict_validator(schema)
+    validator.check_schema(schema)
+    rng, faker = seeded(seed)
+    for _ in range(3):
+        arguments = seed_arguments(schema, rng, faker, tool="prop_tool")
+        assert validator.is_valid(arguments), validate_instance(schema, arguments)
+        bad, kind, detail = violate_argument(schema, arguments, rng, faker, tool="prop_tool")
+        assert kind in ("invalid_argument", "missing_argument")
+        assert detail
+        assert not validator.is_valid(bad), (kind, detail, bad)
+
+
+# ---------------------------------------------------------------------------
+# Reproducibility.
+
+ORDER_TOOL = {
+    "type": "object",
+    "properties": {
+        "customer_email": {"type": "string", "format": "email"},
+        "city": {"type": "string"},
+        "order_id": {"type": "string"},
+        "quantity": {"type": "integer", "minimum": 1},
+        "amount": {"type": "number"},
+        "currency": {"type": "string", "description": "ISO 4217 currency code"},
+        "start_date": {"type": "string", "format": "date"},
+        "end_date": {"type": "string", "format": "date"},
+        "note": {"type": "string"},
+    },
+    "required": ["customer_email", "city", "order_id", "quantity", "amount", "currency"],
+}
+
+
+def draw_many(seed: int, count: int = 20) -> str:
+    rng, faker = seeded(seed)
+    return json.dumps([seed_arguments(ORDER_TOOL, rng, faker) for _ in range(count)])
+
+
+def test_same_seed_gives_identical_arguments() -> None:
+    assert draw_many(7) == draw_many(7)
+
+
+def test_different_seeds_give_different_arguments() -> None:
+    assert draw_many(7) != draw_many(8)
+
+
+def test_violations_are_reproducible() -> None:
+    def violate(seed: int) -> str:
+        rng, faker = seeded(seed)
+        arguments = seed_arguments(ORDER_TOOL, rng, faker)
+        return json.dumps(violate_argument(ORDER_TOOL, arguments, rng, faker))
+
+    assert violate(3) == violate(3)
+
+
+# ---------------------------------------------------------------------------
+# Realistic, text-friendly values.
+
+
+def is_faker_city(city: str) -> bool:
+    """en_US Faker cities are a prefix ("North ...") or a suffix ("...ton", "...land")."""
+    return city.split()[0] in Address.city_prefixes or city.endswith(Address.city_suffixes)
+
+
+def test_values_are_realistic() -> None:
+    rng, faker = seeded(11)
+    for _ in range(50):
+        arguments = seed_arguments(ORDER_TOOL, rng, faker, optional_rate=1.0)
+        assert re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", arguments["customer_email"])
+        assert is_faker_city(arguments["city"]), arguments["city"]
+        assert re.fullmatch(r"ORD-\d{5}", arguments["order_id"])
+        assert 1 <= arguments["quantity"] <= 100
+        assert round(arguments["amount"], 2) == arguments["amount"]
+        assert re.fullmatch(r"[A-Z]{3}", arguments["currency"])
+        assert arguments["start_date"] <= arguments["end_date"]
+        assert 3 <= len(arguments["note"].split()) <= 12
+
+
+def test_description_picks_the_provider_when_the_name_is_vague() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "ccy": {"type": "string", "description": "ISO 4217 currency code"},
+            "lang": {"type": "string", "description": "ISO 639-1 language code"},
+            "where": {"type": "string", "description": "The city to search in"},
+            "temp": {"type": "number", "description": "Target temperature in Fahrenheit"},
+        },
+        "required": ["ccy", "lang", "where", "temp"],
+    }
+    rng, faker = seeded(9)
+    currencies = {code for code, _ in Currency.currencies}
+    for _ in range(50):
+        arguments = seed_arguments(schema, rng, faker)
+        assert arguments["ccy"] in currencies
+        assert re.fullmatch(r"[a-z]{2}", arguments["lang"])
+        assert is_faker_city(arguments["where"]), arguments["where"]
+        assert 14 <= arguments["temp"] <= 95
+
+
+def test_values_are_text_friendly() -> None:
+    rng, faker = seeded(5)
+    for _ in range(200):
+        for path, leaf in scalar_leaves(seed_arguments(ORDER_TOOL, rng, faker)):
+            if isinstance(leaf, str):
+                assert leaf == leaf.strip() and '"' not in leaf and "\n" not in leaf, path
+            if isinstance(leaf, float):
+                assert round(leaf, 2) == leaf, path
+
+
+def test_start_before_end_for_numbers_and_pattern_wins_over_provider() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "min_price": {"type": "number", "minimum": 0},
+            "max_price": {"type": "number", "minimum": 0},
+            "city": {"type": "string", "maxLength": 3, "pattern": "^[A-Z]{3}$"},
+            "email": {"type": "string", "maxLength": 5},
+        },
+        "required": ["min_price", "max_price", "city", "email"],
+    }
+    rng, faker = seeded(2)
+    for _ in range(100):
+        arguments = seed_arguments(schema, rng, faker)
+        assert arguments["min_price"] <= arguments["max_price"]
+        assert re.fullmatch("[A-Z]{3}", arguments["city"])
+        assert len(arguments["email"]) <= 5
+
+
+def test_recursive_ref_is_bounded() -> None:
+    schema = {"$defs": DEFS, **DEFS["Node"]}
+    rng, faker = seeded(1)
+    for _ in range(50):
+        arguments = seed_arguments(schema, rng, faker, optional_rate=1.0)
+        assert strict_validator(schema).is_valid(arguments)
+        assert len(json.dumps(arguments)) < 5000
+
+
+def test_one_of_value_matches_exactly_one_branch() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "target": {
+                "oneOf": [
+                    {"type": "string", "format": "email"},
+                    {"type": "string", "pattern": "^\\+[0-9]{10}$"},
+                ]
+            }
+        },
+        "required": ["target"],
+    }
+    rng, faker = seeded(4)
+    validator = strict_validator(schema)
+    for _ in range(50):
+        assert validator.is_valid(seed_arguments(schema, rng, faker))
+
+
+def test_missing_argument_detail() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"email": {"type": "string", "format": "email"}},
+        "required": ["email"],
+        "additionalProperties": False,
+    }
+    rng, faker = seeded(0)
+    kinds = set()
+    for _ in range(30):
+        arguments = seed_arguments(schema, rng, faker)
+        bad, kind, detail = violate_argument(schema, arguments, rng, faker)
+        kinds.add(kind)
+        if kind == "missing_argument":
+            assert bad == {} and detail == "missing required argument 'email'"
+    assert kinds == {"invalid_argument", "missing_argument"}
+
+
+def test_invalid_argument_detail_names_property() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"quantity": {"type": "integer", "minimum": 1, "maximum": 9}},
+    }
+    rng, faker = seeded(0)
+    bad, kind, detail = violate_argument(schema, {"quantity": 3}, rng, faker)
+    assert kind == "invalid_argument"
+    assert detail.startswith("'quantity' must be")
+    assert validate_instance(schema, bad)
+
+
+# ---------------------------------------------------------------------------
+# Unsupported input is an error naming the tool and the JSON path.
+
+
+@pytest.mark.parametrize(
+    ("properties", "path"),
+    [
+        ({"filter": {"not": {"type": "string"}}}, "parameters.properties.filter"),
+        (
+            {"price": {"type": "number", "minimum": 10, "maximum": 5}},
+            "parameters.properties.price",
+        ),
+        (
+            {
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "properties": {"sku": {"type": "string", "not": {"const": ""}}},
+                        "required": ["sku"],
+                    },
+                }
+            },
+            "parameters.properties.items.items.properties.sku",
+        ),
+        (
+            {"sku": {"type": "string", "minLength": 9, "maxLength": 3}},
+            "parameters.properties.sku",
+        ),
+        (
+            {"node": {"$ref": "#/$defs/Loop"}},
+            "parameters.properties.node.properties.next.properties.next",
+        ),
+    ],
+)
+def test_unsupported_schema_names_tool_and_path(properties: dict[str, Any], path: str) -> None:
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "$defs": {
+            "Loop": {
+                "type": "object",
+                "properties": {"next": {"$ref": "#/$defs/Loop"}},
+                "required": ["next"],
+            }
+        },
+    }
+    rng, faker = seeded(0)
+    with pytest.raises(UnsupportedSchemaError) as caught:
+        seed_arguments(schema, rng, faker, tool="create_order")
+    message = str(caught.value)
+    assert "create_order" in message
+    assert path in message
+
+
+def test_unsupported_optional_property_is_left_out() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "filter": {"not": {"type": "string"}}},
+        "required": ["city"],
+    }
+    rng, faker = seeded(0)
+    for _ in range(20):
+        assert "filter" not in seed_arguments(schema, rng, faker, optional_rate=1.0)
+
+
+# ---------------------------------------------------------------------------
+# The schema module: checking parameters and validating instances.
+
+
+def test_check_parameters_schema_accepts_an_object_schema() -> None:
+    check_parameters_schema(ORDER_TOOL, tool="create_order")
+
+
+@pytest.mark.parametrize(
+    ("schema", "fragment"),
+    [
+        ({"type": "object", "properties": {"q": {"type": "strin"}}}, "not a valid JSON Schema"),
+        ({"type": "array", "items": {"type": "string"}}, '"type": "object"'),
+        ({"properties": {}}, '"type": "object"'),
+        (["not", "a", "schema"], "must be a JSON Schema object"),
+    ],
+)
+def test_check_parameters_schema_rejects(schema: Any, fragment: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_parameters_schema(schema, tool="search_web", source="tools.yaml")
+    message = str(caught.value)
+    assert message.startswith("tools.yaml") and "tool 'search_web'" in message
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_validate_instance_reports_paths() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string", "format": "email"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"qty": {"type": "integer"}},
+                    "required": ["qty"],
+                },
+            },
+            "note": {"type": "string", "nullable": True},
+        },
+        "required": ["email"],
+    }
+    assert validate_instance(schema, {"email": "a@b.co", "items": [{"qty": 1}], "note": None}) == []
+    errors = validate_instance(schema, {"email": "nope", "items": [{"qty": "one"}]})
+    assert errors == [
+        "$.email: 'nope' is not a 'email'",
+        "$.items[0].qty: 'one' is not of type 'integer'",
+    ]
+
+
+def test_scalar_leaves_walks_nested_values() -> None:
+    value = {"a": 1, "b": [{"c": "x"}, 2], "d": None}
+    assert list(scalar_leaves(value)) == [("a", 1), ("b[0].c", "x"), ("b[1]", 2), ("d", None)]

@@ -1,0 +1,162 @@
+"""The DuckDB store: migrations, atomic batches, bookkeeping queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from generator.errors import StoreError
+from store import ExampleRow, RejectionRow, Store
+from store.migrations import MIGRATIONS
+
+
+def _columns(path: Path, table: str) -> list[tuple[str, str]]:
+    with duckdb.connect(str(path)) as db:
+        rows = db.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    return [(name, kind) for name, kind in rows]
+
+
+def _example(key: str, tool: str = "t", category: str = "single", attempt: int = 0) -> ExampleRow:
+    return ExampleRow(
+        example_id=key[:20],
+        tool_name=tool,
+        tool_hash="h1",
+        category=category,
+        attempt=attempt,
+        failure_kind=None,
+        dedup_key=key,
+        user_request="hi",
+        tool_hashes=["h1"],
+        scenario={"k": key},
+        teacher="test",
+    )
+
+
+def test_blank_store_has_exact_schema(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+    assert _columns(path, "examples") == [
+        ("example_id", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("tool_name", "VARCHAR"),
+        ("tool_hash", "VARCHAR"),
+        ("category", "VARCHAR"),
+        ("attempt", "INTEGER"),
+        ("failure_kind", "VARCHAR"),
+        ("dedup_key", "VARCHAR"),
+        ("user_request", "VARCHAR"),
+        ("tool_hashes", "VARCHAR[]"),
+        ("scenario", "VARCHAR"),
+        ("teacher", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+    ]
+    assert [name for name, _ in _columns(path, "rejections")] == [
+        "run_id",
+        "tool_name",
+        "tool_hash",
+        "category",
+        "attempt",
+        "stage",
+        "reason",
+        "payload",
+        "created_at",
+    ]
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    with Store(path) as store:
+        assert store.migrate() == []
+        assert len(store.applied_migrations()) == len(MIGRATIONS)
+
+
+def test_failing_migration_rolls_back_with_its_record(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+
+    def m999_broken(db: duckdb.DuckDBPyConnection) -> None:
+        db.execute("CREATE TABLE half_done (x INTEGER)")
+        raise RuntimeError("boom")
+
+    MIGRATIONS.append(m999_broken)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            Store(path)
+    finally:
+        MIGRATIONS.remove(m999_broken)
+    with duckdb.connect(str(path)) as db:
+        tables = {
+            row[0]
+            for row in db.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        applied = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    assert "half_done" not in tables
+    assert "m999_broken" not in applied
+
+
+def test_write_batch_is_all_or_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.begin_run("test", {})
+        store.write_batch(run, [_example("a" * 64)], [])
+        with pytest.raises(duckdb.ConstraintException):
+            # the second example repeats a dedup key: the whole batch must roll back
+            store.write_batch(
+                run,
+                [_example("b" * 64, attempt=1), _example("a" * 64, attempt=2)],
+                [RejectionRow("t", "h1", "single", 3, "schema", "bad: x")],
+            )
+        assert store.table_counts()["examples"] == 1
+        assert store.table_counts()["rejections"] == 0
+
+
+def test_counts_attempts_and_staleness(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.begin_run("test", {})
+        store.register_tools([("t", "h1", {"function": {"name": "t"}})])
+        store.write_batch(
+            run,
+            [_example("a" * 64, attempt=0), _example("b" * 64, attempt=4)],
+            [RejectionRow("t", "h1", "single", 7, "grounding", "ungrounded value: x")],
+        )
+        assert store.accepted_counts() == {("t", "single"): 2}
+        assert store.next_attempts() == {("t", "single"): 8}
+        assert store.rejections_by_stage() == {"grounding": 1}
+        assert store.rejection_counts() == {("grounding", "ungrounded value"): 1}
+        store.register_tools([("t", "h2", {"function": {"name": "t", "v": 2}})])
+        assert store.accepted_counts() == {}
+        assert store.stale_counts() == {("t", "single"): 2}
+        assert [e.stale for e in store.examples(include_stale=True)] == [True, True]
+        assert store.examples() == []
+
+
+def test_locked_store_is_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+            "print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(StoreError, match=rf"in use by another process \(PID {holder.pid}\)"):
+            Store(path)
+    finally:
+        holder.kill()
+        holder.wait()
