@@ -59,7 +59,7 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
     if problem is not None:
         return problem
     reason = get_category(plan.category).check(scenario, tools)
-    return Rejection(CATEGORY, f"{plan.category}: {reason}") if reason else None
+    return Rejection(CATEGORY, reason) if reason else None
 
 
 def check_conversation(

@@ -87,8 +87,10 @@ class Store:
         self.migrate()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self.path.parent and not self.path.parent.exists():
-            raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create its folder: {exc.strerror}") from exc
         try:
             return duckdb.connect(str(self.path))
         except duckdb.IOException as exc:

@@ -94,7 +94,7 @@ class MultiStep(Category):
         user_words = GroundingText([scenario.draft.user_request])
         for link in plan.chains:
             if plan.steps[link.to_step].call.arguments.get(link.argument) != link.value:
-                return f"call {link.to_step + 1} does not pass the chained '{link.argument}'"
+                return f"chained value not passed: call {link.to_step + 1}, '{link.argument}'"
             leaves = [leaf for _, leaf in scalar_leaves(results[link.from_step])]
             if link.value not in leaves:
                 return (
@@ -102,7 +102,7 @@ class MultiStep(Category):
                     f"of call {link.from_step + 1}"
                 )
             if user_words.contains(link.value):
-                return f"the user states chained '{link.argument}' = {link.value!r} themselves"
+                return f"chained value stated by the user: '{link.argument}' = {link.value!r}"
         return None
 
 
