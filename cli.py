@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from generator.errors import CallforgeError
+from generator.config import load_config, prices, teacher_settings
+from generator.errors import CallforgeError, InputError
 from generator.export import ExportConfig, export_dataset
 from generator.pipeline import DEFAULT_MIX, GenerateConfig, RunSummary, generate, parse_mix
 from generator.pipeline import Progress as RunProgress
@@ -51,9 +52,14 @@ def user_errors(command: F) -> F:
             return command(*args, **kwargs)
         except CallforgeError as error:
             typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Settings file (default ./callforge.toml).")
+]
 
 
 @app.command("generate")
@@ -69,10 +75,32 @@ def generate_command(
     optional_rate: Annotated[
         float, typer.Option("--optional-rate", min=0.0, max=1.0, help="Share of optional args.")
     ] = 0.5,
-    teacher: Annotated[str, typer.Option("--teacher", help="Who writes the words.")] = "offline",
+    teacher: Annotated[
+        str | None, typer.Option("--teacher", help="offline (default) or openai.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Teacher model name.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="tools | json | json_schema | md_json.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Requests in flight (16).")
+    ] = None,
+    rpm: Annotated[float | None, typer.Option("--rpm", help="Requests per minute cap.")] = None,
+    tpm: Annotated[float | None, typer.Option("--tpm", help="Tokens per minute cap.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per request (60).")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor reuse cached responses.")
+    ] = False,
     templates: Annotated[
         Path | None, typer.Option("--templates", help="Folder overriding shipped templates.")
     ] = None,
+    config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Fill every (tool, category) cell to its target, generating only what is missing.
@@ -83,13 +111,44 @@ def generate_command(
     config = GenerateConfig(
         per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
     )
-    teacher_impl = get_teacher(teacher, templates=templates)
-    with Store(db) as store, _progress_bar() as (progress, on_progress):
-        summary = asyncio.run(
-            generate(store, tool_set, teacher_impl, config, on_progress, {"tools": str(tools)})
+    flags = {
+        "name": teacher,
+        "model": model,
+        "base_url": base_url,
+        "mode": mode,
+        "concurrency": concurrency,
+        "rpm": rpm,
+        "tpm": tpm,
+        "timeout": timeout,
+        "temperature": temperature,
+    }
+    settings = teacher_settings(flags, load_config(config_file))
+    teacher_name = settings.pop("name", None) or "offline"
+    if teacher_name == "offline":
+        given = sorted(
+            name for name, value in flags.items() if value is not None and name != "name"
         )
-        progress.stop()
+        if given:
+            raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
+        options: dict[str, Any] = {"templates": templates, "locale": locale}
+    else:
+        options = {**settings, "templates": templates}
+    with Store(db) as store:
+        if teacher_name != "offline" and not no_cache:
+            options["cache"] = store.response_cache()
+        teacher_impl = get_teacher(teacher_name, **options)
+        run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+        with _progress_bar() as (progress, on_progress):
+            summary = asyncio.run(
+                generate(store, tool_set, teacher_impl, config, on_progress, run_config)
+            )
+            progress.stop()
     _print_summary(summary)
+
+
+def _public(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings fit to store with a run: never the key."""
+    return {k: v for k, v in settings.items() if k not in ("api_key", "api_key_env", "cache")}
 
 
 @app.command("stats")
@@ -97,13 +156,21 @@ def generate_command(
 def stats_command(
     db: DbOption = DEFAULT_DB,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    price_in: Annotated[
+        float | None, typer.Option("--price-in", help="Price per million prompt tokens.")
+    ] = None,
+    price_out: Annotated[
+        float | None, typer.Option("--price-out", help="Price per million completion tokens.")
+    ] = None,
+    config_file: ConfigOption = None,
 ) -> None:
-    """Accepted examples per tool and category against target, rejections, stale examples.
+    """Accepted examples per tool and category against target, rejections, stale, tokens.
 
     Example: callforge stats --json | jq .accepted_total
     """
+    price_table = prices({"input": price_in, "output": price_out}, load_config(config_file))
     with Store(db, must_exist=True) as store:
-        stats = collect_stats(store)
+        stats = collect_stats(store, price_table)
     if as_json:
         typer.echo(json.dumps(stats, indent=2))
         return
@@ -124,6 +191,16 @@ def stats_command(
         out.print(f"  rejected at {stage}: {count}")
     for row in stats["rejections_by_reason"][:10]:
         out.print(f"    {row['count']:>6}  {row['stage']}: {row['reason']}")
+    usage = stats["usage"]
+    if usage["requests"]:
+        line = (
+            f"teacher: {usage['requests']} requests, {usage['prompt_tokens']:,} prompt + "
+            f"{usage['completion_tokens']:,} completion tokens, "
+            f"{usage['tokens_per_accepted']} per accepted example"
+        )
+        if "cost" in usage:
+            line += f"; cost {usage['cost']:.4f} ({usage['cost_per_accepted']:.6f} per example)"
+        out.print(line)
 
 
 @app.command("export")
@@ -165,21 +242,28 @@ class _progress_bar:
             TextColumn("generating"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("rejected {task.fields[rejected]} · in flight {task.fields[in_flight]}"),
+            TextColumn(
+                "rejected {task.fields[rejected]} · in flight {task.fields[in_flight]}"
+                " · {task.fields[rate]}"
+            ),
             TimeElapsedColumn(),
             console=console,
             transient=False,
         )
-        self.progress.start()
-        self.task = self.progress.add_task("generate", total=None, rejected=0, in_flight=0)
+        self.task = self.progress.add_task("generate", total=None, rejected=0, in_flight=0, rate="")
+        self.started = False
 
         def update(state: RunProgress) -> None:
+            if not self.started:  # only once work begins: a failed setup prints one line
+                self.progress.start()
+                self.started = True
             self.progress.update(
                 self.task,
                 total=state.missing_total,
                 completed=state.accepted,
                 rejected=state.rejected,
                 in_flight=state.in_flight,
+                rate=f"{state.requests_per_s:.1f} req/s" if state.requests else "",
             )
 
         return self.progress, update
@@ -194,6 +278,13 @@ def _print_summary(summary: RunSummary) -> None:
         f"run {summary.run_id}: accepted {summary.accepted}, rejected {rejected} "
         f"in {summary.seconds:.1f}s"
     )
+    usage = summary.usage
+    if usage.requests or summary.cached:
+        console.print(
+            f"teacher: {usage.requests} requests ({summary.retries} retries), "
+            f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens, "
+            f"{summary.cached} drafts from cache"
+        )
     for (tool, category), reason in summary.skipped.items():
         console.print(f"[yellow]skipped[/] {tool} / {category}: {reason}")
     for (tool, category), missing in summary.unfilled.items():

@@ -10,6 +10,8 @@ from __future__ import annotations
 class CallforgeError(Exception):
     """Base of every error a user can act on."""
 
+    exit_code = 2
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -39,11 +41,20 @@ class UnsupportedSchemaError(InputError):
 
 
 class TeacherError(CallforgeError):
-    """A teacher could not produce a usable answer (after its own retries)."""
+    """A teacher cannot be used at all (one draft failing is a ``TeacherFailure``)."""
 
 
 class TeacherConfigError(TeacherError):
     """A teacher is misconfigured (unknown name, missing or rejected API key, bad endpoint)."""
+
+
+class TeacherUnavailableError(TeacherError):
+    """The endpoint refused or failed every request for longer than the run allows.
+
+    Not the user's input at fault, so exit code 1; what was stored is kept.
+    """
+
+    exit_code = 1
 
 
 class StoreError(CallforgeError):

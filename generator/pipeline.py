@@ -28,11 +28,18 @@ from typing import Any
 from faker import Faker
 
 from generator.dedup import ExactDeduplicator, dedup_key
-from generator.errors import InputError, TeacherError
+from generator.errors import InputError
 from generator.scenarios import CATEGORIES, get_category
 from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from generator.seeding import seed_arguments
-from generator.teachers.base import Teacher, TeacherRequest
+from generator.teachers.base import (
+    NO_USAGE,
+    CacheEntry,
+    Teacher,
+    TeacherFailure,
+    TeacherRequest,
+    Usage,
+)
 from generator.templating import load_yaml
 from generator.tools import ToolSet, sha256_hex
 from generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
@@ -64,6 +71,23 @@ class RunSummary:
     skipped: dict[Cell, str] = field(default_factory=dict)
     stage_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     seconds: float = 0.0
+    usage: Usage = NO_USAGE
+    """Requests and tokens this run spent (cached drafts cost nothing)."""
+    cached: int = 0
+    retries: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``runs.summary`` keeps and ``stats`` shows per run."""
+        return {
+            "accepted": self.accepted,
+            "rejected": dict(self.rejected),
+            "seconds": round(self.seconds, 3),
+            "requests": self.usage.requests,
+            "retries": self.retries,
+            "prompt_tokens": self.usage.prompt_tokens,
+            "completion_tokens": self.usage.completion_tokens,
+            "cached": self.cached,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,12 @@ class Progress:
     accepted: int
     rejected: int
     in_flight: int
+    requests: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -143,6 +173,9 @@ class _Outcome:
     scenario: Scenario | None = None
     rejection: Rejection | None = None
     payload: dict[str, Any] | None = None
+    usage: Usage = NO_USAGE
+    cached: bool = False
+    cache_entry: CacheEntry | None = None
 
 
 class Generation:
@@ -162,6 +195,7 @@ class Generation:
         self.style_knobs: dict[str, list[str]] = load_yaml("variety.yaml")
         self._examples: list[ExampleRow] = []
         self._rejections: list[RejectionRow] = []
+        self._cache_entries: list[CacheEntry] = []
         self._last_flush = time.perf_counter()
         self.stage_seconds: defaultdict[str, float] = defaultdict(float)
 
@@ -176,15 +210,16 @@ class Generation:
         self.stage_seconds = summary.stage_seconds
         status = "interrupted"
         try:
-            await self._fill(summary)
+            await self._fill(summary, started)
             status = "completed" if not summary.unfilled else "incomplete"
         finally:
             self._flush(run_id, force=True)
-            self.store.finish_run(run_id, status)
             summary.seconds = time.perf_counter() - started
+            summary.retries = self.teacher.stats.retries
+            self.store.finish_run(run_id, status, summary.as_dict())
         return summary
 
-    async def _fill(self, summary: RunSummary) -> None:
+    async def _fill(self, summary: RunSummary, started: float) -> None:
         counts = self.store.accepted_counts()
         missing = {cell: max(0, t - counts.get(cell, 0)) for cell, t in summary.targets.items()}
         next_attempt = self.store.next_attempts()
@@ -196,6 +231,8 @@ class Generation:
         in_flight: dict[asyncio.Task[_Outcome], Cell] = {}
         pending = Counter[Cell]()
         missing_total = sum(missing.values())
+        if missing_total:
+            self.on_progress(Progress(missing_total, 0, 0, 0))
 
         def schedule() -> Iterator[tuple[Cell, int]]:
             """Round-robin over cells that still need examples and have budget."""
@@ -213,24 +250,36 @@ class Generation:
                 if not progressed:
                     return
 
-        while True:
-            for cell, number in schedule():
-                pending[cell] += 1
-                in_flight[asyncio.create_task(self._attempt(cell, number, summary))] = cell
-            if not in_flight:
-                break
-            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                cell = in_flight.pop(task)
-                pending[cell] -= 1
-                if self._record(task.result(), dedup, summary):
-                    missing[cell] -= 1
+        try:
+            while True:
+                for cell, number in schedule():
+                    pending[cell] += 1
+                    in_flight[asyncio.create_task(self._attempt(cell, number, summary))] = cell
+                if not in_flight:
+                    break
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    cell = in_flight.pop(task)
+                    pending[cell] -= 1
+                    if self._record(task.result(), dedup, summary):
+                        missing[cell] -= 1
                 self._flush(summary.run_id)
-            self.on_progress(
-                Progress(
-                    missing_total, summary.accepted, sum(summary.rejected.values()), len(in_flight)
+                self.on_progress(
+                    Progress(
+                        missing_total,
+                        summary.accepted,
+                        sum(summary.rejected.values()),
+                        self.teacher.stats.in_flight or len(in_flight),
+                        self.teacher.stats.requests,
+                        time.perf_counter() - started,
+                    )
                 )
-            )
+        finally:
+            # A teacher that gives up (or a Ctrl-C) ends the run: finished attempts are
+            # recorded above, the rest are cancelled so nothing writes after the flush.
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
         summary.unfilled = {cell: n for cell, n in missing.items() if n > 0}
 
     async def _attempt(self, cell: Cell, number: int, summary: RunSummary) -> _Outcome:
@@ -240,25 +289,30 @@ class Generation:
         tools_used = tuple(self.tools[name] for name in plan.tools_used())
         tick = time.perf_counter()
         try:
-            draft = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
-        except TeacherError as exc:
+            reply = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
+        except TeacherFailure as exc:
             return _Outcome(
                 cell,
                 number,
-                rejection=Rejection(TEACHER, str(exc)),
+                rejection=Rejection(TEACHER, exc.reason),
                 payload=plan.model_dump(mode="json"),
+                usage=exc.usage,
             )
         finally:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        scenario = Scenario(plan=plan, draft=draft)
+        scenario = Scenario(plan=plan, draft=reply.draft)
         rejection = validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
+        outcome = _Outcome(
+            cell, number, usage=reply.usage, cached=reply.cached, cache_entry=reply.cache_entry
+        )
         if rejection:
-            return _Outcome(
-                cell, number, rejection=rejection, payload=scenario.model_dump(mode="json")
-            )
-        return _Outcome(cell, number, scenario=scenario)
+            outcome.rejection = rejection
+            outcome.payload = scenario.model_dump(mode="json")
+        else:
+            outcome.scenario = scenario
+        return outcome
 
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
         tool_name, category_name = cell
@@ -281,6 +335,10 @@ class Generation:
         tool_name, category = outcome.cell
         tool_hash = self.tools[tool_name].content_hash
         rejection, scenario = outcome.rejection, outcome.scenario
+        summary.usage += outcome.usage
+        summary.cached += outcome.cached
+        if outcome.cache_entry is not None:
+            self._cache_entries.append(outcome.cache_entry)
         if scenario is not None:
             key = dedup_key(scenario)
             if not dedup.admit(key):
@@ -303,6 +361,8 @@ class Generation:
                         ],
                         scenario=scenario.model_dump(mode="json"),
                         teacher=self.teacher.id,
+                        usage=outcome.usage,
+                        cached=outcome.cached,
                     )
                 )
                 summary.accepted += 1
@@ -319,19 +379,21 @@ class Generation:
                 rejection.stage,
                 rejection.reason,
                 payload,
+                outcome.usage,
             )
         )
         return False
 
     def _flush(self, run_id: str, *, force: bool = False) -> None:
-        due = len(self._examples) + len(self._rejections) >= self.config.batch_size
-        late = time.perf_counter() - self._last_flush >= self.config.flush_seconds
+        waiting = len(self._examples) + len(self._rejections) + len(self._cache_entries)
+        due = waiting >= self.config.batch_size
+        late = waiting > 0 and time.perf_counter() - self._last_flush >= self.config.flush_seconds
         if not (force or due or late):
             return
         tick = time.perf_counter()
-        self.store.write_batch(run_id, self._examples, self._rejections)
+        self.store.write_batch(run_id, self._examples, self._rejections, self._cache_entries)
         self.stage_seconds["store"] += time.perf_counter() - tick
-        self._examples, self._rejections = [], []
+        self._examples, self._rejections, self._cache_entries = [], [], []
         self._last_flush = time.perf_counter()
 
 
@@ -346,6 +408,7 @@ async def generate(
     """Fill every cell of ``tools`` to its target in ``store``; see the module docstring."""
     check_seedable(tools, config.locale)
     try:
+        await teacher.start()
         return await Generation(store, tools, teacher, config, on_progress).run(run_config)
     finally:
         await teacher.aclose()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from store import Store
 
 
-def collect_stats(store: Store) -> dict[str, Any]:
-    """Everything ``callforge stats`` shows, as JSON-ready data."""
+def collect_stats(store: Store, prices: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Everything ``callforge stats`` shows, as JSON-ready data.
+
+    ``prices`` (per million ``input``/``output`` tokens) adds what the tokens cost.
+    """
     targets = store.targets()
     accepted = store.accepted_counts()
     stale = store.stale_counts()
@@ -35,4 +39,22 @@ def collect_stats(store: Store) -> dict[str, Any]:
             {"stage": stage, "reason": reason, "count": count}
             for (stage, reason), count in store.rejection_counts().items()
         ],
+        "usage": usage_stats(store, sum(accepted.values()), prices or {}),
+        "runs": store.run_summaries(),
     }
+
+
+def usage_stats(store: Store, accepted: int, prices: Mapping[str, float]) -> dict[str, Any]:
+    """Tokens spent on every request ever made (rejected ones too), per accepted example."""
+    usage = store.usage_totals()
+    tokens = usage["prompt_tokens"] + usage["completion_tokens"]
+    usage["tokens_per_accepted"] = round(tokens / accepted, 1) if accepted else None
+    if prices:
+        cost = (
+            usage["prompt_tokens"] * prices.get("input", 0.0)
+            + usage["completion_tokens"] * prices.get("output", 0.0)
+        ) / 1e6
+        usage["cost"] = round(cost, 6)
+        usage["cost_per_accepted"] = round(cost / accepted, 8) if accepted else None
+        usage["prices_per_million"] = dict(prices)
+    return usage

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from generator.errors import StoreError
+from generator.teachers.base import NO_USAGE, CacheEntry, Usage
 from store.migrations import MIGRATIONS
 
 Cell = tuple[str, str]
@@ -42,6 +43,8 @@ class ExampleRow:
     tool_hashes: list[str]
     scenario: dict[str, Any]
     teacher: str
+    usage: Usage = NO_USAGE
+    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class RejectionRow:
     stage: str
     reason: str
     payload: dict[str, Any] | None = None
+    usage: Usage = NO_USAGE
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,41 @@ class StoredExample:
     stale: bool
 
 
+_EXAMPLE_COLUMNS = (
+    "example_id, run_id, tool_name, tool_hash, category, attempt, failure_kind, dedup_key, "
+    "user_request, tool_hashes, scenario, teacher, created_at, requests, prompt_tokens, "
+    "completion_tokens, cached"
+)
+_REJECTION_COLUMNS = (
+    "run_id, tool_name, tool_hash, category, attempt, stage, reason, payload, created_at, "
+    "requests, prompt_tokens, completion_tokens"
+)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+class StoreResponseCache:
+    """The store's ``teacher_cache`` as a teacher's ``ResponseCache``.
+
+    Keys are loaded once, so a miss (the common case in a fresh run) costs a set
+    lookup, not a query; entries written during the run are not needed back.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._keys = store.cache_keys()
+
+    def get(self, key: str) -> CacheEntry | None:
+        return self._store.cache_get(key) if key in self._keys else None
 
 
 class Store:
@@ -151,15 +185,18 @@ class Store:
     def begin_run(self, command: str, config: Mapping[str, Any]) -> str:
         run_id = uuid.uuid4().hex[:12]
         self._db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?)",
+            "INSERT INTO runs (run_id, command, started_at, finished_at, status, config) "
+            "VALUES (?, ?, ?, NULL, 'running', ?)",
             [run_id, command, _now(), json.dumps(config, sort_keys=True)],
         )
         return run_id
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(
+        self, run_id: str, status: str, summary: Mapping[str, Any] | None = None
+    ) -> None:
         self._db.execute(
-            "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
-            [_now(), status, run_id],
+            "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+            [_now(), status, None if summary is None else json.dumps(summary), run_id],
         )
 
     # -- tools and targets --------------------------------------------------
@@ -242,9 +279,13 @@ class Store:
         return {row[0] for row in self._db.execute("SELECT dedup_key FROM examples").fetchall()}
 
     def write_batch(
-        self, run_id: str, examples: Iterable[ExampleRow], rejections: Iterable[RejectionRow]
+        self,
+        run_id: str,
+        examples: Iterable[ExampleRow],
+        rejections: Iterable[RejectionRow],
+        cache_entries: Iterable[CacheEntry] = (),
     ) -> None:
-        """Commit whole examples and rejections together, or nothing."""
+        """Commit whole examples, rejections and teacher responses together, or nothing."""
         now = _now()
         example_rows = [
             [
@@ -261,6 +302,10 @@ class Store:
                 json.dumps(e.scenario, sort_keys=True),
                 e.teacher,
                 now,
+                e.usage.requests,
+                e.usage.prompt_tokens,
+                e.usage.completion_tokens,
+                e.cached,
             ]
             for e in examples
         ]
@@ -275,21 +320,105 @@ class Store:
                 r.reason,
                 None if r.payload is None else json.dumps(r.payload, sort_keys=True, default=str),
                 now,
+                r.usage.requests,
+                r.usage.prompt_tokens,
+                r.usage.completion_tokens,
             ]
             for r in rejections
         ]
-        if not example_rows and not rejection_rows:
+        cache_rows = [
+            [
+                c.key,
+                c.teacher,
+                json.dumps(c.response, sort_keys=True),
+                c.usage.requests,
+                c.usage.prompt_tokens,
+                c.usage.completion_tokens,
+                now,
+            ]
+            for c in cache_entries
+        ]
+        if not (example_rows or rejection_rows or cache_rows):
             return
         with self.transaction() as db:
             if example_rows:
                 db.executemany(
-                    "INSERT INTO examples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO examples ({_EXAMPLE_COLUMNS}) VALUES ({_marks(17)})",
                     example_rows,
                 )
             if rejection_rows:
                 db.executemany(
-                    "INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rejection_rows
+                    f"INSERT INTO rejections ({_REJECTION_COLUMNS}) VALUES ({_marks(12)})",
+                    rejection_rows,
                 )
+            if cache_rows:
+                db.executemany(
+                    f"INSERT INTO teacher_cache VALUES ({_marks(7)}) ON CONFLICT DO NOTHING",
+                    cache_rows,
+                )
+
+    # -- the teacher cache ------------------------------------------------------
+
+    def response_cache(self) -> StoreResponseCache:
+        return StoreResponseCache(self)
+
+    def cache_keys(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT key FROM teacher_cache").fetchall()}
+
+    def cache_get(self, key: str) -> CacheEntry | None:
+        row = self._db.execute(
+            """
+            SELECT teacher, response, requests, prompt_tokens, completion_tokens
+            FROM teacher_cache WHERE key = ?
+            """,
+            [key],
+        ).fetchone()
+        if row is None:
+            return None
+        teacher, response, requests, prompt_tokens, completion_tokens = row
+        return CacheEntry(
+            key, teacher, json.loads(response), Usage(requests, prompt_tokens, completion_tokens)
+        )
+
+    def usage_totals(self) -> dict[str, Any]:
+        """Requests and tokens spent, over accepted examples and rejections, all runs."""
+        spent = self._db.execute(
+            """
+            SELECT coalesce(sum(requests), 0), coalesce(sum(prompt_tokens), 0),
+                   coalesce(sum(completion_tokens), 0)
+            FROM (
+                SELECT requests, prompt_tokens, completion_tokens FROM examples
+                UNION ALL SELECT requests, prompt_tokens, completion_tokens FROM rejections
+            )
+            """
+        ).fetchone()
+        cached = self._db.execute("SELECT count(*) FROM examples WHERE cached").fetchone()
+        assert spent is not None and cached is not None
+        return {
+            "requests": int(spent[0]),
+            "prompt_tokens": int(spent[1]),
+            "completion_tokens": int(spent[2]),
+            "cached_examples": int(cached[0]),
+        }
+
+    def run_summaries(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            """
+            SELECT run_id, command, started_at, finished_at, status, summary FROM runs
+            ORDER BY started_at
+            """
+        ).fetchall()
+        return [
+            {
+                "run_id": run_id,
+                "command": command,
+                "started_at": started.isoformat(),
+                "finished_at": finished.isoformat() if finished else None,
+                "status": status,
+                **(json.loads(summary) if summary else {}),
+            }
+            for run_id, command, started, finished, status, summary in rows
+        ]
 
     # -- reading back ---------------------------------------------------------
 
@@ -330,7 +459,15 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         """Row counts of every data table: lets tests prove a failed command changed nothing."""
-        tables = ["runs", "tools", "current_tools", "targets", "examples", "rejections"]
+        tables = [
+            "runs",
+            "tools",
+            "current_tools",
+            "targets",
+            "examples",
+            "rejections",
+            "teacher_cache",
+        ]
         return {
             table: self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
             for table in tables

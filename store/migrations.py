@@ -93,3 +93,27 @@ def m001_initial(db: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+
+
+@migration
+def m002_teacher_cache_and_usage(db: duckdb.DuckDBPyConnection) -> None:
+    """LLM teachers: a response cache, tokens per example/rejection, a summary per run."""
+    db.execute(
+        """
+        CREATE TABLE teacher_cache (
+            key VARCHAR PRIMARY KEY,
+            teacher VARCHAR NOT NULL,
+            response VARCHAR NOT NULL,
+            requests INTEGER NOT NULL,
+            prompt_tokens BIGINT NOT NULL,
+            completion_tokens BIGINT NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    for table in ("examples", "rejections"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN requests INTEGER DEFAULT 0")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN prompt_tokens BIGINT DEFAULT 0")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN completion_tokens BIGINT DEFAULT 0")
+    db.execute("ALTER TABLE examples ADD COLUMN cached BOOLEAN DEFAULT false")
+    db.execute("ALTER TABLE runs ADD COLUMN summary VARCHAR")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,15 +21,29 @@ CLI = REPO / "cli.py"
 
 
 def run_cli(
-    *args: str | Path, cwd: Path | None = None, timeout: float = 300
+    *args: str | Path,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    env: dict[str, str | None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python cli.py ...`` in a subprocess, exactly as a user would."""
+    """Run ``python cli.py ...`` in a subprocess, exactly as a user would.
+
+    ``env`` overrides the environment (``None`` removes a variable); the caller's
+    own ``OPENAI_*`` variables are never passed on.
+    """
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    for name, value in (env or {}).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
     return subprocess.run(
         [sys.executable, str(CLI), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=timeout,
+        env=environ,
     )
 
 

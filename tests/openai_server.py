@@ -633,7 +633,8 @@ class ChatCompletionsApp:
         self.faults = FaultSchedule(self.behaviour.seed)
 
     async def models(self, request: Request) -> Response:
-        del request
+        if self.behaviour.api_key and not self.authorized(request):
+            return self.unauthorized()
         model = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "callforge"}
         return JSONResponse({"object": "list", "data": [model]})
 
@@ -881,6 +882,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=help_text)
     parser.add_argument("--refuse-all", action="store_true", help="answer everything 429")
     parser.add_argument(
+        "--responder",
+        choices=("schema", "plan"),
+        default="schema",
+        help="schema: fill the response schema; plan: answer callforge's prompts well",
+    )
+    parser.add_argument(
         "--no-log-requests", dest="log_requests", action="store_false", help="for benchmarks"
     )
     return parser.parse_args(argv)
@@ -889,14 +896,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Run the server in this process; print READY with its base URL when listening."""
     args = parse_args(argv)
-    options = {k: v for k, v in vars(args).items() if k != "port" and v is not None}
-    state = ChatCompletionsApp(ServerBehaviour(**options), SchemaFillingResponder())
+    options = {
+        k: v for k, v in vars(args).items() if k not in ("port", "responder") and v is not None
+    }
+    state = ChatCompletionsApp(ServerBehaviour(**options), make_responder(args.responder))
     sock = bind_socket(args.port)
     base_url = f"http://{HOST}:{sock.getsockname()[1]}/v1"
     server = _NotifyingServer(
         uvicorn_config(state.app), on_ready=lambda: print(f"READY {base_url}", flush=True)
     )
     server.run(sockets=[sock])
+
+
+def make_responder(name: str) -> Responder:
+    if name == "plan":
+        from tests.plan_responder import PlanResponder  # imports callforge itself
+
+        return PlanResponder()
+    return SchemaFillingResponder()
 
 
 def behaviour_argv(options: dict[str, Any]) -> list[str]:
@@ -908,6 +925,8 @@ def behaviour_argv(options: dict[str, Any]) -> list[str]:
             argv += ["--refuse-all"] if value else []
         elif field == "log_requests":
             argv += [] if value else ["--no-log-requests"]
+        elif field == "responder":
+            argv += ["--responder", str(value)]
         elif field in flags:
             argv += [flags[field], str(value)]
         else:

@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 
-from generator.errors import InputError, TeacherError
+from generator.errors import InputError
 from generator.pipeline import GenerateConfig, cell_targets, generate, parse_mix
-from generator.scenarios.base import ScenarioDraft
-from generator.teachers.base import Teacher, TeacherRequest
+from generator.teachers.base import (
+    Teacher,
+    TeacherFailure,
+    TeacherReply,
+    TeacherRequest,
+    TeacherStats,
+)
 from generator.teachers.offline import OfflineTeacher
 from generator.tools import ToolSet, load_tools, parse_tools
 from store import Store
@@ -27,22 +32,26 @@ class ScriptedTeacher:
 
     def __init__(self) -> None:
         self.inner = OfflineTeacher()
+        self.stats = TeacherStats()
         self.script: deque[Any] = deque()
         self.history: list[TeacherRequest] = []
+
+    async def start(self) -> None:
+        return None
 
     def enqueue(self, *outcomes: Any) -> None:
         """Each outcome: an Exception to raise, or a callable(draft) -> draft."""
         self.script.extend(outcomes)
 
-    async def write(self, request: TeacherRequest) -> ScenarioDraft:
+    async def write(self, request: TeacherRequest) -> TeacherReply:
         self.history.append(request)
-        draft = await self.inner.write(request)
+        reply = await self.inner.write(request)
         if not self.script:
-            return draft
+            return reply
         outcome = self.script.popleft()
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome(draft)
+        return TeacherReply(outcome(reply.draft))
 
     async def aclose(self) -> None:
         return None
@@ -61,7 +70,7 @@ def test_teacher_failures_are_rejections_and_the_run_goes_on(
     tmp_path: Path, tools: ToolSet
 ) -> None:
     teacher = ScriptedTeacher()
-    teacher.enqueue(TeacherError("timeout: no answer in 30s"), TeacherError("malformed output"))
+    teacher.enqueue(TeacherFailure("timeout: no answer in 30s"), TeacherFailure("malformed output"))
     with Store(tmp_path / "s.duckdb") as store:
         summary = _run(store, tools, teacher, per_tool=4, seed=1)
         assert summary.rejected["teacher"] == 2
@@ -111,7 +120,7 @@ def test_duplicates_are_dropped_within_and_across_runs(tmp_path: Path) -> None:
 
 def test_budget_stops_a_cell_that_cannot_fill(tmp_path: Path, tools: ToolSet) -> None:
     teacher = ScriptedTeacher()
-    teacher.enqueue(*[TeacherError("down")] * 10_000)
+    teacher.enqueue(*[TeacherFailure("down")] * 10_000)
     with Store(tmp_path / "s.duckdb") as store:
         summary = _run(store, tools, teacher, per_tool=2, seed=1, attempts_per_example=1.0)
     assert summary.accepted == 0

@@ -56,6 +56,10 @@ def test_blank_store_has_exact_schema(tmp_path: Path) -> None:
         ("scenario", "VARCHAR"),
         ("teacher", "VARCHAR"),
         ("created_at", "TIMESTAMP"),
+        ("requests", "INTEGER"),
+        ("prompt_tokens", "BIGINT"),
+        ("completion_tokens", "BIGINT"),
+        ("cached", "BOOLEAN"),
     ]
     assert [name for name, _ in _columns(path, "rejections")] == [
         "run_id",
@@ -67,7 +71,35 @@ def test_blank_store_has_exact_schema(tmp_path: Path) -> None:
         "reason",
         "payload",
         "created_at",
+        "requests",
+        "prompt_tokens",
+        "completion_tokens",
     ]
+    assert [name for name, _ in _columns(path, "teacher_cache")] == [
+        "key",
+        "teacher",
+        "response",
+        "requests",
+        "prompt_tokens",
+        "completion_tokens",
+        "created_at",
+    ]
+
+
+def test_an_old_store_is_upgraded_in_place_keeping_its_examples(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as db:  # a store written before migration 2 existed
+        db.execute("CREATE TABLE _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+        MIGRATIONS[0](db)
+        db.execute("INSERT INTO _migrations VALUES (?, now())", [MIGRATIONS[0].__name__])
+        db.execute(
+            "INSERT INTO examples VALUES ('e1', 'r', 't', 'h1', 'single', 0, NULL, 'k1', 'hi', "
+            "['h1'], '{}', 'offline', now())"
+        )
+    with Store(path) as store:
+        assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+        assert [e.example_id for e in store.examples(include_stale=True)] == ["e1"]
+        assert store.usage_totals()["requests"] == 0
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:

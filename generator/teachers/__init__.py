@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from generator.errors import TeacherConfigError
-from generator.teachers.base import Teacher, TeacherRequest
+from generator.teachers.base import Teacher, TeacherFailure, TeacherReply, TeacherRequest
 
 TeacherFactory = Callable[..., Teacher]
 
@@ -17,7 +17,13 @@ def _offline(**options: Any) -> Teacher:
     return OfflineTeacher(**options)
 
 
-TEACHERS: dict[str, TeacherFactory] = {"offline": _offline}
+def _openai(**options: Any) -> Teacher:
+    from generator.teachers.llm import OpenAITeacher
+
+    return OpenAITeacher(**options)
+
+
+TEACHERS: dict[str, TeacherFactory] = {"offline": _offline, "openai": _openai}
 
 
 def get_teacher(name: str, **options: Any) -> Teacher:
@@ -29,4 +35,11 @@ def get_teacher(name: str, **options: Any) -> Teacher:
     return factory(**options)
 
 
-__all__ = ["TEACHERS", "Teacher", "TeacherRequest", "get_teacher"]
+__all__ = [
+    "TEACHERS",
+    "Teacher",
+    "TeacherFailure",
+    "TeacherReply",
+    "TeacherRequest",
+    "get_teacher",
+]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from generator.scenarios.base import ScenarioDraft, ScenarioPlan
 from generator.tools import ToolSpec
@@ -17,14 +17,95 @@ class TeacherRequest:
     tools: tuple[ToolSpec, ...]
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What writing one draft cost: HTTP requests sent (retries included) and tokens."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.requests + other.requests,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+NO_USAGE = Usage()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A teacher response worth keeping: the same request later costs nothing."""
+
+    key: str
+    teacher: str
+    response: dict[str, Any]
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class TeacherReply:
+    """A draft, what it cost, and whether it came from the cache (``usage`` is then zero)."""
+
+    draft: ScenarioDraft
+    usage: Usage = NO_USAGE
+    cached: bool = False
+    cache_entry: CacheEntry | None = None
+    """A fresh response the pipeline stores in the cache with its next batch."""
+
+
+class TeacherFailure(Exception):
+    """No usable draft after the teacher's own retries; ``usage`` is what the tries cost.
+
+    Not a ``CallforgeError``: the pipeline records it as a rejection at stage
+    ``teacher`` and goes on, it never reaches the user as an error.
+    """
+
+    def __init__(self, reason: str, usage: Usage = NO_USAGE) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.usage = usage
+
+
+@runtime_checkable
+class ResponseCache(Protocol):
+    """Where a teacher looks responses up by request key (the store implements it)."""
+
+    def get(self, key: str) -> CacheEntry | None: ...
+
+
+@dataclass
+class TeacherStats:
+    """Live counters a progress display reads while a run goes on."""
+
+    in_flight: int = 0
+    requests: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    concurrency_limit: float = 0.0
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+
 @runtime_checkable
 class Teacher(Protocol):
-    """Writes the words around a plan. Raise ``TeacherError`` when no usable draft comes."""
+    """Writes the words around a plan. Raise ``TeacherFailure`` when no usable draft comes."""
 
     id: str
     concurrency: int
     """How many ``write`` calls the pipeline may keep in flight at once."""
+    stats: TeacherStats
 
-    async def write(self, request: TeacherRequest) -> ScenarioDraft: ...
+    async def start(self) -> None:
+        """Check the configuration (key, endpoint) before any work; raise ``TeacherConfigError``."""
+        ...
+
+    async def write(self, request: TeacherRequest) -> TeacherReply: ...
 
     async def aclose(self) -> None: ...

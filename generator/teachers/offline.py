@@ -20,6 +20,7 @@ from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
 from generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
+from generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from generator.templating import environment, load_yaml
 from generator.tools import ToolSpec
 
@@ -70,9 +71,14 @@ class OfflineTeacher:
         self._answer = env.get_template("offline/final_answer.j2")
         self._phrases = load_yaml("offline/phrases.yaml", self.options.templates)
         self._faker = Faker(self.options.locale)
+        self.stats = TeacherStats()
 
-    async def write(self, request: Any) -> ScenarioDraft:
-        return self.write_now(request.plan, {tool.name: tool for tool in request.tools})
+    async def start(self) -> None:
+        return None
+
+    async def write(self, request: TeacherRequest) -> TeacherReply:
+        draft = self.write_now(request.plan, {tool.name: tool for tool in request.tools})
+        return TeacherReply(draft)
 
     async def aclose(self) -> None:
         return None

@@ -1,0 +1,165 @@
+"""Flow control for LLM requests: how many in flight, how fast they start.
+
+``AdaptiveLimiter`` keeps at most ``limit`` requests in flight and adapts the limit
+the way TCP does (additive increase, multiplicative decrease): every success
+raises it by ``1/limit`` (about +1 per round trip), an overload signal (429)
+halves it, at most once per round trip so one burst of 429s counts once. It
+also staggers request starts: a wave of requests released at once comes back at
+once and queues behind the one core that parses and validates them, so starts
+are spaced by a small gap and the returns stay spread out.
+
+``RateBudget`` enforces ``--rpm`` / ``--tpm`` with token buckets refilled
+continuously; a request debits its estimated tokens before it starts and is
+corrected by what the server reports afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class AdaptiveLimiter:
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        minimum: int = 1,
+        stagger_s: float = 0.003,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if maximum < 1:
+            raise ValueError("maximum concurrency must be at least 1")
+        self.maximum = maximum
+        self.minimum = min(minimum, maximum)
+        self.limit = float(maximum)
+        self.in_flight = 0
+        self.stagger_s = stagger_s
+        self.latency_s: float | None = None
+        self.decreases = 0
+        self._clock = clock
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._next_start = 0.0
+        self._last_decrease = -math.inf
+
+    async def acquire(self) -> None:
+        """Wait for a free slot, then for this request's start time."""
+        if self.in_flight < int(self.limit) and not self._waiters:
+            self.in_flight += 1
+        else:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+            try:
+                await future  # ``_wake`` hands the slot over: in_flight already counts it
+            except BaseException:
+                if future.done() and not future.cancelled():
+                    self.release()
+                else:
+                    self._waiters.remove(future)
+                raise
+        now = self._clock()
+        start = max(now, self._next_start)
+        self._next_start = start + self._gap()
+        if start > now:
+            try:
+                await asyncio.sleep(start - now)
+            except BaseException:
+                self.release()
+                raise
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def on_success(self, latency_s: float) -> None:
+        self.latency_s = (
+            latency_s if self.latency_s is None else 0.8 * self.latency_s + 0.2 * (latency_s)
+        )
+        if self.limit < self.maximum:
+            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            self._wake()
+
+    def on_overload(self) -> None:
+        """A 429: halve the limit, once per round trip."""
+        now = self._clock()
+        if now - self._last_decrease < (self.latency_s or 1.0):
+            return
+        self._last_decrease = now
+        self.limit = max(float(self.minimum), self.limit / 2)
+        self.decreases += 1
+
+    def _gap(self) -> float:
+        """Space starts by ``stagger_s``, never slower than twice the ideal rate."""
+        if self.latency_s is None:
+            return self.stagger_s
+        return min(self.stagger_s, self.latency_s / max(self.limit, 1.0) / 2)
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            future = self._waiters.popleft()
+            if not future.done():
+                self.in_flight += 1
+                future.set_result(None)
+
+
+class _Bucket:
+    def __init__(self, per_minute: float, clock: Callable[[], float]) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate)  # one second's worth: no minute-long bursts
+        self.level = self.capacity
+        self._clock = clock
+        self._updated = clock()
+
+    def refill(self) -> None:
+        now = self._clock()
+        self.level = min(self.capacity, self.level + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def wait_for(self, amount: float) -> float:
+        self.refill()
+        needed = min(amount, self.capacity) - self.level
+        return max(0.0, needed / self.rate)
+
+
+class RateBudget:
+    """Requests and tokens per minute; ``None`` means unlimited."""
+
+    def __init__(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._requests = _Bucket(rpm, clock) if rpm else None
+        self._tokens = _Bucket(tpm, clock) if tpm else None
+        self._lock = asyncio.Lock()
+
+    @property
+    def limited(self) -> bool:
+        return self._requests is not None or self._tokens is not None
+
+    async def acquire(self, tokens: int) -> None:
+        if not self.limited:
+            return
+        async with self._lock:  # first come, first served
+            while True:
+                wait = max(
+                    self._requests.wait_for(1) if self._requests else 0.0,
+                    self._tokens.wait_for(tokens) if self._tokens else 0.0,
+                )
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            if self._requests:
+                self._requests.level -= 1
+            if self._tokens:
+                self._tokens.level -= tokens
+
+    def correct(self, estimated: int, actual: int) -> None:
+        """Charge the difference once the server says what a request really cost."""
+        if self._tokens:
+            self._tokens.refill()
+            self._tokens.level -= actual - estimated

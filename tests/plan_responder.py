@@ -1,0 +1,45 @@
+"""A competent "model" for the test server: it reads callforge's prompt and answers well.
+
+The LLM teacher's prompt carries the plan as JSON (``## Plan (JSON)``) and the tool
+definitions (``## Tools``), as a real model would read them. This responder
+parses both and writes the draft with the offline teacher, so end-to-end tests
+and benchmarks exercise the real openai + instructor path with answers that pass
+validation, while the server's ``ServerBehaviour`` injects the faults.
+A prompt without a plan gets the schema-filling answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from generator.scenarios.base import ScenarioPlan
+from generator.teachers.offline import OfflineTeacher
+from generator.tools import ToolSpec, parse_tools
+from tests.openai_server import CompletionRequest, SchemaFillingResponder, message_text
+
+_BLOCK = r"## {title}\s*```json\s*(.+?)\s*```"
+_PLAN = re.compile(_BLOCK.format(title=re.escape("Plan (JSON)")), re.S)
+_TOOLS = re.compile(_BLOCK.format(title="Tools"), re.S)
+
+
+class PlanResponder:
+    def __init__(self) -> None:
+        self._teacher = OfflineTeacher()
+        self._fallback = SchemaFillingResponder()
+
+    def __call__(self, request: CompletionRequest) -> Any:
+        prompt = "\n".join(message_text(m) for m in request.messages if m.get("role") == "user")
+        plan_match, tools_match = _PLAN.search(prompt), _TOOLS.search(prompt)
+        if not plan_match or not tools_match:
+            return self._fallback(request)
+        plan = ScenarioPlan.model_validate_json(plan_match.group(1))
+        draft = self._teacher.write_now(plan, _tools(tools_match.group(1)))
+        return draft.model_dump(mode="json")
+
+
+@lru_cache(maxsize=256)
+def _tools(text: str) -> dict[str, ToolSpec]:
+    return {tool.name: tool for tool in parse_tools(json.loads(text))}

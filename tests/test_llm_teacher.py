@@ -1,0 +1,376 @@
+"""The openai teacher over HTTP: the real openai client and instructor against a local server.
+
+Nothing is monkeypatched: ``tests/openai_server.py`` serves ``/v1/chat/completions``
+on 127.0.0.1 and ``PlanResponder`` answers callforge's prompts the way a capable
+model would; ``ServerBehaviour`` injects 429s, 500s, timeouts and bad output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import datasets
+import duckdb
+import pytest
+from faker import Faker
+
+from generator.errors import TeacherConfigError
+from generator.scenarios import get_category
+from generator.scenarios.base import PlanContext, Scenario
+from generator.teachers.base import TeacherRequest
+from generator.teachers.flow import AdaptiveLimiter
+from generator.teachers.llm import OpenAITeacher
+from generator.templating import EXAMPLE_TOOLS
+from generator.tools import load_tools
+from generator.validate import check_conversation, validate_scenario
+from tests.conftest import read_jsonl, run_cli
+from tests.openai_format import format_errors
+from tests.openai_server import LocalServer, ServerBehaviour, run_server
+from tests.plan_responder import PlanResponder
+
+SECRET = "sk-callforge-test-7f3a9c1e5b2d4068"
+STYLE = {"persona": "a student", "tone": "polite", "length": "short", "indirectness": "direct"}
+PER_TOOL = 4
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with run_server(ServerBehaviour(api_key=SECRET), responder=PlanResponder()) as local:
+        yield local
+
+
+def generate(
+    server: LocalServer, db: Path, *extra: str, env: dict[str, str | None] | None = None
+) -> Any:
+    return run_cli(
+        "generate",
+        "--tools",
+        EXAMPLE_TOOLS,
+        "--per-tool",
+        PER_TOOL,
+        "--seed",
+        "3",
+        "--db",
+        db,
+        "--teacher",
+        "openai",
+        "--model",
+        "teacher-model",
+        "--base-url",
+        server.base_url,
+        *extra,
+        env={"OPENAI_API_KEY": SECRET, **(env or {})},
+    )
+
+
+def stats(db: Path) -> dict[str, Any]:
+    result = run_cli("stats", "--db", db, "--json", "--price-in", "0.15", "--price-out", "0.6")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def every_cell_full(report: dict[str, Any]) -> bool:
+    return all(cell["accepted"] >= cell["target"] for cell in report["cells"])
+
+
+def test_generate_and_export_through_the_openai_teacher(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    db, out = tmp_path / "llm.duckdb", tmp_path / "data"
+    result = generate(server, db)
+    assert result.returncode == 0, result.stderr
+    report = stats(db)
+    tool_count = len(load_tools(EXAMPLE_TOOLS))
+    assert report["accepted_total"] == PER_TOOL * tool_count
+    assert every_cell_full(report)
+    usage = report["usage"]
+    assert usage["requests"] == server.stats.outcomes["ok"] >= PER_TOOL * tool_count
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["cost"] > 0 and usage["tokens_per_accepted"] > 0
+    assert report["runs"][-1]["requests"] == usage["requests"]
+
+    exported = run_cli("export", "--db", db, "--out", out, "--eval-fraction", "0.25")
+    assert exported.returncode == 0, exported.stderr
+    lines = read_jsonl(out / "train.jsonl") + read_jsonl(out / "eval.jsonl")
+    assert len(lines) == PER_TOOL * tool_count
+    for line in lines:
+        schemas = {t["function"]["name"]: t["function"]["parameters"] for t in line["tools"]}
+        assert check_conversation(line["messages"], schemas) is None
+        assert format_errors(line) == []
+    loaded = datasets.load_dataset("json", data_files=str(out / "train.jsonl"), split="train")
+    assert len(loaded) == len(read_jsonl(out / "train.jsonl"))
+    teachers = duckdb.connect(str(db), read_only=True).execute(
+        "SELECT DISTINCT teacher FROM examples"
+    )
+    assert teachers.fetchall() == [("openai:teacher-model",)]
+
+
+def test_a_fifth_of_requests_failing_still_fills_every_cell(tmp_path: Path) -> None:
+    behaviour = ServerBehaviour(
+        api_key=SECRET,
+        rate_429=0.06,
+        rate_500=0.05,
+        rate_timeout=0.02,
+        timeout_sleep_s=3.0,
+        rate_malformed=0.04,
+        rate_invalid=0.03,
+        seed=5,
+    )
+    db = tmp_path / "faulty.duckdb"
+    with run_server(behaviour, responder=PlanResponder()) as server:
+        result = generate(server, db, "--timeout", "0.5", "--concurrency", "8")
+        outcomes = dict(server.stats.outcomes)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    report = stats(db)
+    assert every_cell_full(report)
+    failures = sum(outcomes.get(kind, 0) for kind in ("429", "500", "timeout"))
+    bad_output = outcomes.get("malformed", 0) + outcomes.get("invalid", 0)
+    assert failures > 0 and bad_output > 0
+    run = report["runs"][-1]
+    assert run["retries"] >= failures  # every transport failure was retried
+    assert run["requests"] == sum(outcomes.values())  # every HTTP request is accounted for
+
+
+def test_the_same_command_twice_sends_nothing_the_second_time(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "cached.duckdb"
+    assert generate(server, db).returncode == 0
+    sent = server.stats.total
+    again = generate(server, db)
+    assert again.returncode == 0, again.stderr
+    assert server.stats.total == sent
+
+    # Lose every example: the cache answers every request, and the examples come back.
+    with duckdb.connect(str(db)) as connection:
+        before = connection.execute("SELECT example_id FROM examples ORDER BY 1").fetchall()
+        connection.execute("DELETE FROM examples")
+        connection.execute("DELETE FROM rejections")
+    rebuilt = generate(server, db)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert server.stats.total == sent
+    with duckdb.connect(str(db), read_only=True) as connection:
+        after = connection.execute("SELECT example_id FROM examples ORDER BY 1").fetchall()
+        cached = connection.execute("SELECT bool_and(cached) FROM examples").fetchone()
+    assert after == before and cached == (True,)
+
+    # --no-cache asks the model again.
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("DELETE FROM examples")
+    assert generate(server, db, "--no-cache").returncode == 0
+    assert server.stats.total > sent
+
+
+def test_the_key_appears_nowhere(server: LocalServer, tmp_path: Path) -> None:
+    db, out = tmp_path / "secret.duckdb", tmp_path / "data"
+    result = generate(server, db)
+    assert result.returncode == 0, result.stderr
+    statistics = run_cli("stats", "--db", db)
+    exported = run_cli("export", "--db", db, "--out", out)
+    texts = [result.stdout, result.stderr, statistics.stdout, exported.stdout, exported.stderr]
+    assert not any(SECRET in text for text in texts)
+    for path in [db, *tmp_path.glob("secret.duckdb*"), *out.iterdir()]:
+        assert SECRET.encode() not in path.read_bytes(), path
+        assert SECRET[:12].encode() not in path.read_bytes(), path
+
+
+def test_a_wrong_key_is_one_clear_error_before_any_work(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "wrong.duckdb"
+    wrong = "sk-wrong-key-0123456789abcdef"
+    result = generate(server, db, env={"OPENAI_API_KEY": wrong})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "rejected the API key (HTTP 401)" in lines[0], result.stderr
+    assert wrong not in result.stderr and wrong[:8] not in result.stderr
+    assert server.stats.total == 0  # no chat completion was sent
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_no_key_for_openai_is_an_error_without_network(tmp_path: Path) -> None:
+    result = run_cli(
+        "generate",
+        "--tools",
+        EXAMPLE_TOOLS,
+        "--teacher",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+        "--db",
+        tmp_path / "x.duckdb",
+        env={"OPENAI_API_KEY": None},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: no API key for api.openai.com: set OPENAI_API_KEY "
+        "(or api_key_env in callforge.toml)"
+    )
+
+
+def test_an_endpoint_refusing_everything_stops_cleanly_and_keeps_the_store(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "refused.duckdb"
+    config = tmp_path / "callforge.toml"
+    config.write_text(
+        '[teacher]\nname = "openai"\nmodel = "m"\napi_key_env = "MY_KEY"\ngive_up_after = 1.5\n'
+    )
+    with run_server(ServerBehaviour(api_key=SECRET), responder=PlanResponder()) as server:
+        first = generate(server, db, "--config", config, env={"MY_KEY": SECRET})
+        assert first.returncode == 0, first.stderr
+        kept = stats(db)["accepted_total"]
+        server.configure(api_key=SECRET, refuse_all=True)
+        refused = run_cli(
+            "generate",
+            "--tools",
+            EXAMPLE_TOOLS,
+            "--per-tool",
+            PER_TOOL * 2,
+            "--db",
+            db,
+            "--base-url",
+            server.base_url,
+            "--config",
+            config,
+            env={"MY_KEY": SECRET},
+        )
+    assert refused.returncode == 1, refused.stderr
+    message = refused.stderr.strip().splitlines()[-1]
+    assert message.startswith("error: ") and "answered nothing but failures" in message
+    assert "HTTP 429" in message and SECRET not in refused.stderr
+    assert stats(db)["accepted_total"] == kept
+    assert stats(db)["runs"][-1]["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("mode", ["tools", "json", "json_schema", "md_json"])
+def test_every_instructor_mode_writes_a_valid_draft(server: LocalServer, mode: str) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    tool = next(iter(tools))
+    faker = Faker()
+    faker.seed_instance(1)
+    context = PlanContext(
+        rng=random.Random(1), faker=faker, attempt=0, seed=1, optional_rate=0.5, style=STYLE
+    )
+    plan = get_category("multi_step").plan(tool, tools, context)
+    request = TeacherRequest(plan, tuple(tools[name] for name in plan.tools_used()))
+
+    async def write() -> Any:
+        teacher = OpenAITeacher(model="m", base_url=server.base_url, api_key=SECRET, mode=mode)
+        await teacher.start()
+        try:
+            return await teacher.write(request)
+        finally:
+            await teacher.aclose()
+
+    reply = asyncio.run(write())
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
+    assert reply.usage.requests == 1 and reply.usage.prompt_tokens > 0
+    sent = server.requests[-1]
+    assert ("tools" in sent) == (mode == "tools")
+    assert ("response_format" in sent) == (mode in ("json", "json_schema"))
+
+
+def test_a_draft_that_misses_the_plan_is_re_asked_with_the_reason(server: LocalServer) -> None:
+    """instructor's re-ask carries the validator's reason back to the model."""
+    tools = load_tools(EXAMPLE_TOOLS)
+    tool = next(iter(tools))
+    faker = Faker()
+    faker.seed_instance(2)
+    context = PlanContext(
+        rng=random.Random(2), faker=faker, attempt=0, seed=2, optional_rate=0.5, style=STYLE
+    )
+    plan = get_category("single").plan(tool, tools, context)
+    responder = PlanResponder()
+    answers = iter(["vague", "good"])
+
+    def forgetful_then_good(request: Any) -> Any:
+        draft = responder(request)
+        if next(answers) == "vague":
+            draft["user_request"] = "Please do the usual."
+        return draft
+
+    server.state.responder = forgetful_then_good
+
+    async def write() -> Any:
+        teacher = OpenAITeacher(model="m", base_url=server.base_url, api_key=SECRET)
+        await teacher.start()
+        try:
+            return await teacher.write(TeacherRequest(plan, (tool,)))
+        finally:
+            await teacher.aclose()
+
+    reply = asyncio.run(write())
+    assert reply.usage.requests == 2
+    reask = json.dumps(server.requests[-1]["messages"])
+    assert "grounding" in reask and "not stated" in reask
+
+
+def test_start_rejects_missing_model() -> None:
+    teacher = OpenAITeacher(base_url="http://127.0.0.1:9/v1", api_key="x")
+    with pytest.raises(TeacherConfigError, match="needs --model"):
+        asyncio.run(teacher.start())
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_limiter_halves_once_per_round_trip_and_grows_back() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(32, clock=clock)
+    limiter.on_success(0.3)
+    limiter.on_overload()
+    limiter.on_overload()  # the same burst of 429s: counted once
+    assert limiter.limit == 16
+    clock.now += 0.5
+    limiter.on_overload()
+    assert limiter.limit == 8
+    successes = 0
+    while limiter.limit < 32:
+        limiter.on_success(0.3)
+        successes += 1
+    # +1/limit per success is about +1 per round trip: from 8 to 32 takes ~(32²-8²)/2.
+    assert 400 <= successes <= 560
+    limiter.on_success(0.3)
+    assert limiter.limit == 32  # additive increase back to the maximum, never above
+    for _ in range(20):
+        clock.now += 1
+        limiter.on_overload()
+    assert limiter.limit == 1  # never below one request in flight
+
+
+def test_limiter_never_exceeds_its_limit_and_staggers_starts() -> None:
+    async def scenario() -> tuple[int, list[float]]:
+        limiter = AdaptiveLimiter(4, stagger_s=0.01)
+        peak, starts = 0, []
+        loop = asyncio.get_running_loop()
+
+        async def request() -> None:
+            nonlocal peak
+            await limiter.acquire()
+            starts.append(loop.time())
+            peak = max(peak, limiter.in_flight)
+            await asyncio.sleep(0.02)
+            limiter.release()
+
+        await asyncio.gather(*(request() for _ in range(12)))
+        return peak, starts
+
+    peak, starts = asyncio.run(scenario())
+    assert peak == 4
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.005  # no two requests leave together (timer jitter allowed)
+    assert (starts[-1] - starts[0]) / len(gaps) >= 0.0095
