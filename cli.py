@@ -65,7 +65,15 @@ ConfigOption = Annotated[
 @app.command("generate")
 @user_errors
 def generate_command(
-    tools: Annotated[Path, typer.Option("--tools", help="Tool file (OpenAI tools JSON).")],
+    tools: Annotated[
+        str,
+        typer.Option(
+            "--tools", help="Tool set: OpenAI tools, MCP, OpenAPI, BFCL JSON, or Python module."
+        ),
+    ],
+    tool_format: FormatOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
     per_tool: Annotated[int, typer.Option("--per-tool", min=1, help="Examples per tool.")] = 50,
     mix: Annotated[
         str, typer.Option("--mix", help="Category weights, e.g. single=2,error_recovery=1.")
@@ -107,7 +115,9 @@ def generate_command(
 
     Example: callforge generate --tools tools.json --per-tool 50 --seed 7
     """
-    tool_set = load_tools(tools)
+    tool_set = load_tools(
+        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    )
     config = GenerateConfig(
         per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
     )
@@ -149,6 +159,93 @@ def generate_command(
 def _public(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings fit to store with a run: never the key."""
     return {k: v for k, v in settings.items() if k not in ("api_key", "api_key_env", "cache")}
+
+
+tools_app = typer.Typer(help="Import tool sets and see what a store holds.", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
+FormatOption = Annotated[
+    str | None,
+    typer.Option("--format", help="openai | mcp | openapi | python | bfcl (default: detect)."),
+]
+IncludeOption = Annotated[
+    list[str] | None,
+    typer.Option("--include", help="Keep tools by name glob (OpenAPI: also tag or path)."),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Drop tools by name glob (OpenAPI: also tag or path)."),
+]
+
+
+@tools_app.command("import")
+@user_errors
+def tools_import_command(
+    source: Annotated[str, typer.Argument(help="Tool file, or module[:function] for Python.")],
+    tool_format: FormatOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the OpenAI tools JSON here.")
+    ] = None,
+) -> None:
+    """Convert a tool set to OpenAI tools JSON and show what came in.
+
+    Example: callforge tools import openapi.yaml --include 'pets*' --out tools.json
+    """
+    tool_set = load_tools(
+        source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    )
+    text = json.dumps(tool_set.definitions(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+    _print_tools(
+        f"{len(tool_set)} tools from {source}",
+        [(tool.name, tool.original_name, tool.parameters, tool.description) for tool in tool_set],
+    )
+
+
+@tools_app.command("list")
+@user_errors
+def tools_list_command(db: DbOption = DEFAULT_DB) -> None:
+    """The tool set a store generates for, with each tool's content hash.
+
+    Example: callforge tools list --db demo/callforge.duckdb
+    """
+    with Store(db, must_exist=True) as store:
+        current = store.current_tools()
+    _print_tools(
+        f"{len(current)} tools in {db}",
+        [
+            (name, tool_hash, d["function"]["parameters"], d["function"].get("description", ""))
+            for name, tool_hash, d in current
+        ],
+        second_column="hash",
+        out=Console(),
+    )
+
+
+def _print_tools(
+    title: str,
+    rows: list[tuple[str, str | None, dict[str, Any], str]],
+    second_column: str = "renamed from",
+    out: Console = console,
+) -> None:
+    table = Table(title=title)
+    table.add_column("tool", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=4))
+    table.add_column(second_column, no_wrap=True, min_width=12)
+    table.add_column("req/all", justify="right", no_wrap=True, min_width=7)
+    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=32)
+    for name, second, parameters, description in rows:
+        count = len(parameters.get("properties", {}))
+        table.add_row(
+            name,
+            (second or "")[:12],
+            f"{len(parameters.get('required', []))}/{count}",
+            description,
+        )
+    out.print(table)
 
 
 @app.command("stats")
@@ -214,6 +311,13 @@ def export_command(
     include_stale: Annotated[
         bool, typer.Option("--include-stale", help="Keep examples of edited tools.")
     ] = False,
+    tools_per_example: Annotated[
+        int | None,
+        typer.Option(
+            "--tools-per-example",
+            help="List K tools per line: the called ones plus distractors (default: all).",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Write balanced, stratified, leak-free train.jsonl, eval.jsonl and manifest.json.
@@ -226,6 +330,7 @@ def export_command(
         balance=balance,
         cap=cap,
         include_stale=include_stale,
+        tools_per_example=tools_per_example,
     )
     config.check()
     with Store(db, must_exist=True) as store:

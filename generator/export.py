@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -41,12 +42,19 @@ class ExportConfig:
     balance: bool = False
     cap: int | None = None
     include_stale: bool = False
+    tools_per_example: int | None = None
+    """Each line lists this many tools: the ones its conversation calls plus seeded
+    distractors from the tool set (None: the whole set)."""
 
     def check(self) -> None:
         if not 0 <= self.eval_fraction < 1:
             raise InputError(f"--eval-fraction must be in [0, 1), got {self.eval_fraction}")
         if self.cap is not None and self.cap < 1:
             raise InputError(f"--cap must be at least 1, got {self.cap}")
+        if self.tools_per_example is not None and self.tools_per_example < 1:
+            raise InputError(
+                f"--tools-per-example must be at least 1, got {self.tools_per_example}"
+            )
 
 
 def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         )
     cells = _capped_cells(examples, config)
     splits = _split(cells, config)
-    tools_for = _tool_lists(store)
+    tools_for = _tool_lists(store, config)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for split in SPLITS:
@@ -127,7 +135,28 @@ def _split(
     return splits
 
 
-def _tool_lists(store: Store) -> Any:
+def _tool_lists(store: Store, config: ExportConfig) -> Callable[[StoredExample], list[Any]]:
+    whole_set = _whole_tool_sets(store)
+    size = config.tools_per_example
+    if size is None:
+        return whole_set
+
+    def sampled(example: StoredExample) -> list[dict[str, Any]]:
+        """The called tools plus distractors, in an order that does not give them away."""
+        tools = whole_set(example)
+        called = {step["call"]["name"] for step in example.scenario["plan"]["steps"]}
+        rng = random.Random(_order_key(config.seed, example))
+        others = [tool for tool in tools if tool["function"]["name"] not in called]
+        chosen = [tool for tool in tools if tool["function"]["name"] in called]
+        chosen += rng.sample(others, max(0, min(size - len(chosen), len(others))))
+        rng.shuffle(chosen)
+        return chosen
+
+    return sampled
+
+
+def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[Any]]:
+    """The current tool set, with the versions an example was made from where they differ."""
     current = store.current_tools()
     current_defs = [definition for _, _, definition in current]
     position = {name: index for index, (name, _, _) in enumerate(current)}
@@ -149,7 +178,7 @@ def _tool_lists(store: Store) -> Any:
     return tools_for
 
 
-def _line(example: StoredExample, tools_for: Any) -> str:
+def _line(example: StoredExample, tools_for: Callable[[StoredExample], list[Any]]) -> str:
     messages = Scenario.model_validate(example.scenario).to_messages()
     record = {"messages": messages, "tools": tools_for(example)}
     return json.dumps(record, ensure_ascii=False) + "\n"

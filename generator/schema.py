@@ -172,6 +172,38 @@ def object_properties(schema: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
     return listed + [(name, True, True) for name in dict.fromkeys(missing)]
 
 
+# Root keywords a piece of a document needs to keep meaning the same on its own.
+_DOCUMENT_KEYWORDS = ("$schema", "$defs", "definitions")
+
+
+def property_document(root: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Top-level property ``name`` of ``root`` as a parameters schema of its own.
+
+    The property is the only one and is required. The root's ``$defs`` and
+    ``definitions`` (and ``$schema``) come along, so a property that is a
+    ``$ref`` still resolves: ``{"$ref": "#/$defs/OrderId"}`` would otherwise
+    point at nothing.
+    """
+    sub = (root.get("properties") or {}).get(name, True)
+    kept = {key: root[key] for key in _DOCUMENT_KEYWORDS if key in root}
+    return {**kept, "type": "object", "properties": {name: sub}, "required": [name]}
+
+
+def resolved_properties(root: Mapping[str, Any], *, tool: str = "") -> dict[str, dict[str, Any]]:
+    """Each top-level property of ``root`` with ``$ref`` and ``allOf`` expanded.
+
+    Properties that cannot be resolved (a dangling or endless ``$ref``) are left out.
+    """
+    doc = SchemaDocument(root, tool=tool)
+    out: dict[str, dict[str, Any]] = {}
+    for name, sub in (root.get("properties") or {}).items():
+        try:
+            out[name] = doc.resolve(sub, path=f"{ROOT_PATH}.properties.{name}")[0]
+        except UnsupportedSchemaError:
+            continue
+    return out
+
+
 class SchemaDocument:
     """A tool's ``parameters`` schema, the root that its local ``$ref``s point into."""
 

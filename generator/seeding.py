@@ -4,9 +4,12 @@ A teacher later writes a user sentence stating every argument verbatim and a
 grounding check looks for each value in it, so values are realistic and easy to
 say: a property called ``city`` gets a Faker city, an ``order_id`` gets
 ``ORD-48213``, money gets two decimals, free text is a short sentence, and
-nothing has quotes, newlines or stray whitespace. The schema's own constraints
-always win over realism: a provider value that breaks ``maxLength`` or
-``pattern`` is replaced by a constrained generic one.
+nothing has quotes, newlines or stray whitespace. Units in descriptions set the
+range ("in cents", "in seconds", "in Fahrenheit"), and sibling properties agree:
+a city, its country code and timezone come from one real place, a check-out
+follows its check-in by ``nights``, origin and destination differ. The schema's
+own constraints always win over realism: a provider value that breaks
+``maxLength`` or ``pattern`` is replaced by a constrained generic one.
 
 Each schema is compiled once into a plan (a tree of small generators); drawing
 arguments then only walks the plan. All randomness comes from the caller's
@@ -24,7 +27,7 @@ import string
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import cached_property, lru_cache
 from itertools import chain
@@ -72,16 +75,24 @@ EXACT_KEYWORDS = frozenset(
         "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions", "nullable",
         "description", "title", "examples", "$comment", "$id", "$schema", "deprecated",
         "readOnly", "writeOnly", "contentMediaType", "contentEncoding",
+        # Per-value enum descriptions and editor hints: annotations, like any "x-..." key.
+        "enumDescriptions", "markdownEnumDescriptions", "enumNames", "markdownDescription",
     }
 )  # fmt: skip
 _EXACT_DRAFTS = ("", "2020-12", "2019-09", "draft-07", "draft-06")
 _NULL_RATE = 0.1  # how often an explicitly nullable value is drawn as null
 _DEFAULT_RATE = 0.5  # how often a value with a default is drawn as that default
 _ATTEMPTS = 8
+_FEW = 5  # a number grid with fewer points than this tries a finer step
 _CENT = Fraction(1, 100)
 _SAFE_CHARS = string.ascii_letters + string.digits + "-_."
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
 _AIRPORTS = ("JFK", "LHR", "CDG", "SFO", "NRT", "DXB", "AMS", "FRA", "SIN", "LAX", "ORD", "MAD")
+# Currencies people actually convert between, not Faker's every ISO 4217 code.
+_CURRENCIES = (
+    "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "CNY", "INR", "MXN", "BRL", "SEK",
+    "NOK", "DKK", "PLN", "SGD", "HKD", "NZD", "ZAR", "KRW", "AED", "TRY", "CZK", "THB",
+)  # fmt: skip
 _LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "ja", "zh", "ko", "ar", "ru", "sv")
 _DURATIONS = ("PT15M", "PT30M", "PT45M", "PT1H", "PT2H", "PT1H30M", "P1D", "P3D", "P1W", "P2W")
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -164,13 +175,16 @@ class _Provider:
     """Use ``make`` for a property whose name (or else description) matches.
 
     ``when`` narrows a rule to descriptions that also match it (e.g. a
-    temperature "in Fahrenheit"), so rules are tried in table order.
+    temperature "in Fahrenheit"), so rules are tried in table order. ``role``
+    names the ``_Place`` field the property is, so sibling city, country and
+    timezone properties can be drawn from one real place.
     """
 
     name: re.Pattern[str] | None
     description: re.Pattern[str] | None
     make: Make
     when: re.Pattern[str] | None = None
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,21 +197,39 @@ class _Range:
     high: Fraction
     step: Fraction = Fraction(1)
     when: re.Pattern[str] | None = None
+    role: str = ""
 
 
 def _rx(pattern: str | None) -> re.Pattern[str] | None:
     return re.compile(pattern, re.IGNORECASE) if pattern else None
 
 
-def _text(name: str | None, description: str | None, make: Make, when: str = "") -> _Provider:
-    return _Provider(_rx(name), _rx(description), make, _rx(when))
+def _text(
+    name: str | None, description: str | None, make: Make, when: str = "", role: str = ""
+) -> _Provider:
+    return _Provider(_rx(name), _rx(description), make, _rx(when), role)
 
 
 def _span(
-    name: str | None, description: str | None, low: float, high: float, *, cents: bool = False
+    name: str | None,
+    description: str | None,
+    low: float,
+    high: float,
+    *,
+    step: str = "1",
+    when: str = "",
+    role: str = "",
 ) -> _Range:
-    step = _CENT if cents else Fraction(1)
-    return _Range(_rx(name), _rx(description), Fraction(str(low)), Fraction(str(high)), step)
+    """A ``_Range`` from plain numbers; ``step`` is a decimal string such as ``"0.01"``."""
+    return _Range(
+        _rx(name),
+        _rx(description),
+        Fraction(str(low)),
+        Fraction(str(high)),
+        Fraction(step),
+        _rx(when),
+        role,
+    )
 
 
 def _sentence(faker: Faker, rng: random.Random, low: int, high: int) -> str:
@@ -259,6 +291,15 @@ def _product(faker: Faker, rng: random.Random, name: str) -> str:
     return f"{faker.color_name()} {faker.word()}".capitalize()
 
 
+def _coupon(faker: Faker, rng: random.Random, name: str) -> str:
+    return f"{faker.word().upper()}{rng.choice((5, 10, 15, 20, 25))}"
+
+
+def _meeting_room(faker: Faker, rng: random.Random, name: str) -> str:
+    kind = rng.choice(("Room", "Conference Room", "Meeting Room"))
+    return f"{kind} {rng.randint(1, 6)}{rng.choice('ABCD')}"
+
+
 def _pick(options: Sequence[str]) -> Make:
     return lambda faker, rng, name: faker.random_element(options)
 
@@ -267,6 +308,7 @@ def _call(method: str, **kwargs: Any) -> Make:
     return lambda faker, rng, name: getattr(faker, method)(**kwargs)
 
 
+_TRIP_END = r"\b(origin|destination|departure|arrival|from|to)\b"
 _ID = r"\b(id|ids|sku|reference|ref)$|\b(order|booking|tracking|invoice|confirmation) (number|no)\b"
 # Tried in order, first by property name, then by description alone.
 STRING_PROVIDERS: tuple[_Provider, ...] = (
@@ -278,22 +320,46 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\bfirst name\b|\bgiven name\b", None, _call("first_name")),
     _text(r"\blast name\b|\bsurname\b|\bfamily name\b", None, _call("last_name")),
     _text(r"\bfile ?name\b", None, _call("file_name")),
+    _text(r"\b(coupon|promo|voucher|discount) ?(code)?\b", r"\b(coupon|promo) code\b", _coupon),
+    _text(r"\b(meeting|conference) room\b", r"\b(meeting|conference) room\b", _meeting_room),
     _text(r"\b(file )?path\b|\bdirectory\b|\bfolder\b", None, _call("file_path", depth=2)),
     _text(
         r"\b(company|organi[sz]ation|employer|vendor|merchant|business)\b", None, _call("company")
     ),
-    _text(r"\bcountry (code|iso)\b", r"\biso 3166|\bcountry code\b", _call("country_code")),
-    _text(r"\bcountry\b", None, _call("country_code"), when=r"\bcode\b|\biso\b|alpha-?2"),
-    _text(r"\bcountry\b", r"\bcountry\b", _call("country")),
-    _text(r"\bcurrenc(y|ies)\b", r"\biso ?4217\b|\bcurrency code\b", _call("currency_code")),
+    _text(
+        r"\bcountry (code|iso)\b",
+        r"\biso 3166|\bcountry code\b",
+        _call("country_code"),
+        role="country_code",
+    ),
+    _text(
+        r"\bcountry\b",
+        None,
+        _call("country_code"),
+        when=r"\bcode\b|\biso\b|alpha-?2",
+        role="country_code",
+    ),
+    _text(r"\bcountry\b", r"\bcountry\b", _call("country"), role="country"),
+    _text(
+        r"\bcurrenc(y|ies)\b",
+        r"\biso ?4217\b|\bcurrency code\b",
+        _pick(_CURRENCIES),
+        role="currency",
+    ),
     _text(r"\blang(uage)?\b|\blocale\b", r"\biso ?639\b", _pick(_LANGUAGES), when=r"639|code"),
     _text(r"\blanguage\b", None, _call("language_name")),
-    _text(r"\b(time ?zone|tz)\b", r"\btime ?zone\b|\biana\b", _call("timezone")),
+    _text(r"\b(time ?zone|tz)\b", r"\btime ?zone\b|\biana\b", _call("timezone"), role="timezone"),
     _text(r"\b(ticker|stock|symbol)\b", r"\bticker\b|\bstock symbol\b", _pick(_TICKERS)),
     _text(r"\b(airport|iata)\b", r"\biata\b", _pick(_AIRPORTS)),
-    _text(r"\b(city|town|location|destination|origin)\b", r"\bcity\b", _call("city")),
-    _text(r"\b(zip|postcode|postal code|zip code)\b", r"\b(zip|postal) code\b", _call("postcode")),
-    _text(r"\b(state|province)\b", None, _call("state")),
+    _text(_TRIP_END, None, _pick(_AIRPORTS), when=r"\biata\b|\bairport\b"),
+    _text(r"\b(city|town|location|destination|origin)\b", r"\bcity\b", _call("city"), role="city"),
+    _text(
+        r"\b(zip|postcode|postal code|zip code)\b",
+        r"\b(zip|postal) code\b",
+        _call("postcode"),
+        role="postcode",
+    ),
+    _text(r"\b(state|province)\b", None, _call("state"), role="state"),
     _text(r"\b(street|address)\b", r"\bstreet address\b", _call("street_address")),
     _text(r"\b(phone|mobile|telephone|fax)\b", r"\bphone number\b", _call("basic_phone_number")),
     _text(r"\b(url|uri|link|website|homepage|webhook|endpoint)\b", r"\burl\b", _call("url")),
@@ -325,35 +391,56 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(category|tag|genre|type|kind|label|status|mode)\b", None, _call("word")),
 )
 
+_MONEY = r"\b(price|amount|cost|total|balance|fee|salary|budget|payment|subtotal|tip)\b"
+_CENTS = r"\bcents?\b|\bminor units?\b|\bsmallest currency unit\b"
+_WEIGHT = r"\b(weight|mass|wt)\b"
+_SPAN_OF_TIME = r"\b(duration|timeout|delay|interval|ttl|wait|length|period|expiry|expires in)\b"
+_DISTANCE = r"\b(radius|distance)\b"
 NUMBER_RANGES: tuple[_Range, ...] = (
-    _Range(_rx(r"\btemp"), None, Fraction(14), Fraction(95), _CENT * 10, _rx(r"fahrenheit")),
-    _Range(_rx(r"\btemp"), None, Fraction(263), Fraction(308), _CENT * 10, _rx(r"kelvin")),
+    _span(r"\btemp", None, 14, 95, step="0.1", when=r"fahrenheit"),
+    _span(r"\btemp", None, 263, 308, step="0.1", when=r"kelvin"),
     _span(None, r"\bfahrenheit\b", 14, 95),
     _span(r"\btemp(erature)?\b|\bcelsius\b", r"\bcelsius\b", -10, 35),
     _span(r"\byears?\b", r"\byear\b", 1990, 2030),
     _span(r"\bmonth\b", None, 1, 12),
     _span(r"\bday\b", None, 1, 28),
+    # A span of time reads its unit from the description: "Timeout in seconds".
+    _span(r"\b(ms|millis|milliseconds)\b", r"\bin (ms|milliseconds)\b", 100, 30000, step="100"),
+    _span(_SPAN_OF_TIME, None, 100, 30000, step="100", when=r"\b(ms|milliseconds?)\b"),
+    _span(r"\b(seconds|secs)\b", r"\bin seconds\b", 5, 300),
+    _span(_SPAN_OF_TIME, None, 5, 300, when=r"\bseconds?\b|\bsecs?\b"),
+    _span(_SPAN_OF_TIME, None, 1, 12, when=r"\bin hours\b"),
+    _span(_SPAN_OF_TIME, None, 1, 14, when=r"\bin days\b"),
     _span(r"\bhours?\b", None, 0, 23),
     _span(r"\bminute\b", None, 0, 59),
     _span(r"\bage\b", None, 18, 90),
     _span(r"\b(rating|stars|score)\b", None, 1, 5),
     _span(r"\b(percent|percentage|pct|discount)\b", r"\bpercent", 1, 100),
-    _span(r"\b(lat|latitude)\b", r"\blatitude\b", -60, 70, cents=True),
-    _span(r"\b(lon|lng|longitude)\b", r"\blongitude\b", -170, 170, cents=True),
     _span(
-        r"\b(price|amount|cost|total|balance|fee|salary|budget|payment|subtotal|tip)\b",
-        r"\b(amount|price|cost)\b",
-        5,
-        500,
-        cents=True,
+        r"\b(ratio|fraction|probability|confidence|likelihood)\b",
+        r"\bbetween 0(\.0)? and 1(\.0)?\b|\b0(\.0)? ?(-|to) ?1(\.0)?\b|\bprobability\b",
+        0,
+        1,
+        step="0.01",
     ),
+    _span(r"\b(lat|latitude)\b", r"\blatitude\b", -60, 70, step="0.01", role="latitude"),
+    _span(r"\b(lon|lng|longitude)\b", r"\blongitude\b", -170, 170, step="0.01", role="longitude"),
+    # Money: two decimals, or whole cents when the description says so.
+    _span(r"\b(cents?|minor units?)\b", _CENTS, 100, 50000),
+    _span(_MONEY, None, 100, 50000, when=_CENTS),
+    _span(_MONEY, r"\b(amount|price|cost)\b", 5, 500, step="0.01"),
+    _span(r"\b(lbs?|pounds)\b", None, 1, 150, step="0.1"),
+    _span(_WEIGHT, None, 1, 150, step="0.1", when=r"\b(lbs?|pounds?)\b"),
+    _span(_WEIGHT, None, 50, 2000, when=r"\bgrams?\b|\(g\)|\bin g\b"),
+    _span(_WEIGHT + r"|\b(kg|kilograms?)\b", r"\b(kg|kilograms?)\b", 0.5, 80, step="0.1"),
     _span(r"\b(quantity|qty|count|num|number|units)\b", r"\bnumber of\b", 1, 20),
     _span(r"\b(limit|max results|page size|per page|top k|size|k)\b", r"\bmaximum number\b", 1, 50),
     _span(r"\b(page|offset)\b", None, 1, 10),
     _span(r"\b(guests|adults|children|people|passengers|seats|rooms|travelers)\b", None, 1, 6),
     _span(r"\b(days|nights|weeks)\b", None, 1, 14),
     _span(r"\b(duration|minutes|timeout|mins)\b", r"\bin minutes\b", 5, 120),
-    _span(r"\b(radius|distance|miles|km)\b", None, 1, 50),
+    _span(_DISTANCE, None, 100, 5000, step="50", when=r"\bmet(er|re)s?\b|\bin m\b"),
+    _span(_DISTANCE + r"|\b(miles|km)\b", r"\bin (km|kilometers|kilometres|miles)\b", 1, 50),
 )
 _DEFAULT_RANGE = _span(None, None, 1, 100)
 
@@ -399,6 +486,115 @@ def number_range(name: str, description: str = "") -> _Range:
     """The human range for a number property (1..100 when nothing more specific fits)."""
     index = _lookup(name, description, "number")
     return _DEFAULT_RANGE if index is None else NUMBER_RANGES[index]
+
+
+# ---------------------------------------------------------------------------
+# Places: sibling properties that describe one place are drawn from one real place.
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A real city and what belongs with it; a field is None where it does not apply."""
+
+    city: str
+    state: str | None
+    country: str
+    country_code: str
+    currency: str
+    timezone: str
+    latitude: float
+    longitude: float
+    postcode: str | None
+
+
+def _places(rows: str) -> tuple[_Place, ...]:
+    """Parse ``city|state|country|code|currency|timezone|lat|lon|postcode`` lines."""
+    out = []
+    for line in rows.strip().splitlines():
+        city, state, country, code, currency, zone, lat, lon, postcode = line.split("|")
+        out.append(
+            _Place(
+                city, state or None, country, code, currency, zone, float(lat), float(lon),
+                postcode or None,
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
+PLACES = _places("""
+New York|New York|United States|US|USD|America/New_York|40.71|-74.01|10001
+Los Angeles|California|United States|US|USD|America/Los_Angeles|34.05|-118.24|90012
+San Francisco|California|United States|US|USD|America/Los_Angeles|37.77|-122.42|94103
+Chicago|Illinois|United States|US|USD|America/Chicago|41.88|-87.63|60601
+Houston|Texas|United States|US|USD|America/Chicago|29.76|-95.37|77002
+Austin|Texas|United States|US|USD|America/Chicago|30.27|-97.74|78701
+Seattle|Washington|United States|US|USD|America/Los_Angeles|47.61|-122.33|98101
+Denver|Colorado|United States|US|USD|America/Denver|39.74|-104.99|80202
+Phoenix|Arizona|United States|US|USD|America/Phoenix|33.45|-112.07|85004
+Boston|Massachusetts|United States|US|USD|America/New_York|42.36|-71.06|02108
+Miami|Florida|United States|US|USD|America/New_York|25.76|-80.19|33130
+Toronto|Ontario|Canada|CA|CAD|America/Toronto|43.65|-79.38|M5H 2N2
+Vancouver|British Columbia|Canada|CA|CAD|America/Vancouver|49.28|-123.12|V6B 1A1
+Montreal|Quebec|Canada|CA|CAD|America/Toronto|45.50|-73.57|H2Y 1C6
+Mexico City|Mexico City|Mexico|MX|MXN|America/Mexico_City|19.43|-99.13|06000
+Rio de Janeiro|Rio de Janeiro|Brazil|BR|BRL|America/Sao_Paulo|-22.91|-43.17|20010-000
+Buenos Aires||Argentina|AR|ARS|America/Argentina/Buenos_Aires|-34.60|-58.38|C1002
+Santiago||Chile|CL|CLP|America/Santiago|-33.45|-70.67|8320000
+London||United Kingdom|GB|GBP|Europe/London|51.51|-0.13|SW1A 1AA
+Manchester||United Kingdom|GB|GBP|Europe/London|53.48|-2.24|M1 1AE
+Edinburgh||United Kingdom|GB|GBP|Europe/London|55.95|-3.19|EH1 1YZ
+Dublin||Ireland|IE|EUR|Europe/Dublin|53.35|-6.26|D02 X285
+Paris||France|FR|EUR|Europe/Paris|48.86|2.35|75001
+Lyon||France|FR|EUR|Europe/Paris|45.76|4.84|69001
+Marseille||France|FR|EUR|Europe/Paris|43.30|5.37|13001
+Berlin|Berlin|Germany|DE|EUR|Europe/Berlin|52.52|13.40|10115
+Munich|Bavaria|Germany|DE|EUR|Europe/Berlin|48.14|11.58|80331
+Hamburg|Hamburg|Germany|DE|EUR|Europe/Berlin|53.55|9.99|20095
+Madrid||Spain|ES|EUR|Europe/Madrid|40.42|-3.70|28001
+Barcelona||Spain|ES|EUR|Europe/Madrid|41.39|2.17|08001
+Rome||Italy|IT|EUR|Europe/Rome|41.90|12.50|00184
+Milan||Italy|IT|EUR|Europe/Rome|45.46|9.19|20121
+Amsterdam||Netherlands|NL|EUR|Europe/Amsterdam|52.37|4.90|1012 JS
+Brussels||Belgium|BE|EUR|Europe/Brussels|50.85|4.35|1000
+Zurich||Switzerland|CH|CHF|Europe/Zurich|47.38|8.54|8001
+Geneva||Switzerland|CH|CHF|Europe/Zurich|46.20|6.14|1201
+Vienna||Austria|AT|EUR|Europe/Vienna|48.21|16.37|1010
+Lisbon||Portugal|PT|EUR|Europe/Lisbon|38.72|-9.14|1100-148
+Stockholm||Sweden|SE|SEK|Europe/Stockholm|59.33|18.07|111 20
+Oslo||Norway|NO|NOK|Europe/Oslo|59.91|10.75|0150
+Copenhagen||Denmark|DK|DKK|Europe/Copenhagen|55.68|12.57|1050
+Warsaw||Poland|PL|PLN|Europe/Warsaw|52.23|21.01|00-001
+Prague||Czech Republic|CZ|CZK|Europe/Prague|50.08|14.44|110 00
+Athens||Greece|GR|EUR|Europe/Athens|37.98|23.73|105 57
+Istanbul||Turkey|TR|TRY|Europe/Istanbul|41.01|28.98|34110
+Tokyo||Japan|JP|JPY|Asia/Tokyo|35.68|139.69|100-0001
+Osaka||Japan|JP|JPY|Asia/Tokyo|34.69|135.50|530-0001
+Seoul||South Korea|KR|KRW|Asia/Seoul|37.57|126.98|04524
+Shanghai||China|CN|CNY|Asia/Shanghai|31.23|121.47|200000
+Beijing||China|CN|CNY|Asia/Shanghai|39.90|116.41|100000
+Singapore||Singapore|SG|SGD|Asia/Singapore|1.35|103.82|018956
+Mumbai|Maharashtra|India|IN|INR|Asia/Kolkata|19.08|72.88|400001
+Bangalore|Karnataka|India|IN|INR|Asia/Kolkata|12.97|77.59|560001
+Dubai||United Arab Emirates|AE|AED|Asia/Dubai|25.20|55.27|
+Sydney|New South Wales|Australia|AU|AUD|Australia/Sydney|-33.87|151.21|2000
+Melbourne|Victoria|Australia|AU|AUD|Australia/Melbourne|-37.81|144.96|3000
+Auckland||New Zealand|NZ|NZD|Pacific/Auckland|-36.85|174.76|1010
+Cape Town|Western Cape|South Africa|ZA|ZAR|Africa/Johannesburg|-33.92|18.42|8001
+Nairobi||Kenya|KE|KES|Africa/Nairobi|-1.29|36.82|00100
+Cairo||Egypt|EG|EGP|Africa/Cairo|30.04|31.24|11511
+""")
+# The order place fields are fitted in: an earlier field keeps its place when a later
+# one's schema would leave no place at all. Currency only joins a country.
+PLACE_ROLES = (
+    "city", "country_code", "country", "state", "postcode", "timezone", "latitude", "longitude",
+    "currency",
+)  # fmt: skip
+
+
+def place_role(name: str, description: str = "") -> str:
+    """Which ``_Place`` field a property is (``""`` for none), by the rule it gets."""
+    provider = string_provider(name, description)
+    return (provider.role if provider else "") or number_range(name, description).role
 
 
 # ---------------------------------------------------------------------------
@@ -657,18 +853,30 @@ class _Object:
     extra: _Node | None
     min_properties: int
     max_properties: int | None
-    ordered_pairs: tuple[tuple[str, str, bool], ...]
+    ordered_pairs: tuple[_RangePair, ...]
     path: str
     tool: str
+    place: _PlaceGroup | None = None
+    unit_links: tuple[_UnitLink, ...] = ()
+    distinct_pairs: tuple[tuple[str, str], ...] = ()
 
     def generate(self, draw: _Draw) -> dict[str, Any]:
         chosen = self._choose(draw)
         nodes = self.nodes
-        values = {name: nodes[name].generate(draw) for name in self.order if name in chosen}
+        fixed = self.place.draw(draw, chosen) if self.place else None
+        values = {
+            name: fixed[name] if fixed and name in fixed else nodes[name].generate(draw)
+            for name in self.order
+            if name in chosen
+        }
         if len(values) < self.min_properties:
             self._add_extras(draw, values)
-        for start, end, swappable in self.ordered_pairs:
-            _order_pair(draw, values, start, end, swappable, nodes[end])
+        for link in self.unit_links:
+            link.apply(draw, values)
+        for first, second in self.distinct_pairs:
+            _tell_apart(draw, values, first, second, nodes[second])
+        for pair in self.ordered_pairs:
+            _order_pair(draw, values, pair, nodes[pair.end])
         return values
 
     @cached_property
@@ -705,22 +913,119 @@ class _Object:
             )
 
 
-def _order_pair(
-    draw: _Draw, values: dict[str, Any], start: str, end: str, swappable: bool, node: _Node
-) -> None:
+@dataclass(frozen=True)
+class _PlaceGroup:
+    """Sibling properties (city, country code, timezone, ...) drawn from one real place.
+
+    ``places`` holds only the places whose value for every field passes that
+    field's schema, so a drawn place never breaks validity.
+    """
+
+    fields: tuple[tuple[str, str], ...]  # (property, _Place attribute)
+    places: tuple[_Place, ...]
+
+    def draw(self, draw: _Draw, chosen: set[str]) -> dict[str, Any]:
+        present = [(name, role) for name, role in self.fields if name in chosen]
+        if len(present) < 2:  # a lone city keeps Faker's variety
+            return {}
+        place = draw.rng.choice(self.places)
+        return {name: getattr(place, role) for name, role in present}
+
+
+@dataclass(frozen=True)
+class _UnitLink:
+    """A number whose sensible range follows a sibling unit choice: 72 with "fahrenheit"."""
+
+    unit: str
+    number: str
+    by_unit: Mapping[str, _Node]
+    default: Any = None  # the unit a tool assumes when the caller leaves it out
+
+    def apply(self, draw: _Draw, values: dict[str, Any]) -> None:
+        if self.number not in values:
+            return
+        node = self.by_unit.get(str(values.get(self.unit, self.default)).lower())
+        if node is not None:
+            values[self.number] = node.generate(draw)
+
+
+def _tell_apart(draw: _Draw, values: dict[str, Any], first: str, second: str, node: _Node) -> None:
+    """Redraw ``second`` while it equals ``first``: no flight from JFK to JFK, no USD to USD.
+
+    Only for text: equal from/to dates are a one-day range, not a mistake.
+    """
+    for _ in range(_ATTEMPTS):
+        if first not in values or second not in values or values[first] != values[second]:
+            return
+        if not isinstance(values[first], str) or _ISO_LIKE.match(values[first]):
+            return
+        values[second] = node.generate(draw)
+
+
+def _order_pair(draw: _Draw, values: dict[str, Any], pair: _RangePair, node: _Node) -> None:
     """Keep ``start <= end`` for ranges like start_date/end_date or min_price/max_price."""
+    start, end = pair.start, pair.end
     if start not in values or end not in values:
         return
     for _ in range(_ATTEMPTS):
         if not _out_of_order(values[start], values[end]):
-            return
-        if swappable:
+            break
+        if pair.swappable:
             values[start], values[end] = values[end], values[start]
         else:
             values[end] = node.generate(draw)
+    _fit_date_span(draw, values, pair, node)
+
+
+def _fit_date_span(draw: _Draw, values: dict[str, Any], pair: _RangePair, node: _Node) -> None:
+    """A date range as long as its ``nights`` sibling says, else a few days or hours.
+
+    Dates are drawn over three years, so an independent check-out would land
+    months after check-in and a meeting would end next week; the end moves only
+    where its own schema accepts the new value.
+    """
+    first, last = values[pair.start], values[pair.end]
+    start, end = _instant(first), _instant(last)
+    if start is None or end is None:
+        return
+    length = values.get(pair.length) if pair.length else None
+    if isinstance(length, int) and not isinstance(length, bool) and 0 <= length <= 366:
+        gap = timedelta(days=length)
+    elif len(last) == 10 and end - start > timedelta(days=30):
+        gap = timedelta(days=draw.rng.randint(1, 14))
+    elif len(last) > 10 and end - start > timedelta(hours=12):
+        gap = timedelta(minutes=30 * draw.rng.randint(1, 8))
+    else:
+        return
+    try:
+        moved = start + gap
+    except OverflowError:  # a pattern's year 9999
+        return
+    text = _text_node(node)
+    shown = moved.date().isoformat() if len(last) == 10 else moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if text is not None and text._fits(shown) and not _out_of_order(first, shown):
+        values[pair.end] = shown
+
+
+def _instant(value: Any) -> datetime | None:
+    """``2024-05-01`` or ``2024-05-01T09:30:00Z`` (the shapes seeding writes) as a datetime."""
+    if not isinstance(value, str) or not _ISO_INSTANT.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value[:19])
+    except ValueError:  # month 13 from a pattern
+        return None
+
+
+def _text_node(node: _Node) -> _Text | None:
+    """The string generator under a default or nullable wrapper, if that is what it is."""
+    while isinstance(node, _Default | _Nullable):
+        node = node.inner
+    return node if isinstance(node, _Text) else None
 
 
 _ISO_LIKE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{2}:\d{2})")
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 
 
 def _out_of_order(start: Any, end: Any) -> bool:
@@ -729,35 +1034,67 @@ def _out_of_order(start: Any, end: Any) -> bool:
     return (numbers or dates) and start > end
 
 
+@dataclass(frozen=True)
+class _RangePair:
+    start: str
+    end: str
+    swappable: bool  # same schema: swapping keeps both valid
+    length: str = ""  # a sibling counting the days between them, e.g. ``nights``
+
+
+# Start-words and the end-words they pair with: start_date/end_date, min_price/max_price.
 _PAIR_WORDS = {
-    "start": "end",
-    "begin": "end",
-    "from": "to",
-    "since": "until",
-    "min": "max",
-    "minimum": "maximum",
-    "earliest": "latest",
-    "checkin": "checkout",
-    "lower": "upper",
+    "start": ("end",),
+    "begin": ("end",),
+    "from": ("to",),
+    "since": ("until",),
+    "min": ("max",),
+    "minimum": ("maximum",),
+    "earliest": ("latest",),
+    "checkin": ("checkout",),
+    "lower": ("upper",),
+    "departure": ("return", "arrival"),
+    "pickup": ("dropoff", "return"),
+    "after": ("before",),
 }
+# Two ends of a trip or transfer, which should differ: origin/destination, from/to currency.
+_ENDPOINT_WORDS = {
+    "from": ("to",),
+    "origin": ("destination",),
+    "source": ("target",),
+    "departure": ("arrival",),
+    "sender": ("recipient",),
+}
+_DAY_COUNT = re.compile(
+    r"^((num|number of|stay|trip|rental|duration( in)?) )?(nights|days)$|^(length of )?stay$"
+)
 
 
 def _range_words(name: str) -> str:
-    return _words_of(name).replace("check in", "checkin").replace("check out", "checkout")
+    words = _words_of(name)
+    for spaced, joined in (("check in", "checkin"), ("check out", "checkout")):
+        words = words.replace(spaced, joined)
+    return words.replace("pick up", "pickup").replace("drop off", "dropoff")
 
 
-def _ordered_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
-    """Property pairs that describe a range, found by swapping start-words for end-words."""
+def _twin_pairs(names: Sequence[str], twins: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    """Property pairs found by swapping a start-word for its end-word, e.g. start/end date."""
     by_words = {_range_words(name): name for name in names}
     pairs = []
     for words, name in by_words.items():
         tokens = words.split()
         for i, token in enumerate(tokens):
-            if token in _PAIR_WORDS:
-                twin = " ".join([*tokens[:i], _PAIR_WORDS[token], *tokens[i + 1 :]])
+            for other in twins.get(token, ()):
+                twin = " ".join([*tokens[:i], other, *tokens[i + 1 :]])
                 if twin in by_words:
                     pairs.append((name, by_words[twin]))
     return pairs
+
+
+def _day_count(names: Sequence[str]) -> str:
+    """The one property counting days or nights (a stay's length), or ``""``."""
+    found = [name for name in names if _DAY_COUNT.match(_words_of(name))]
+    return found[0] if len(found) == 1 else ""
 
 
 # ---------------------------------------------------------------------------
@@ -812,7 +1149,7 @@ class _Planner:
         if "oneOf" in s:
             checks = tuple(self.validator.evolve(schema=b) for b in s["oneOf"])
             branches = tuple(self._branches(s, "oneOf", path, refs, name))
-            return _OneOf(branches, checks, path, self.tool)
+            return _described_enum(branches, checks) or _OneOf(branches, checks, path, self.tool)
         node = self._typed(s, path, refs, name)
         default = s.get("default")
         if "default" in s and "const" not in s and self._accepts(s, default):
@@ -915,24 +1252,44 @@ class _Planner:
             message = f"pattern {s['pattern']!r} is not a usable regex: {error}"
             raise self.error(message, path) from None
 
-    def _number(self, s: dict[str, Any], path: str, name: str, *, integer: bool) -> _Grid:
-        human = number_range(name, s.get("description") or "") if name else _DEFAULT_RANGE
+    def _number(
+        self,
+        s: dict[str, Any],
+        path: str,
+        name: str,
+        *,
+        integer: bool,
+        human: _Range | None = None,
+    ) -> _Grid:
+        """Numbers on the coarsest readable grid that still offers a few choices.
+
+        ``confidence`` between 0 and 1 gets 0.37, not always 1: a grid of whole
+        numbers with under ``_FEW`` points gives way to a finer one.
+        """
+        if human is None:
+            human = number_range(name, s.get("description") or "") if name else _DEFAULT_RANGE
         multiple = s.get("multipleOf")
         steps = _steps(human.step, multiple, integer=integer)
         low, high = _bounds(s)
         if low is not None and high is not None and low[0] > high[0]:
             raise self.error(f"minimum {low[0]} is greater than maximum {high[0]}", path)
         as_float = multiple if isinstance(multiple, float) else None
+        found: list[_Grid] = []
         for step in steps:
             grid = _grid(low, high, human, step)
             if grid is None:
                 continue
             if as_float is None or grid[1] - grid[0] > 1000:
-                return _Grid(grid[0], grid[1], step, as_float, path, self.tool)
-            values = (_grid_value(k, step) for k in range(grid[0], grid[1] + 1))
-            passing = tuple(v for v in values if _passes_multiple_of(v, as_float))
-            if passing:
-                return _Grid(grid[0], grid[1], step, as_float, path, self.tool, passing)
+                found.append(_Grid(grid[0], grid[1], step, as_float, path, self.tool))
+            else:
+                values = (_grid_value(k, step) for k in range(grid[0], grid[1] + 1))
+                passing = tuple(v for v in values if _passes_multiple_of(v, as_float))
+                if passing:
+                    found.append(_Grid(grid[0], grid[1], step, as_float, path, self.tool, passing))
+            if found and _choices(found[-1]) >= _FEW:
+                return found[-1]
+        if found:
+            return max(found, key=_choices)
         kind = "integer" if integer else "number"
         raise self.error(f"no {kind} satisfies the bounds and multipleOf together", path)
 
@@ -1003,10 +1360,14 @@ class _Planner:
             extra = self.node(additional, f"{path}.additionalProperties", refs, "")
         if extra is None and len(nodes) < low:
             raise self.error(f"minProperties {low} but only {len(nodes)} properties allowed", path)
+        declared = self._declared(s, path, refs, nodes)
+        length = _day_count(list(nodes))
         pairs = tuple(
-            (a, b, json.dumps(s["properties"][a]) == json.dumps(s["properties"][b]))
-            for a, b in _ordered_pairs(list(nodes))
-            if a in (s.get("properties") or {}) and b in (s.get("properties") or {})
+            _RangePair(
+                a, b, json.dumps(s["properties"][a]) == json.dumps(s["properties"][b]), length
+            )
+            for a, b in _twin_pairs(list(nodes), _PAIR_WORDS)
+            if a in declared and b in declared
         )
         return _Object(
             required=tuple(_Property(n, nodes[n], frozenset({n})) for n in nodes if n in base),
@@ -1018,7 +1379,131 @@ class _Planner:
             ordered_pairs=pairs,
             path=path,
             tool=self.tool,
+            place=self._place_group(declared),
+            unit_links=self._unit_links(declared, path),
+            distinct_pairs=tuple(_twin_pairs(list(nodes), _ENDPOINT_WORDS)),
         )
+
+    def _declared(
+        self, s: dict[str, Any], path: str, refs: tuple[str, ...], nodes: Mapping[str, _Node]
+    ) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """``(raw, resolved)`` schema of each declared property that has a node."""
+        out = {}
+        for name, sub in (s.get("properties") or {}).items():
+            if name in nodes:
+                try:
+                    resolved, _ = self.doc.resolve(sub, path=f"{path}.properties.{name}", refs=refs)
+                except UnsupportedSchemaError:
+                    continue
+                out[name] = (sub, resolved)
+        return out
+
+    def _place_group(
+        self, declared: Mapping[str, tuple[Any, dict[str, Any]]]
+    ) -> _PlaceGroup | None:
+        """City, country, code, timezone... of one object, kept to places their schemas accept."""
+        by_role: dict[str, list[str]] = {}
+        for name, (_, resolved) in declared.items():
+            role = place_role(name, str(resolved.get("description") or ""))
+            if role:
+                by_role.setdefault(role, []).append(name)
+        fields: list[tuple[str, str]] = []
+        fitting = PLACES
+        for role in PLACE_ROLES:
+            names = by_role.get(role, [])
+            if len(names) != 1:  # origin and destination cities are two places
+                continue
+            if role == "currency" and not {"country", "country_code"} & {r for _, r in fields}:
+                continue
+            check = self.validator.evolve(schema=declared[names[0]][0])
+            fits = tuple(
+                place
+                for place in fitting
+                if (value := getattr(place, role)) is not None and check.is_valid(value)
+            )
+            if fits:
+                fields.append((names[0], role))
+                fitting = fits
+        return _PlaceGroup(tuple(fields), fitting) if len(fields) >= 2 else None
+
+    def _unit_links(
+        self, declared: Mapping[str, tuple[Any, dict[str, Any]]], path: str
+    ) -> tuple[_UnitLink, ...]:
+        """Number siblings of a unit enum, with a range per unit (temperature and "units")."""
+        units = [
+            (name, resolved)
+            for name, (_, resolved) in declared.items()
+            if _UNIT_NAME.search(_words_of(name)) and isinstance(resolved.get("enum"), list)
+        ]
+        if len(units) != 1:
+            return ()
+        unit, unit_schema = units[0]
+        links = []
+        for name, (_, resolved) in declared.items():
+            numeric = [t for t in schema_types(resolved, nullable=False) or () if t != "null"]
+            if numeric not in (["number"], ["integer"]) or _CHOICE_KEYWORDS & resolved.keys():
+                continue
+            description = str(resolved.get("description") or "")
+            base = number_range(name, description)
+            by_unit: dict[str, _Node] = {}
+            for value in unit_schema["enum"]:
+                hint = _UNIT_HINTS.get(str(value).lower())
+                human = number_range(name, f"{description} {hint}") if hint else base
+                if human is base:
+                    continue
+                where = f"{path}.properties.{name}"
+                try:
+                    grid = self._number(
+                        resolved, where, name, integer=numeric == ["integer"], human=human
+                    )
+                except UnsupportedSchemaError:
+                    continue
+                by_unit[str(value).lower()] = grid
+            if by_unit:
+                links.append(_UnitLink(unit, name, by_unit, unit_schema.get("default")))
+        return tuple(links)
+
+
+_UNIT_NAME = re.compile(r"\b(unit|units|scale|system)\b")
+_CHOICE_KEYWORDS = frozenset({"enum", "const", "anyOf", "oneOf"})
+_METRIC = "in celsius, kilograms, kilometers"
+_IMPERIAL = "in fahrenheit, pounds, miles"
+# What a unit enum value means for a sibling number, in the words NUMBER_RANGES read.
+_UNIT_HINTS = {
+    "metric": _METRIC,
+    "si": _METRIC,
+    "imperial": _IMPERIAL,
+    "us": _IMPERIAL,
+    **dict.fromkeys(("celsius", "c", "°c"), "in celsius"),
+    **dict.fromkeys(("fahrenheit", "f", "°f"), "in fahrenheit"),
+    **dict.fromkeys(("kelvin", "k"), "in kelvin"),
+    **dict.fromkeys(("kg", "kilograms"), "in kilograms"),
+    **dict.fromkeys(("g", "grams"), "in grams"),
+    **dict.fromkeys(("lb", "lbs", "pounds"), "in pounds"),
+    **dict.fromkeys(("m", "meters", "metres"), "in meters"),
+    **dict.fromkeys(("km", "kilometers", "kilometres", "mi", "miles"), "in km"),
+    **dict.fromkeys(("ms", "milliseconds"), "in milliseconds"),
+    **dict.fromkeys(("s", "sec", "seconds"), "in seconds"),
+    **dict.fromkeys(("min", "minutes"), "in minutes"),
+    **dict.fromkeys(("h", "hours"), "in hours"),
+    **dict.fromkeys(("d", "days"), "in days"),
+}
+
+
+def _described_enum(branches: Sequence[_Node], checks: Sequence[Validator]) -> _Enum | None:
+    """``oneOf`` of ``const`` branches (an enum with a description per value) as an enum.
+
+    Keeps the values that match exactly one branch, so drawing needs no check.
+    """
+    if not all(isinstance(branch, _Const) for branch in branches):
+        return None
+    values = [branch.value for branch in branches]  # type: ignore[attr-defined]
+    choices = tuple(v for v in values if sum(check.is_valid(v) for check in checks) == 1)
+    return _Enum(choices) if choices else None
+
+
+def _choices(grid: _Grid) -> int:
+    return len(grid.passing) if grid.passing else grid.high - grid.low + 1
 
 
 def _closure(names: set[str], dependent: Mapping[str, Sequence[str]]) -> set[str]:
@@ -1084,7 +1569,10 @@ def _lcm(a: Fraction, b: Fraction) -> Fraction:
 def _grid(
     low: Bound | None, high: Bound | None, human: _Range, step: Fraction
 ) -> tuple[int, int] | None:
-    """The ``k`` range of ``k * step`` inside the bounds, preferring the human range."""
+    """The ``k`` range of ``k * step`` inside the bounds, preferring the human range.
+
+    The human range wins unless the bounds squeeze it below ``_FEW`` points.
+    """
     span = human.high - human.low
     lo_v = low[0] if low else None
     hi_v = high[0] if high else None
@@ -1100,6 +1588,7 @@ def _grid(
                 hi_v if hi_v is not None else lo_v + span,  # type: ignore[operator]
             )
         )
+    found: list[tuple[int, int]] = []
     for wanted_lo, wanted_hi in candidates:
         k_lo, k_hi = -((-wanted_lo) // step), wanted_hi // step
         if low and low[1] and k_lo * step <= low[0]:
@@ -1107,8 +1596,11 @@ def _grid(
         if high and high[1] and k_hi * step >= high[0]:
             k_hi = -((-high[0]) // step) - 1
         if k_lo <= k_hi:
-            return int(k_lo), int(k_hi)
-    return None
+            found.append((int(k_lo), int(k_hi)))
+            if k_hi - k_lo + 1 >= _FEW:
+                break
+    # The human range squeezed to a point by the bounds gives way to the bounds.
+    return max(found, key=lambda k: k[1] - k[0]) if found else None
 
 
 # ---------------------------------------------------------------------------
@@ -1216,7 +1708,11 @@ def _is_exact(schema: Mapping[str, Any]) -> bool:
     draft = str(schema.get("$schema", ""))
     if not any(name in draft for name in _EXACT_DRAFTS[1:]) and draft:
         return False
-    return all(keyword in EXACT_KEYWORDS for sub in iter_subschemas(schema) for keyword in sub)
+    return all(
+        keyword in EXACT_KEYWORDS or keyword.startswith("x-")
+        for sub in iter_subschemas(schema)
+        for keyword in sub
+    )
 
 
 def _plan_for(schema: Mapping[str, Any], tool: str) -> _Plan:

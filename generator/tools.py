@@ -1,6 +1,9 @@
 """Tool loading: turn a user's tool file into normalised, hashed tool definitions.
 
-Accepted shapes (OpenAI ``tools`` format first):
+``load_tools`` reads any supported format (OpenAI ``tools`` JSON, MCP tool lists,
+OpenAPI 3, Python functions and Pydantic models, BFCL files; see
+``generator.importers``) and ends here, in ``parse_tools``, which accepts the
+OpenAI ``tools`` shapes:
 
 * a JSON array of ``{"type": "function", "function": {...}}``;
 * a JSON array of bare function objects ``{"name", "description", "parameters"}``;
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +27,10 @@ from typing import Any
 
 from generator.errors import InputError
 from generator.schema import check_parameters_schema
+
+# OpenAI's rule for function names; other formats' names are rewritten to fit it.
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_NAME_MAX = 64
 
 
 def canonical_json(value: Any) -> str:
@@ -41,6 +49,9 @@ class ToolSpec:
     name: str
     description: str
     parameters: dict[str, Any]
+    # The name in the source file when it broke the OpenAI rule (e.g. BFCL's
+    # "math.factorial" for "math_factorial"); not exported and not hashed.
+    original_name: str | None = field(default=None, compare=False)
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -90,34 +101,57 @@ class ToolSet:
         return [tool.definition for tool in self.tools]
 
 
-def load_tools(path: str | Path) -> ToolSet:
-    """Read and check a tool file; every problem is an ``InputError`` naming the file."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read tool file: {exc.strerror or exc}", source=source) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", source=source
-        ) from exc
-    return parse_tools(data, source=source)
+def function_name(raw: str) -> str:
+    """``raw`` rewritten to fit OpenAI's function-name rule ``^[a-zA-Z0-9_-]{1,64}$``.
+
+    Runs of other characters become one ``_`` ("math.factorial" -> "math_factorial",
+    "get /pets/{petId}" -> "get_pets_petId"); a name longer than 64 keeps its start
+    and ends with a short hash of the whole, so long names stay distinct.
+    """
+    name = re.sub(r"[^a-zA-Z0-9_-]+", "_", raw).strip("_")
+    if len(name) > _NAME_MAX:
+        name = f"{name[: _NAME_MAX - 9]}_{sha256_hex(raw)[:8]}"
+    return name
 
 
-def parse_tools(data: Any, *, source: str = "<memory>") -> ToolSet:
-    """Normalise already-parsed tool JSON into a checked ``ToolSet``."""
+def load_tools(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> ToolSet:
+    """Read and check a tool file in any supported format; see ``generator.importers``.
+
+    ``path`` is a file, or for Python tools a module spec (``pkg.module``,
+    ``module:function``, ``file.py:Model``). ``format`` forces a format instead of
+    detecting it; ``include``/``exclude`` keep or drop tools by glob on their name
+    (and, for OpenAPI, on tag or path). Every problem is an ``InputError`` naming
+    the file.
+    """
+    from generator.importers import load_tool_file  # the importers build on this module
+
+    return load_tool_file(path, format=format, include=include, exclude=exclude)
+
+
+def parse_tools(data: Any, *, source: str = "<memory>", rename_invalid: bool = False) -> ToolSet:
+    """Normalise already-parsed tool JSON into a checked ``ToolSet``.
+
+    With ``rename_invalid`` a name breaking OpenAI's rule is rewritten by
+    ``function_name`` and the original kept in ``ToolSpec.original_name``.
+    """
     entries = _tool_entries(data, source)
     if not entries:
         raise InputError("no tools found (the tool list is empty)", source=source)
     tools: list[ToolSpec] = []
-    seen: set[str] = set()
+    seen: dict[str, ToolSpec] = {}
     for index, entry in enumerate(entries):
-        tool = _parse_entry(entry, index, source)
+        tool = _parse_entry(entry, index, source, rename_invalid=rename_invalid)
         if tool.name in seen:
-            raise InputError("duplicate tool name", source=source, tool=tool.name)
-        seen.add(tool.name)
+            origins = [t.original_name or t.name for t in (seen[tool.name], tool)]
+            detail = f" (from '{origins[0]}' and '{origins[1]}')" if len(set(origins)) > 1 else ""
+            raise InputError(f"duplicate tool name{detail}", source=source, tool=tool.name)
+        seen[tool.name] = tool
         tools.append(tool)
     return ToolSet(tuple(tools), source=source)
 
@@ -132,7 +166,7 @@ def _tool_entries(data: Any, source: str) -> Sequence[Any]:
     return data
 
 
-def _parse_entry(entry: Any, index: int, source: str) -> ToolSpec:
+def _parse_entry(entry: Any, index: int, source: str, *, rename_invalid: bool) -> ToolSpec:
     where = f"tool #{index + 1}"
     if not isinstance(entry, Mapping):
         raise InputError(f"{where} is not a JSON object", source=source)
@@ -142,6 +176,15 @@ def _parse_entry(entry: Any, index: int, source: str) -> ToolSpec:
     name = function.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f'{where} has no "name"', source=source)
+    original = None
+    if rename_invalid and not FUNCTION_NAME.match(name):
+        name, original = function_name(name), name
+        if not name:
+            raise InputError(
+                "name has no letters, digits, '_' or '-' to build a function name from",
+                source=source,
+                tool=original,
+            )
     description = function.get("description", "")
     if not isinstance(description, str):
         raise InputError('"description" must be a string', source=source, tool=name)
@@ -149,4 +192,9 @@ def _parse_entry(entry: Any, index: int, source: str) -> ToolSpec:
     if not isinstance(parameters, Mapping):
         raise InputError('"parameters" must be a JSON Schema object', source=source, tool=name)
     check_parameters_schema(parameters, tool=name, source=source)
-    return ToolSpec(name=name, description=description.strip(), parameters=dict(parameters))
+    return ToolSpec(
+        name=name,
+        description=description.strip(),
+        parameters=dict(parameters),
+        original_name=original,
+    )

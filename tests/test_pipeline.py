@@ -175,3 +175,24 @@ def test_parse_mix() -> None:
     assert parse_mix("single=2, multi_step=1") == {"single": 2.0, "multi_step": 1.0}
     with pytest.raises(InputError, match="unknown category 'x'"):
         parse_mix("x=1")
+
+
+def test_a_tool_without_parameters_still_fills_error_recovery(tmp_path: Path) -> None:
+    tools = parse_tools(
+        [
+            {
+                "name": "list_allowed_directories",
+                "description": "List the directories this server may access.",
+                "parameters": {"type": "object", "properties": {}},
+            }
+        ]
+    )
+    with Store(tmp_path / "s.duckdb") as store:
+        summary = _run(store, tools, OfflineTeacher(), per_tool=6, seed=3)
+        kinds = {
+            e.scenario["plan"]["steps"][0]["failure"]["kind"]
+            for e in store.examples()
+            if e.category == "error_recovery"
+        }
+    assert summary.accepted == 6 and not summary.unfilled
+    assert kinds and kinds <= {"rate_limited", "timeout"}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from faker import Faker
@@ -17,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from generator.errors import InputError, UnsupportedSchemaError
 from generator.schema import check_parameters_schema, scalar_leaves, validate_instance
-from generator.seeding import seed_arguments, violate_argument
+from generator.seeding import PLACES, seed_arguments, violate_argument
 
 
 def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -67,6 +69,20 @@ NAMES = [
     "created_at",
     "website",
     "phone",
+    "country",
+    "state",
+    "timezone",
+    "latitude",
+    "longitude",
+    "check_in",
+    "check_out",
+    "nights",
+    "origin",
+    "destination",
+    "unit",
+    "temperature",
+    "amount_cents",
+    "confidence",
 ]
 DEFS = {
     "Money": {
@@ -143,7 +159,19 @@ def scalar_schemas() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def plain_scalar_schemas() -> st.SearchStrategy[dict[str, Any]]:
-    words = st.sampled_from(["low", "medium", "high", "urgent", "express", "standard"])
+    words = st.sampled_from(
+        [
+            "low",
+            "medium",
+            "high",
+            "urgent",
+            "express",
+            "standard",
+            "celsius",
+            "fahrenheit",
+            "imperial",
+        ]
+    )
     return st.one_of(
         string_schemas(),
         integer_schemas(),
@@ -436,6 +464,225 @@ def test_invalid_argument_detail_names_property() -> None:
     assert kind == "invalid_argument"
     assert detail.startswith("'quantity' must be")
     assert validate_instance(schema, bad)
+
+
+# ---------------------------------------------------------------------------
+# Values that make sense together: one place, units, enums described per value.
+
+COUNTRY_OF = {place.city: place.country_code for place in PLACES}
+COMMON_CURRENCIES = {
+    "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "CNY", "INR", "MXN", "BRL", "SEK",
+    "NOK", "DKK", "PLN", "SGD", "HKD", "NZD", "ZAR", "KRW", "AED", "TRY", "CZK", "THB",
+}  # fmt: skip
+
+
+def draws(schema: dict[str, Any], seed: int, count: int = 60) -> list[dict[str, Any]]:
+    rng, faker = seeded(seed)
+    validator = strict_validator(schema)
+    out = [seed_arguments(schema, rng, faker, optional_rate=1.0) for _ in range(count)]
+    for arguments in out:
+        assert validator.is_valid(arguments), validate_instance(schema, arguments)
+    return out
+
+
+def test_place_table_is_real_data() -> None:
+    currencies = {code for code, _ in Currency.currencies}
+    for place in PLACES:
+        assert ZoneInfo(place.timezone), place
+        assert place.currency in currencies, place
+        assert re.fullmatch(r"[A-Z]{2}", place.country_code), place
+        assert -90 <= place.latitude <= 90 and -180 <= place.longitude <= 180, place
+
+
+def test_city_agrees_with_its_country_state_timezone_and_currency() -> None:
+    address = {
+        "type": "object",
+        "properties": {
+            "street": {"type": "string"},
+            "city": {"type": "string"},
+            "state": {"type": "string"},
+            "country": {"type": "string", "description": "ISO 3166-1 alpha-2 country code"},
+            "timezone": {"type": "string"},
+            "currency": {"type": "string", "description": "ISO 4217 currency code"},
+        },
+        "required": ["street", "city", "state", "country", "timezone", "currency"],
+    }
+    seen = set()
+    for arguments in draws(address, 3):
+        place = next(p for p in PLACES if p.city == arguments["city"])
+        assert arguments["country"] == place.country_code
+        assert arguments["state"] == place.state
+        assert arguments["timezone"] == place.timezone
+        assert arguments["currency"] == place.currency
+        seen.add(place.country_code)
+    assert len(seen) > 3
+
+
+def test_the_schema_narrows_the_place_and_a_lone_city_stays_varied() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "country_code": {"type": "string", "enum": ["FR", "DE"]},
+            "postal_code": {"type": "string", "pattern": "^[0-9]{5}$"},
+        },
+        "required": ["city"],
+    }
+    for arguments in draws(schema, 4):
+        if "country_code" in arguments:
+            assert COUNTRY_OF[arguments["city"]] == arguments["country_code"]
+    rng, faker = seeded(4)
+    alone = [seed_arguments(schema, rng, faker, optional_rate=0.0)["city"] for _ in range(30)]
+    assert all(is_faker_city(city) for city in alone), alone
+
+
+def test_latitude_and_longitude_are_one_real_place() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lng": {"type": "number", "minimum": -180, "maximum": 180},
+        },
+        "required": ["lat", "lng"],
+    }
+    spots = {(place.latitude, place.longitude) for place in PLACES}
+    for arguments in draws(schema, 5):
+        assert (arguments["lat"], arguments["lng"]) in spots
+
+
+@pytest.mark.parametrize(
+    ("name", "prop", "low", "high"),
+    [
+        ("weight", {"type": "number", "description": "Parcel weight in kg"}, 0.5, 80),
+        ("weight", {"type": "number", "description": "Weight in pounds"}, 1, 150),
+        ("amount", {"type": "integer", "description": "Amount in cents"}, 100, 50000),
+        ("timeout", {"type": "integer", "description": "Timeout in seconds"}, 5, 300),
+        ("length", {"type": "integer", "description": "Length in minutes"}, 5, 120),
+        ("off", {"type": "number", "description": "Discount percentage (0-100)"}, 1, 100),
+        ("radius", {"type": "number", "description": "Search radius in meters"}, 100, 5000),
+        ("temp", {"type": "number", "description": "Temperature in Fahrenheit"}, 14, 95),
+    ],
+)
+def test_units_in_descriptions_set_the_range(
+    name: str, prop: dict[str, Any], low: float, high: float
+) -> None:
+    schema = {"type": "object", "properties": {name: prop}, "required": [name]}
+    values = [arguments[name] for arguments in draws(schema, 6)]
+    assert all(low <= v <= high for v in values), values
+    assert len(set(values)) > 20
+    if prop["type"] == "integer":
+        assert all(isinstance(v, int) for v in values)
+
+
+def test_a_narrow_number_is_not_always_the_same_value() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"confidence": {"type": "number", "minimum": 0, "maximum": 1}},
+        "required": ["confidence"],
+    }
+    values = {arguments["confidence"] for arguments in draws(schema, 7)}
+    assert len(values) > 10 and all(0 <= v <= 1 for v in values)
+
+
+def test_a_temperature_follows_its_unit() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "temperature": {"type": "number", "description": "Target temperature"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"},
+        },
+        "required": ["temperature"],
+    }
+    units = set()
+    for arguments in draws(schema, 8, count=100):
+        unit = arguments.get("unit", "celsius")
+        low, high = (-10, 35) if unit == "celsius" else (14, 95)
+        assert low <= arguments["temperature"] <= high, arguments
+        units.add(unit)
+    assert units == {"celsius", "fahrenheit"}
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        {
+            "oneOf": [
+                {"const": "debug", "description": "Everything, for troubleshooting"},
+                {"const": "info", "description": "Normal operation"},
+                {"const": "error", "description": "Only failures"},
+            ]
+        },
+        {
+            "type": "string",
+            "enum": ["debug", "info", "error"],
+            "x-enumDescriptions": ["Everything", "Normal operation", "Only failures"],
+        },
+    ],
+)
+def test_enums_described_per_value_pick_a_valid_value(level: dict[str, Any]) -> None:
+    schema = {"type": "object", "properties": {"level": level}, "required": ["level"]}
+    values = {arguments["level"] for arguments in draws(schema, 9)}
+    assert values == {"debug", "info", "error"}
+
+
+def test_money_has_a_common_currency_and_two_decimals() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number", "exclusiveMinimum": 0},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "fee_cents": {"type": "integer", "minimum": 0},
+        },
+        "required": ["amount", "currency", "fee_cents"],
+    }
+    for arguments in draws(schema, 10):
+        amount = arguments["amount"]
+        assert 5 <= amount <= 500 and round(amount, 2) == amount
+        assert arguments["currency"] in COMMON_CURRENCIES
+        assert isinstance(arguments["fee_cents"], int) and arguments["fee_cents"] >= 100
+
+
+def test_a_stay_lasts_its_nights_and_a_trip_has_two_ends() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "check_in": {"type": "string", "format": "date"},
+            "check_out": {"type": "string", "format": "date"},
+            "nights": {"type": "integer", "minimum": 1, "maximum": 14},
+            "origin": {"type": "string", "description": "IATA airport code"},
+            "destination": {"type": "string", "description": "IATA airport code"},
+            "from_currency": {"type": "string", "description": "ISO 4217 currency code"},
+            "to_currency": {"type": "string", "description": "ISO 4217 currency code"},
+        },
+        "required": ["check_in", "check_out"],
+    }
+    for arguments in draws(schema, 11, count=100):
+        assert nights_between(arguments) == arguments["nights"]
+        assert re.fullmatch(r"[A-Z]{3}", arguments["origin"])
+        assert arguments["origin"] != arguments["destination"]
+        assert arguments["from_currency"] != arguments["to_currency"]
+    rng, faker = seeded(11)
+    for _ in range(30):
+        assert 0 <= nights_between(seed_arguments(schema, rng, faker, optional_rate=0.0)) <= 30
+
+
+def test_a_meeting_ends_within_hours_of_its_start() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "start_time": {"type": "string", "format": "date-time"},
+            "end_time": {"type": "string", "format": "date-time"},
+        },
+        "required": ["start_time", "end_time"],
+    }
+    for arguments in draws(schema, 12):
+        start, end = (datetime.fromisoformat(arguments[k]) for k in ("start_time", "end_time"))
+        assert timedelta(0) <= end - start <= timedelta(hours=12), arguments
+
+
+def nights_between(arguments: dict[str, Any]) -> int:
+    check_in, check_out = (date.fromisoformat(arguments[k]) for k in ("check_in", "check_out"))
+    return (check_out - check_in).days
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generator.errors import UnsupportedSchemaError
 from generator.grounding import GroundingText
 from generator.scenarios.base import (
     Category,
@@ -55,10 +56,16 @@ class ErrorRecovery(Category):
             if mistyped is not None:
                 bad, failure = mistyped
         if failure is None:
-            bad, kind, detail = violate_argument(
-                tool.parameters, good, rng, context.faker, tool=tool.name
-            )
-            failure = PlannedFailure(kind=kind, detail=detail, assistant_mistake=True)
+            try:
+                bad, kind, detail = violate_argument(
+                    tool.parameters, good, rng, context.faker, tool=tool.name
+                )
+                failure = PlannedFailure(kind=kind, detail=detail, assistant_mistake=True)
+            except UnsupportedSchemaError:
+                # Nothing to get wrong (no parameters, or a schema that accepts anything):
+                # the tool can still fail for a transient reason and the retry succeed.
+                transient = rng.choice(TRANSIENT)
+                failure = PlannedFailure(kind=transient, detail=transient, assistant_mistake=False)
         steps = [
             PlannedStep(
                 call=ToolCall(id=context.call_id(0), name=tool.name, arguments=bad),

@@ -20,7 +20,7 @@ from generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from generator.schema import scalar_leaves
+from generator.schema import property_document, resolved_properties, scalar_leaves
 from generator.seeding import seed_arguments
 from generator.tools import ToolSet, ToolSpec
 
@@ -29,14 +29,16 @@ _ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|key|name)$", re.I)
 
 
 def chainable_arguments(tool: ToolSpec) -> list[str]:
-    """Top-level string or integer parameters a value from another result can fill."""
-    properties = tool.parameters.get("properties", {})
+    """Top-level string or integer parameters a value from another result can fill.
+
+    Read through ``$ref`` and ``allOf``: ``{"$ref": "#/$defs/OrderId"}`` is as
+    chainable as the string it points at.
+    """
+    properties = resolved_properties(tool.parameters, tool=tool.name)
     return [
         name
         for name, schema in properties.items()
-        if isinstance(schema, dict)
-        and schema.get("type") in ("string", "integer")
-        and not {"enum", "const", "$ref"} & set(schema)
+        if schema.get("type") in ("string", "integer") and not {"enum", "const"} & set(schema)
     ]
 
 
@@ -111,10 +113,8 @@ def _pick_chained(tool: ToolSpec, arguments: dict[str, object], context: PlanCon
     if not present:
         # An optional chainable parameter the seeder left out: seed it into the call.
         name = chainable_arguments(tool)[0]
-        schema = {"type": "object", "properties": {name: tool.parameters["properties"][name]}}
-        arguments[name] = seed_arguments(
-            {**schema, "required": [name]}, context.rng, context.faker, tool=tool.name
-        )[name]
+        schema = property_document(tool.parameters, name)
+        arguments[name] = seed_arguments(schema, context.rng, context.faker, tool=tool.name)[name]
         return name
     preferred = [name for name in present if _ID_LIKE.search(name)]
     return context.rng.choice(preferred or present)
