@@ -85,15 +85,31 @@ class GroundingText:
             return _number_pattern(value).search(self.text) is not None
         text = normalise(str(value))
         forms = (text, *_date_variants(text))
-        return any(_text_pattern(form).search(self.text) for form in forms)
+        return any(_contains_phrase(self.text, form) for form in forms)
 
 
-@lru_cache(maxsize=65536)
-def _text_pattern(text: str) -> re.Pattern[str]:
-    """``text`` as a whole word or phrase: "de" is not stated by "destination"."""
-    before = r"(?<!\w)" if text[:1].isalnum() or text[:1] == "_" else ""
-    after = r"(?!\w)" if text[-1:].isalnum() or text[-1:] == "_" else ""
-    return re.compile(before + re.escape(text) + after)
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _contains_phrase(haystack: str, phrase: str) -> bool:
+    """``phrase`` as a whole word or phrase: "de" is not stated by "destination".
+
+    A plain ``find`` loop with boundary checks: values are mostly distinct, so a
+    compiled regular expression per value would cost more than it saves.
+    """
+    if not phrase:
+        return True
+    guard_start, guard_end = _is_word(phrase[0]), _is_word(phrase[-1])
+    start = haystack.find(phrase)
+    while start != -1:
+        end = start + len(phrase)
+        if not (guard_start and start > 0 and _is_word(haystack[start - 1])) and not (
+            guard_end and end < len(haystack) and _is_word(haystack[end])
+        ):
+            return True
+        start = haystack.find(phrase, start + 1)
+    return False
 
 
 @lru_cache(maxsize=65536)
