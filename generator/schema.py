@@ -40,9 +40,9 @@ _VALIDATOR_CACHE_SIZE = 1024
 _validators: OrderedDict[tuple[str, bool], Validator] = OrderedDict()
 
 # Keywords whose subschemas live in a {name: schema} map or a [schema] list.
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SCHEMA_VALUES = (
+SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+SCHEMA_VALUES = (
     "items",
     "additionalProperties",
     "not",
@@ -430,13 +430,13 @@ def iter_subschemas(schema: Any) -> Iterator[Mapping[str, Any]]:
 
 def _map_subschemas(schema: Mapping[str, Any], fn: Callable[[Any], Any]) -> dict[str, Any]:
     out = dict(schema)
-    for key in _SCHEMA_MAPS:
+    for key in SCHEMA_MAPS:
         if isinstance(out.get(key), Mapping):
             out[key] = {name: fn(sub) for name, sub in out[key].items()}
-    for key in _SCHEMA_LISTS:
+    for key in SCHEMA_LISTS:
         if isinstance(out.get(key), Sequence):
             out[key] = [fn(sub) for sub in out[key]]
-    for key in _SCHEMA_VALUES:
+    for key in SCHEMA_VALUES:
         if key in out:
             out[key] = fn(out[key])
     return out

@@ -37,28 +37,19 @@ from urllib.parse import unquote
 
 from generator.errors import InputError, UnsupportedSchemaError
 from generator.importers.selection import describe_patterns, selected
-from generator.schema import SchemaDocument, schema_types
+from generator.schema import (
+    SCHEMA_LISTS,
+    SCHEMA_MAPS,
+    SCHEMA_VALUES,
+    SchemaDocument,
+    schema_types,
+)
 from generator.tools import function_name
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 _DROPPED_KEYWORDS = frozenset(
     {"example", "xml", "discriminator", "externalDocs", "readOnly", "writeOnly", "nullable"}
-)
-# Where an OpenAPI Schema Object holds subschemas: in a {name: schema} map, a list, or one value.
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SCHEMA_VALUES = (
-    "items",
-    "additionalProperties",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "unevaluatedProperties",
-    "unevaluatedItems",
 )
 
 
@@ -385,13 +376,13 @@ class _Converter:
         return _nullable(out) if node.get("nullable") is True else out
 
     def _keyword(self, key: str, value: Any, path: str, stack: tuple[str, ...]) -> Any:
-        if key in _SCHEMA_MAPS and isinstance(value, Mapping):
+        if key in SCHEMA_MAPS and isinstance(value, Mapping):
             return {name: self.schema(sub, f"{path}.{name}", stack) for name, sub in value.items()}
-        if key in _SCHEMA_LISTS and isinstance(value, list):
+        if key in SCHEMA_LISTS and isinstance(value, list):
             return [self.schema(sub, f"{path}.{i}", stack) for i, sub in enumerate(value)]
-        if key in _SCHEMA_VALUES and isinstance(value, list):  # draft-4 tuple items
+        if key in SCHEMA_VALUES and isinstance(value, list):  # draft-4 tuple items
             return [self.schema(sub, f"{path}.{i}", stack) for i, sub in enumerate(value)]
-        if key in _SCHEMA_VALUES:
+        if key in SCHEMA_VALUES:
             return self.schema(value, path, stack)
         return value
 
