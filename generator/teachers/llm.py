@@ -46,7 +46,7 @@ from generator.teachers.base import (
     Usage,
 )
 from generator.teachers.flow import AdaptiveLimiter, RateBudget
-from generator.teachers.prompting import PromptBuilder, TeacherDraft, validation_context
+from generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
 from generator.tools import canonical_json, sha256_hex
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -238,14 +238,14 @@ class OpenAITeacher:
         self.stats.in_flight += 1
         started = time.monotonic()
         try:
-            draft, completion = await self._client.chat.completions.create_with_completion(
-                messages=messages,
-                response_model=TeacherDraft,
-                max_retries=self.options.validation_retries,
-                context=validation_context(request.plan, request.tools),
-                hooks=hooks,
-                **self._params,
-            )
+            with checking_against(request.plan, request.tools):
+                draft, completion = await self._client.chat.completions.create_with_completion(
+                    messages=messages,
+                    response_model=TeacherDraft,
+                    max_retries=self.options.validation_retries,
+                    hooks=hooks,
+                    **self._params,
+                )
         except Exception as exc:
             self.stats.requests += max(counter.calls, 1)
             raise self._classify(exc, max(counter.calls, 1)) from None

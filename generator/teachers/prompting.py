@@ -11,20 +11,38 @@ validator's reason (instructor's re-ask) instead of being thrown away.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+import instructor
+from pydantic import ConfigDict, Field, model_validator
 
 from generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
 from generator.templating import environment
 from generator.tools import ToolSet, ToolSpec
 
-PLAN_CONTEXT = "plan"
-TOOLS_CONTEXT = "tools"
+_PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
 
 
-class TeacherDraft(BaseModel):
+@contextmanager
+def checking_against(plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> Iterator[None]:
+    """Validate ``TeacherDraft``s made in this block (this asyncio task) against ``plan``.
+
+    A context variable, not instructor's ``context=``: instructor also renders
+    the messages as Jinja templates with that context, which costs milliseconds
+    per request and would mangle a prompt whose values contain ``{{``.
+    """
+    token = _PLAN.set((plan, ToolSet(tools)))
+    try:
+        yield
+    finally:
+        _PLAN.reset(token)
+
+
+class TeacherDraft(instructor.OpenAISchema):
     """One training conversation written around a fixed plan of tool calls."""
 
     model_config = ConfigDict(extra="forbid")
@@ -43,12 +61,12 @@ class TeacherDraft(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _fits_the_plan(self, info: ValidationInfo) -> TeacherDraft:
-        """With the plan in the validation context, run the whole validator on the draft."""
-        context = info.context or {}
-        plan, tools = context.get(PLAN_CONTEXT), context.get(TOOLS_CONTEXT)
-        if plan is None or tools is None:
+    def _fits_the_plan(self) -> TeacherDraft:
+        """Inside ``checking_against``, run the whole validator on the draft."""
+        checking = _PLAN.get()
+        if checking is None:
             return self
+        plan, tools = checking
         from generator.validate import validate_scenario
 
         rejection = validate_scenario(Scenario(plan=plan, draft=self.to_draft()), tools)
@@ -62,10 +80,6 @@ class TeacherDraft(BaseModel):
             tool_results=self.tool_results,
             final_answer=self.final_answer,
         )
-
-
-def validation_context(plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> dict[str, Any]:
-    return {PLAN_CONTEXT: plan, TOOLS_CONTEXT: ToolSet(tools)}
 
 
 class PromptBuilder:
