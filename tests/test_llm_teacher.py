@@ -22,12 +22,12 @@ from faker import Faker
 
 from generator.errors import TeacherConfigError
 from generator.scenarios import get_category
-from generator.scenarios.base import PlanContext, Scenario
+from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from generator.teachers.base import TeacherRequest
 from generator.teachers.flow import AdaptiveLimiter
 from generator.teachers.llm import OpenAITeacher
 from generator.templating import EXAMPLE_TOOLS
-from generator.tools import load_tools
+from generator.tools import ToolSet, load_tools
 from generator.validate import check_conversation, validate_scenario
 from tests.conftest import read_jsonl, run_cli
 from tests.openai_format import format_errors
@@ -251,27 +251,36 @@ def test_an_endpoint_refusing_everything_stops_cleanly_and_keeps_the_store(
     assert stats(db)["runs"][-1]["status"] == "interrupted"
 
 
-@pytest.mark.parametrize("mode", ["tools", "json", "json_schema", "md_json"])
-def test_every_instructor_mode_writes_a_valid_draft(server: LocalServer, mode: str) -> None:
+def plan_for(category: str, seed: int) -> tuple[ToolSet, ScenarioPlan]:
+    """A plan for the first example tool, as the pipeline would make it."""
     tools = load_tools(EXAMPLE_TOOLS)
-    tool = next(iter(tools))
     faker = Faker()
-    faker.seed_instance(1)
+    faker.seed_instance(seed)
     context = PlanContext(
-        rng=random.Random(1), faker=faker, attempt=0, seed=1, optional_rate=0.5, style=STYLE
+        rng=random.Random(seed), faker=faker, attempt=0, seed=seed, optional_rate=0.5, style=STYLE
     )
-    plan = get_category("multi_step").plan(tool, tools, context)
+    return tools, get_category(category).plan(next(iter(tools)), tools, context)
+
+
+def write_once(server: LocalServer, plan: ScenarioPlan, tools: ToolSet, **options: Any) -> Any:
+    """One draft from a started teacher, closed afterwards."""
     request = TeacherRequest(plan, tuple(tools[name] for name in plan.tools_used()))
 
     async def write() -> Any:
-        teacher = OpenAITeacher(model="m", base_url=server.base_url, api_key=SECRET, mode=mode)
+        teacher = OpenAITeacher(model="m", base_url=server.base_url, api_key=SECRET, **options)
         await teacher.start()
         try:
             return await teacher.write(request)
         finally:
             await teacher.aclose()
 
-    reply = asyncio.run(write())
+    return asyncio.run(write())
+
+
+@pytest.mark.parametrize("mode", ["tools", "json", "json_schema", "md_json"])
+def test_every_instructor_mode_writes_a_valid_draft(server: LocalServer, mode: str) -> None:
+    tools, plan = plan_for("multi_step", seed=1)
+    reply = write_once(server, plan, tools, mode=mode)
     assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
     assert reply.usage.requests == 1 and reply.usage.prompt_tokens > 0
     sent = server.requests[-1]
@@ -281,14 +290,7 @@ def test_every_instructor_mode_writes_a_valid_draft(server: LocalServer, mode: s
 
 def test_a_draft_that_misses_the_plan_is_re_asked_with_the_reason(server: LocalServer) -> None:
     """instructor's re-ask carries the validator's reason back to the model."""
-    tools = load_tools(EXAMPLE_TOOLS)
-    tool = next(iter(tools))
-    faker = Faker()
-    faker.seed_instance(2)
-    context = PlanContext(
-        rng=random.Random(2), faker=faker, attempt=0, seed=2, optional_rate=0.5, style=STYLE
-    )
-    plan = get_category("single").plan(tool, tools, context)
+    tools, plan = plan_for("single", seed=2)
     responder = PlanResponder()
     answers = iter(["vague", "good"])
 
@@ -299,16 +301,7 @@ def test_a_draft_that_misses_the_plan_is_re_asked_with_the_reason(server: LocalS
         return draft
 
     server.state.responder = forgetful_then_good
-
-    async def write() -> Any:
-        teacher = OpenAITeacher(model="m", base_url=server.base_url, api_key=SECRET)
-        await teacher.start()
-        try:
-            return await teacher.write(TeacherRequest(plan, (tool,)))
-        finally:
-            await teacher.aclose()
-
-    reply = asyncio.run(write())
+    reply = write_once(server, plan, tools)
     assert reply.usage.requests == 2
     reask = json.dumps(server.requests[-1]["messages"])
     assert "grounding" in reask and "not stated" in reask

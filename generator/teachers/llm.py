@@ -304,9 +304,8 @@ class OpenAITeacher:
         return TeacherFailure(f"HTTP {status}: {detail}", Usage(requests=calls))
 
     def _transient(self, reason: str, calls: int, retry_after: float | None = None) -> Exception:
-        self.stats.status_counts[reason.split(":")[0]] = (
-            self.stats.status_counts.get(reason.split(":")[0], 0) + 1
-        )
+        kind = reason.split(":")[0]
+        self.stats.status_counts[kind] = self.stats.status_counts.get(kind, 0) + 1
         quiet_for = time.monotonic() - self._last_success
         if quiet_for > self.options.give_up_after:
             return TeacherUnavailableError(
