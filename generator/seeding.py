@@ -1290,6 +1290,10 @@ class _Planner:
                 return found[-1]
         if found:
             return max(found, key=_choices)
+        if human is not _DEFAULT_RANGE:
+            # The name's usual range (a "confidence" in 0..1) cannot meet this schema
+            # (multipleOf 2): the schema wins, the name's hint is dropped.
+            return self._number(s, path, name, integer=integer, human=_DEFAULT_RANGE)
         kind = "integer" if integer else "number"
         raise self.error(f"no {kind} satisfies the bounds and multipleOf together", path)
 

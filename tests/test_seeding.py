@@ -807,3 +807,18 @@ def test_validate_instance_reports_paths() -> None:
 def test_scalar_leaves_walks_nested_values() -> None:
     value = {"a": 1, "b": [{"c": "x"}, 2], "d": None}
     assert list(scalar_leaves(value)) == [("a", 1), ("b[0].c", "x"), ("b[1]", 2), ("d", None)]
+
+
+def test_schema_wins_over_a_name_range_it_cannot_meet() -> None:
+    """A "confidence" is usually 0..1, but multipleOf 2 above 0 needs 2, 4, ...: seed those."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "confidence": {"type": "integer", "multipleOf": 2, "exclusiveMinimum": 0},
+        },
+        "required": ["confidence"],
+    }
+    for seed in range(20):
+        rng, faker = seeded(seed)
+        arguments = seed_arguments(schema, rng, faker, tool="t")
+        assert strict_validator(schema).is_valid(arguments), arguments
