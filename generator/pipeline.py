@@ -302,7 +302,7 @@ class Generation:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
         scenario = Scenario(plan=plan, draft=reply.draft)
-        rejection = validate_scenario(scenario, self.tools)
+        rejection = None if reply.validated else validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
         outcome = _Outcome(
             cell, number, usage=reply.usage, cached=reply.cached, cache_entry=reply.cache_entry

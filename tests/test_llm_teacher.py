@@ -325,11 +325,12 @@ def test_limiter_halves_once_per_round_trip_and_grows_back() -> None:
     clock = FakeClock()
     limiter = AdaptiveLimiter(32, clock=clock)
     limiter.on_success(0.3)
-    limiter.on_overload()
-    limiter.on_overload()  # the same burst of 429s: counted once
+    for _ in range(8):
+        limiter.on_overload()  # one burst of 429s: counted once
     assert limiter.limit == 16
     clock.now += 0.5
-    limiter.on_overload()
+    for _ in range(8):
+        limiter.on_overload()
     assert limiter.limit == 8
     successes = 0
     while limiter.limit < 32:
@@ -341,8 +342,28 @@ def test_limiter_halves_once_per_round_trip_and_grows_back() -> None:
     assert limiter.limit == 32  # additive increase back to the maximum, never above
     for _ in range(20):
         clock.now += 1
-        limiter.on_overload()
+        for _ in range(8):
+            limiter.on_overload()
     assert limiter.limit == 1  # never below one request in flight
+
+
+def test_limiter_ignores_a_stray_429_among_successes() -> None:
+    """10% of 429s from a busy replica must not halve throughput; a real limit does."""
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(32, clock=clock)
+    for round_trip in range(20):
+        for request in range(32):
+            clock.now += 0.3 / 32
+            if request % 10 == 0:
+                limiter.on_overload()
+            else:
+                limiter.on_success(0.3)
+        assert limiter.limit == 32, round_trip
+    for _ in range(16):  # then the endpoint starts refusing half of the requests
+        clock.now += 0.3 / 32
+        limiter.on_overload()
+        limiter.on_success(0.3)
+    assert limiter.decreases == 1 and limiter.limit < 20  # halved once, growing back
 
 
 def test_limiter_never_exceeds_its_limit_and_staggers_starts() -> None:

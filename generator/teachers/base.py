@@ -59,6 +59,8 @@ class TeacherReply:
     cached: bool = False
     cache_entry: CacheEntry | None = None
     """A fresh response the pipeline stores in the cache with its next batch."""
+    validated: bool = False
+    """The teacher already ran the validator on this draft and plan, and it passed."""
 
 
 class TeacherFailure(Exception):

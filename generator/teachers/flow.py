@@ -2,8 +2,10 @@
 
 ``AdaptiveLimiter`` keeps at most ``limit`` requests in flight and adapts the limit
 the way TCP does (additive increase, multiplicative decrease): every success
-raises it by ``1/limit`` (about +1 per round trip), an overload signal (429)
-halves it, at most once per round trip so one burst of 429s counts once. It
+raises it by ``1/limit`` (about +1 per round trip); a 429 halves it when 429s
+are at least a quarter of the outcomes of the last round trip, and at most once
+per round trip, so one burst counts once and a stray 429 among successes (a
+busy replica behind a load balancer) does not cost half the throughput. It
 also staggers request starts: a wave of requests released at once comes back at
 once and queues behind the one core that parses and validates them, so starts
 are spaced by a small gap and the returns stay spread out.
@@ -20,6 +22,12 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+
+OVERLOAD_SHARE = 0.25
+OVERLOAD_SAMPLE = 8
+"""429s must be at least ``OVERLOAD_SHARE`` of a round trip's outcomes, and that
+round trip must have had ``OVERLOAD_SAMPLE`` outcomes (or ``limit``, if fewer), to
+halve the limit."""
 
 
 class AdaptiveLimiter:
@@ -44,6 +52,8 @@ class AdaptiveLimiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._next_start = 0.0
         self._last_decrease = -math.inf
+        self._outcomes: deque[tuple[float, bool]] = deque()  # (when, was a 429)
+        self._overloads_in_window = 0
 
     async def acquire(self) -> None:
         """Wait for a free slot, then for this request's start time."""
@@ -78,18 +88,39 @@ class AdaptiveLimiter:
         self.latency_s = (
             latency_s if self.latency_s is None else 0.8 * self.latency_s + 0.2 * (latency_s)
         )
+        self._record(overloaded=False)
         if self.limit < self.maximum:
             self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
             self._wake()
 
+    def on_failure(self) -> None:
+        """A failure that says nothing about load (a 500, a timeout): only counted."""
+        self._record(overloaded=False)
+
     def on_overload(self) -> None:
-        """A 429: halve the limit, once per round trip."""
+        """A 429: halve the limit if 429s dominate the last round trip, once per round trip."""
         now = self._clock()
+        self._record(overloaded=True)
+        seen = len(self._outcomes)
+        if seen < min(OVERLOAD_SAMPLE, self.limit) or (
+            self._overloads_in_window < OVERLOAD_SHARE * seen
+        ):
+            return
         if now - self._last_decrease < (self.latency_s or 1.0):
             return
         self._last_decrease = now
         self.limit = max(float(self.minimum), self.limit / 2)
         self.decreases += 1
+
+    def _record(self, overloaded: bool) -> None:
+        """Keep the outcomes of the last round trip."""
+        now = self._clock()
+        self._outcomes.append((now, overloaded))
+        self._overloads_in_window += overloaded
+        horizon = now - (self.latency_s or 1.0)
+        while self._outcomes[0][0] < horizon:
+            _, was_overload = self._outcomes.popleft()
+            self._overloads_in_window -= was_overload
 
     def _gap(self) -> float:
         """Space starts by ``stagger_s``, never slower than twice the ideal rate."""

@@ -1,17 +1,32 @@
-"""The LLM teacher: any OpenAI-compatible endpoint through ``openai`` + ``instructor``.
+"""The LLM teacher: any OpenAI-compatible endpoint, structured by ``instructor``.
 
 One plan, one structured request: the model returns a ``TeacherDraft`` (user
 request, tool results, final answer) written around the generator's seeded
-calls; it never chooses the arguments. Three layers keep a run going:
+calls; it never chooses the arguments.
 
-* instructor re-asks when the answer does not fit the response model or the
-  plan (``--validation-retries``), with the validator's reason;
-* tenacity retries transport failures (429, 5xx, timeouts, connection errors)
-  with exponential backoff and jitter, honouring ``Retry-After``;
-* ``AdaptiveLimiter`` halves the requests in flight on 429 and grows them back
-  as the endpoint recovers; if nothing but failures comes back for
-  ``give_up_after`` seconds, the run stops with a clear message and keeps what
-  it stored.
+The request path is built for throughput on one core (see
+``benchmarks/bench_teacher.py``):
+
+* instructor's mode handler for ``--mode`` (``instructor.v2.mode_registry``)
+  shapes the request once per run: the ``tools``/``tool_choice`` or
+  ``response_format`` of ``TeacherDraft`` and, for the JSON modes, the schema in
+  the system message. Each request only puts its own prompt in.
+* The body goes out over one shared ``aiohttp`` session speaking the
+  chat-completions protocol. ``openai.AsyncOpenAI`` costs 2.5-5 ms of CPU per
+  request (request transform, httpx layers), more than our whole budget; the
+  reply is still read into openai's own ``ChatCompletion`` type.
+* instructor's handler parses the reply into ``TeacherDraft``, whose validator
+  checks it against the plan; when that fails, the handler's re-ask (the
+  validator's reason, in the mode's own form) goes back to the model, up to
+  ``--validation-retries`` times. A draft that arrives here has been validated.
+
+Three layers keep a run going: re-asks for answers that do not fit; tenacity
+retries for transport failures (429, 5xx, timeouts, connection errors) with
+exponential backoff and jitter, honouring ``Retry-After``; ``AdaptiveLimiter``
+for how many requests are in flight (it backs off when 429s dominate and grows
+back as the endpoint recovers). If nothing but failures comes back for
+``give_up_after`` seconds, the run stops with a clear message and keeps what it
+stored.
 
 A draft that still fails is a ``TeacherFailure`` (stored as a rejection at stage
 ``teacher``); a rejected API key or unreachable endpoint is a
@@ -21,19 +36,25 @@ A draft that still fails is a ``TeacherFailure`` (stored as a rejection at stage
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import json
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import instructor
-import openai
-from instructor.core.exceptions import InstructorRetryException
-from instructor.core.hooks import Hooks
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import aiohttp
+from instructor.core.exceptions import (
+    AsyncValidationError,
+    IncompleteOutputException,
+    ResponseParsingError,
+)
+from instructor.v2 import Mode, ModeHandlers, Provider, mode_registry
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from generator import __version__
 from generator.config import redact
 from generator.errors import TeacherConfigError, TeacherUnavailableError
 from generator.teachers.base import (
@@ -47,37 +68,38 @@ from generator.teachers.base import (
 )
 from generator.teachers.flow import AdaptiveLimiter, RateBudget
 from generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
-from generator.tools import canonical_json, sha256_hex
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
-    "tools": instructor.Mode.TOOLS,
-    "json": instructor.Mode.JSON,
-    "json_schema": instructor.Mode.JSON_SCHEMA,
-    "md_json": instructor.Mode.MD_JSON,
+    "tools": Mode.TOOLS,
+    "json": Mode.JSON,
+    "json_schema": Mode.JSON_SCHEMA,
+    "md_json": Mode.MD_JSON,
 }
-_RESPONSE_SCHEMA = TeacherDraft.model_json_schema()
 _BAD_REQUESTS_BEFORE_GIVING_UP = 5
+_USER_PROMPT = "\x00callforge:user-prompt\x00"
+"""Stands in for each request's prompt while instructor shapes the request once."""
+_DOES_NOT_FIT = (ValidationError, json.JSONDecodeError, AsyncValidationError, ResponseParsingError)
+"""What instructor itself re-asks on: the reply is there, it does not fit."""
 
 
 class _Transient(Exception):
     """A failure worth retrying: the same request may well succeed later."""
 
-    def __init__(self, reason: str, retry_after: float | None = None, requests: int = 1) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
-        self.usage = Usage(requests=requests)
 
 
-class _CountCalls:
-    """An instructor hook: counts the HTTP requests one ``create`` makes (re-asks too)."""
+class _Refused(Exception):
+    """The endpoint answered with an HTTP error status."""
 
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        self.calls += 1
+    def __init__(self, status: int, headers: Any, body: bytes) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class OpenAITeacher:
@@ -99,7 +121,7 @@ class OpenAITeacher:
         max_tokens: int | None = Field(None, ge=16)
         validation_retries: int = Field(2, ge=0, le=10)
         max_attempts: int = Field(8, ge=1, le=100)
-        """Transport attempts per draft (429, 5xx, timeouts) before it is rejected."""
+        """Transport attempts per request (429, 5xx, timeouts) before the draft is rejected."""
         give_up_after: float = Field(300.0, gt=0)
         """Stop the run when nothing but failures came back for this many seconds."""
         templates: Path | None = None
@@ -111,23 +133,40 @@ class OpenAITeacher:
         self.model = self.options.model or ""
         self.base_url = (self.options.base_url or OPENAI_BASE_URL).rstrip("/")
         self.id = f"openai:{self.model}"
-        self.concurrency = self.options.concurrency
-        self.stats = TeacherStats(concurrency_limit=float(self.concurrency))
+        requests = self.options.concurrency
+        # The limiter caps requests in flight; the pipeline keeps more drafts going so
+        # that one waiting out a backoff or being validated does not leave a slot idle.
+        self.concurrency = requests + requests // 2 + 4
+        self.stats = TeacherStats(concurrency_limit=float(requests))
         self._prompts = PromptBuilder(self.options.templates)
-        self._limiter = AdaptiveLimiter(self.concurrency)
+        self._limiter = AdaptiveLimiter(requests)
         self._budget = RateBudget(self.options.rpm, self.options.tpm)
-        self._params: dict[str, Any] = {
-            "model": self.model,
-            "temperature": self.options.temperature,
-        }
-        if self.options.max_tokens:
-            self._params["max_tokens"] = self.options.max_tokens
-        self._raw: openai.AsyncOpenAI | None = None
-        self._client: Any = None
+        self._handlers: ModeHandlers = mode_registry.get_handlers(
+            Provider.OPENAI, MODES[self.options.mode]
+        )
+        self._shape = self._shape_request()
+        self._session: aiohttp.ClientSession | None = None
         self._last_success = time.monotonic()
         self._succeeded = False
         self._bad_requests = 0
         self._completion_tokens_seen = (0, 0)  # (sum, count), for token estimates
+
+    def _shape_request(self) -> dict[str, Any]:
+        """The request as instructor shapes it for this mode, with a placeholder prompt."""
+        params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
+        if self.options.max_tokens:
+            params["max_tokens"] = self.options.max_tokens
+        messages = [
+            {"role": "system", "content": self._prompts.system},
+            {"role": "user", "content": _USER_PROMPT},
+        ]
+        _, shaped = self._handlers.request_handler(
+            response_model=TeacherDraft, kwargs={**params, "messages": messages}
+        )
+        shaped.pop("strict", None)
+        if not any(_USER_PROMPT in str(m.get("content")) for m in shaped["messages"]):
+            raise RuntimeError(f"instructor's {self.options.mode} mode dropped the prompt")
+        return dict(shaped)
 
     # -- setup -----------------------------------------------------------------
 
@@ -144,61 +183,103 @@ class OpenAITeacher:
                     "(or api_key_env in callforge.toml)"
                 )
             key = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore it
-        self._raw = openai.AsyncOpenAI(
-            base_url=self.base_url,
-            api_key=key,
-            timeout=self.options.timeout,
-            max_retries=0,  # retries are ours: backoff, Retry-After and the limiter
+        self._session = aiohttp.ClientSession(
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": f"callforge/{__version__}",
+            },
+            connector=aiohttp.TCPConnector(limit=self.options.concurrency, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=self.options.timeout),
+            raise_for_status=False,
         )
-        self._client = instructor.from_openai(self._raw, mode=MODES[self.options.mode])
         await self._check_endpoint()
         self._last_success = time.monotonic()
 
     async def _check_endpoint(self) -> None:
         """A cheap authenticated call, so a bad key or URL fails before any work."""
-        assert self._raw is not None
         try:
-            await self._raw.models.list(timeout=min(self.options.timeout, 15.0))
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            await self._call("GET", "/models", timeout=min(self.options.timeout, 15.0))
+        except _Refused as refused:
+            if refused.status in (401, 403):
+                raise self._key_rejected(refused.status) from None
+            # some compatible servers have no /models; the first request will tell
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise TeacherConfigError(
-                f"{self.base_url} rejected the API key (HTTP {exc.status_code}); "
-                "check OPENAI_API_KEY or the key in callforge.toml"
+                f"cannot reach {self.base_url}: {self._clean(_describe(exc))}"
             ) from None
-        except openai.APIConnectionError as exc:
-            raise TeacherConfigError(
-                f"cannot reach {self.base_url}: {self._clean(str(exc.__cause__ or exc))}"
-            ) from None
-        except openai.APIStatusError:
-            pass  # some compatible servers have no /models; the first request will tell
 
     async def aclose(self) -> None:
-        if self._raw is not None:
-            await self._raw.close()
+        if self._session is not None:
+            await self._session.close()
 
     # -- writing -----------------------------------------------------------------
 
-    def cache_key(self, messages: list[dict[str, str]]) -> str:
-        return sha256_hex(
-            canonical_json(
-                {
-                    "base_url": self.base_url,
-                    "mode": self.options.mode,
-                    "messages": messages,
-                    "response_schema": _RESPONSE_SCHEMA,
-                    "params": self._params,
-                }
-            )
-        )
-
     async def write(self, request: TeacherRequest) -> TeacherReply:
-        messages = self._prompts.messages(request.plan, request.tools)
-        key = self.cache_key(messages)
+        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        body = self._request_body(prompt)
+        key = self.cache_key(body)
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
             return TeacherReply(TeacherDraft.model_validate(hit.response).to_draft(), cached=True)
+        draft, spent = await self._converse(request, body)
+        entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
+        return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
+
+    def _request_body(self, prompt: str) -> dict[str, Any]:
+        messages = [
+            {**m, "content": m["content"].replace(_USER_PROMPT, prompt)}
+            if isinstance(m.get("content"), str)
+            else m
+            for m in self._shape["messages"]
+        ]
+        return {**self._shape, "messages": messages}
+
+    def cache_key(self, body: dict[str, Any]) -> str:
+        """Hash of endpoint, mode and the whole body: model, messages, schema, sampling."""
+        digest = hashlib.sha256(f"{self.base_url}\n{self.options.mode}\n".encode())
+        digest.update(_dumps(body))
+        return digest.hexdigest()
+
+    async def _converse(
+        self, request: TeacherRequest, body: dict[str, Any]
+    ) -> tuple[TeacherDraft, Usage]:
+        """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
+        problem = "no answer"
+        for _ask in range(self.options.validation_retries + 1):
+            completion, usage = await self._complete(body, spent)
+            spent += usage
+            try:
+                with checking_against(request.plan, request.tools):
+                    draft = self._handlers.response_parser(
+                        response=completion, response_model=TeacherDraft
+                    )
+                return draft, spent
+            except _DOES_NOT_FIT as exc:
+                problem = _first_line(str(exc))
+                body = self._handlers.reask_handler(
+                    kwargs={**body, "messages": list(body["messages"])},
+                    response=completion,
+                    exception=exc,
+                )
+            except IncompleteOutputException:
+                raise TeacherFailure(
+                    "the answer was cut off (finish_reason=length); raise max_tokens", spent
+                ) from None
+            except AssertionError as exc:  # instructor's signal for a refusal
+                raise TeacherFailure(self._clean(_first_line(str(exc))), spent) from None
+        raise TeacherFailure(
+            self._clean(f"output did not fit after {spent.requests} tries: {problem}"), spent
+        )
+
+    async def _complete(self, body: dict[str, Any], spent: Usage) -> tuple[ChatCompletion, Usage]:
+        """One chat completion, retried on transport failures; raises ``TeacherFailure``."""
+        payload = _dumps(body)
+        requests = 0
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.options.max_attempts),
             wait=self._backoff,
@@ -210,100 +291,105 @@ class OpenAITeacher:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
-                    try:
-                        draft, usage = await self._request(request, messages)
-                    except _Transient as exc:
-                        spent += exc.usage
-                        raise
-                    spent += usage
+                    requests += 1
+                    reply = await self._post(payload)
         except _Transient as exc:
             raise TeacherFailure(
-                f"gave up after {self.options.max_attempts} attempts: {exc.reason}", spent
+                f"gave up after {self.options.max_attempts} attempts: {exc.reason}",
+                spent + Usage(requests=requests),
             ) from None
         except TeacherFailure as exc:
-            raise TeacherFailure(exc.reason, spent + exc.usage) from None
-        entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
-        return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry)
+            raise TeacherFailure(exc.reason, spent + Usage(requests=requests)) from None
+        completion = _completion(reply)
+        if completion is None:
+            raise TeacherFailure("the endpoint's reply is not a chat completion", spent)
+        usage = completion.usage
+        tokens = Usage(
+            requests=requests,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+        total, count = self._completion_tokens_seen
+        self._completion_tokens_seen = (total + tokens.completion_tokens, count + 1)
+        return completion, tokens
 
-    async def _request(
-        self, request: TeacherRequest, messages: list[dict[str, str]]
-    ) -> tuple[TeacherDraft, Usage]:
-        """One instructor call (re-asks included); transport failures become ``_Transient``."""
-        estimate = self._token_estimate(messages)
+    async def _post(self, payload: bytes) -> bytes:
+        """One POST /chat/completions under the rate budget and the limiter."""
+        estimate = self._token_estimate(payload)
         await self._budget.acquire(estimate)
         await self._limiter.acquire()
-        counter = _CountCalls()
-        hooks = Hooks()
-        hooks.on("completion:kwargs", counter)
         self.stats.in_flight += 1
+        self.stats.requests += 1
         started = time.monotonic()
         try:
-            with checking_against(request.plan, request.tools):
-                draft, completion = await self._client.chat.completions.create_with_completion(
-                    messages=messages,
-                    response_model=TeacherDraft,
-                    max_retries=self.options.validation_retries,
-                    hooks=hooks,
-                    **self._params,
-                )
-        except Exception as exc:
-            self.stats.requests += max(counter.calls, 1)
-            raise self._classify(exc, max(counter.calls, 1)) from None
+            reply = await self._call("POST", "/chat/completions", data=payload)
+        except _Refused as refused:
+            raise self._refusal(refused) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+                raise self._transient(f"timed out after {self.options.timeout:g}s") from None
+            raise self._transient(f"connection error: {_describe(exc)}") from None
         finally:
             self.stats.in_flight -= 1
             self._limiter.release()
-        self.stats.requests += counter.calls
         self._limiter.on_success(time.monotonic() - started)
         self._last_success = time.monotonic()
         self._succeeded = True
         self._bad_requests = 0
-        usage = _usage(getattr(draft, "_total_usage", None) or completion.usage, counter.calls)
-        self._budget.correct(estimate, usage.tokens)
-        total, count = self._completion_tokens_seen
-        self._completion_tokens_seen = (total + usage.completion_tokens, count + 1)
-        return draft, usage
+        return reply
 
-    def _classify(self, exc: Exception, calls: int) -> Exception:
-        """Map a failed call to: retry (``_Transient``), reject (``TeacherFailure``) or stop."""
-        api_error = next((e for e in _causes(exc) if isinstance(e, openai.APIError)), None)
-        if api_error is None:
-            usage = _usage(getattr(exc, "total_usage", None), calls)
-            if isinstance(exc, InstructorRetryException):
-                reason = f"output did not fit after {calls} tries: {_first_line(str(exc))}"
-            else:
-                reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
-            return TeacherFailure(self._clean(reason), usage)
-        status = getattr(api_error, "status_code", None)
-        detail = self._clean(_first_line(getattr(api_error, "message", str(api_error))))
-        if isinstance(api_error, openai.AuthenticationError | openai.PermissionDeniedError):
-            return TeacherConfigError(
-                f"{self.base_url} rejected the API key (HTTP {status}); "
-                "check OPENAI_API_KEY or the key in callforge.toml"
-            )
-        if isinstance(api_error, openai.NotFoundError):
+    async def _call(
+        self, method: str, path: str, data: bytes | None = None, timeout: float | None = None
+    ) -> bytes:
+        assert self._session is not None, "start() first"
+        options: dict[str, Any] = {"data": data}
+        if timeout is not None:  # None would mean no timeout at all, not the session's
+            options["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        async with self._session.request(method, self.base_url + path, **options) as response:
+            body = await response.read()
+            if response.status >= 400:
+                raise _Refused(response.status, response.headers, body)
+            return body
+
+    def _refusal(self, refused: _Refused) -> Exception:
+        """Map an HTTP error to: retry (``_Transient``), reject (``TeacherFailure``) or stop."""
+        status = refused.status
+        detail = self._clean(_error_detail(refused.body))
+        if status in (401, 403):
+            return self._key_rejected(status)
+        if status == 404:
             return TeacherConfigError(
                 f"HTTP 404 from {self.base_url}: is the model '{self.model}' served there? "
                 f"({detail})"
             )
-        if isinstance(api_error, openai.RateLimitError):
-            self._limiter.on_overload()
-            self.stats.concurrency_limit = self._limiter.limit
-            return self._transient("HTTP 429 rate limited", calls, _retry_after(api_error))
-        if isinstance(api_error, openai.APITimeoutError):
-            return self._transient(f"timed out after {self.options.timeout:g}s", calls)
-        if isinstance(api_error, openai.APIConnectionError):
-            return self._transient(f"connection error: {detail}", calls)
-        if status is not None and (status >= 500 or status in (408, 409)):
-            return self._transient(f"HTTP {status}: {detail}", calls, _retry_after(api_error))
+        if status == 429:
+            return self._transient(
+                "HTTP 429 rate limited", _retry_after(refused.headers), overloaded=True
+            )
+        if status >= 500 or status in (408, 409):
+            return self._transient(f"HTTP {status}: {detail}", _retry_after(refused.headers))
         self._bad_requests += 1
         if not self._succeeded and self._bad_requests >= _BAD_REQUESTS_BEFORE_GIVING_UP:
             return TeacherConfigError(
                 f"{self.base_url} refused the first {self._bad_requests} requests "
                 f"(HTTP {status}: {detail}); if the server lacks tool calling, try --mode json"
             )
-        return TeacherFailure(f"HTTP {status}: {detail}", Usage(requests=calls))
+        return TeacherFailure(f"HTTP {status}: {detail}")
 
-    def _transient(self, reason: str, calls: int, retry_after: float | None = None) -> Exception:
+    def _key_rejected(self, status: int) -> TeacherConfigError:
+        return TeacherConfigError(
+            f"{self.base_url} rejected the API key (HTTP {status}); "
+            "check OPENAI_API_KEY or the key in callforge.toml"
+        )
+
+    def _transient(
+        self, reason: str, retry_after: float | None = None, *, overloaded: bool = False
+    ) -> Exception:
+        if overloaded:
+            self._limiter.on_overload()
+            self.stats.concurrency_limit = self._limiter.limit
+        else:
+            self._limiter.on_failure()
         kind = reason.split(":")[0]
         self.stats.status_counts[kind] = self.stats.status_counts.get(kind, 0) + 1
         quiet_for = time.monotonic() - self._last_success
@@ -312,7 +398,7 @@ class OpenAITeacher:
                 f"{self.base_url} answered nothing but failures for {quiet_for:.0f}s "
                 f"(last: {reason}); what was stored is kept, run the same command to continue"
             )
-        return _Transient(reason, retry_after, calls)
+        return _Transient(reason, retry_after)
 
     def _backoff(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -321,36 +407,55 @@ class OpenAITeacher:
             return min(exc.retry_after, 120.0) + random.uniform(0, 0.1 + exc.retry_after / 10)
         return exponential
 
-    def _token_estimate(self, messages: list[dict[str, str]]) -> int:
-        prompt = sum(len(m["content"]) for m in messages) // 4 + len(str(_RESPONSE_SCHEMA)) // 4
+    def _token_estimate(self, payload: bytes) -> int:
+        if not self._budget.limited:
+            return 0
         total, count = self._completion_tokens_seen
-        return prompt + (total // count if count else 500)
+        return len(payload) // 4 + (total // count if count else 500)
 
     def _clean(self, text: str) -> str:
         return redact(text, self.options.api_key)
 
 
-def _causes(exc: BaseException | None) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _usage(raw: Any, calls: int) -> Usage:
-    return Usage(
-        requests=calls,
-        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
-    )
-
-
-def _retry_after(error: openai.APIError) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if not isinstance(error, openai.APIStatusError):
+def _completion(reply: bytes) -> ChatCompletion | None:
+    """The reply as openai's ``ChatCompletion``; lenient for servers that omit fields."""
+    try:
+        return ChatCompletion.model_validate_json(reply)
+    except ValidationError:
+        pass
+    try:
+        data = json.loads(reply)
+    except ValueError:
         return None
-    headers = error.response.headers
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        return None
+    return ChatCompletion.construct(**data)
+
+
+def _error_detail(body: bytes) -> str:
+    """The ``error.message`` of an OpenAI-style error body, else its first line."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _first_line(body.decode("utf-8", "replace")) or "no detail"
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return _first_line(str(error["message"]))
+    if isinstance(error, str):
+        return _first_line(error)
+    return _first_line(json.dumps(data))
+
+
+def _describe(exc: BaseException) -> str:
+    return _first_line(str(exc)) or type(exc).__name__
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
     if (millis := headers.get("retry-after-ms")) is not None:
         try:
             return max(0.0, float(millis) / 1000)

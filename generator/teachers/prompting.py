@@ -83,23 +83,30 @@ class TeacherDraft(instructor.OpenAISchema):
 
 
 class PromptBuilder:
-    """Renders the chat messages for one plan from the prompt templates."""
+    """Renders the prompts for one plan from the prompt templates.
+
+    The system prompt is the same for every request; the user prompt carries the
+    plan. The tools' JSON is rendered once per combination of tools.
+    """
 
     def __init__(self, templates: Path | None = None) -> None:
-        env = environment(templates)
-        self._system = env.get_template("prompts/system.j2")
-        self._env = env
+        self._env = environment(templates)
+        self.system = self._env.get_template("prompts/system.j2").render().strip()
+        self._tools_json: dict[tuple[str, ...], str] = {}
 
-    def messages(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> list[dict[str, str]]:
+    def user_prompt(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> str:
         template = self._env.get_template(f"prompts/{plan.category}.j2")
-        user = template.render(
+        return template.render(
             plan=plan,
             style=plan.style,
             stated=plan.stated_arguments(),
-            tools_json=json.dumps([tool.definition for tool in tools], indent=1),
+            tools_json=self._tools_json_of(tools),
             plan_json=plan.model_dump_json(),
-        )
-        return [
-            {"role": "system", "content": self._system.render().strip()},
-            {"role": "user", "content": user.strip()},
-        ]
+        ).strip()
+
+    def _tools_json_of(self, tools: tuple[ToolSpec, ...]) -> str:
+        key = tuple(tool.content_hash for tool in tools)
+        text = self._tools_json.get(key)
+        if text is None:
+            text = self._tools_json[key] = json.dumps([tool.definition for tool in tools], indent=1)
+        return text
