@@ -30,6 +30,7 @@ def environment(override: Path | None = None) -> jinja2.Environment:
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # a run reads each template once; no stat() per render
     )
 
 

@@ -23,7 +23,7 @@ from faker import Faker
 from generator.errors import TeacherConfigError
 from generator.scenarios import get_category
 from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
-from generator.teachers.base import TeacherRequest
+from generator.teachers.base import TeacherFailure, TeacherRequest
 from generator.teachers.flow import AdaptiveLimiter
 from generator.teachers.llm import OpenAITeacher
 from generator.templating import EXAMPLE_TOOLS
@@ -305,6 +305,23 @@ def test_a_draft_that_misses_the_plan_is_re_asked_with_the_reason(server: LocalS
     assert reply.usage.requests == 2
     reask = json.dumps(server.requests[-1]["messages"])
     assert "grounding" in reask and "not stated" in reask
+
+
+def test_a_draft_that_never_fits_is_a_failure_with_the_validators_reason(
+    server: LocalServer,
+) -> None:
+    tools, plan = plan_for("single", seed=2)
+    responder = PlanResponder()
+
+    def always_vague(request: Any) -> Any:
+        return {**responder(request), "user_request": "Please do the usual."}
+
+    server.state.responder = always_vague
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=1)
+    assert failure.value.usage.requests == 2 == server.stats.total
+    assert failure.value.reason.startswith("output did not fit after 2 tries: grounding:")
+    assert "not stated" in failure.value.reason
 
 
 def test_start_rejects_missing_model() -> None:

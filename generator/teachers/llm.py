@@ -35,6 +35,7 @@ A draft that still fails is a ``TeacherFailure`` (stored as a rejection at stage
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import hashlib
 import json
@@ -219,13 +220,14 @@ class OpenAITeacher:
     async def write(self, request: TeacherRequest) -> TeacherReply:
         prompt = self._prompts.user_prompt(request.plan, request.tools)
         body = self._request_body(prompt)
-        key = self.cache_key(body)
+        payload = _dumps(body)
+        key = self.cache_key(payload)
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
             return TeacherReply(TeacherDraft.model_validate(hit.response).to_draft(), cached=True)
-        draft, spent = await self._converse(request, body)
+        draft, spent = await self._converse(request, body, payload)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
 
@@ -238,20 +240,20 @@ class OpenAITeacher:
         ]
         return {**self._shape, "messages": messages}
 
-    def cache_key(self, body: dict[str, Any]) -> str:
+    def cache_key(self, payload: bytes) -> str:
         """Hash of endpoint, mode and the whole body: model, messages, schema, sampling."""
         digest = hashlib.sha256(f"{self.base_url}\n{self.options.mode}\n".encode())
-        digest.update(_dumps(body))
+        digest.update(payload)
         return digest.hexdigest()
 
     async def _converse(
-        self, request: TeacherRequest, body: dict[str, Any]
+        self, request: TeacherRequest, body: dict[str, Any], payload: bytes
     ) -> tuple[TeacherDraft, Usage]:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
         problem = "no answer"
         for _ask in range(self.options.validation_retries + 1):
-            completion, usage = await self._complete(body, spent)
+            completion, usage = await self._complete(payload, spent)
             spent += usage
             try:
                 with checking_against(request.plan, request.tools):
@@ -260,12 +262,13 @@ class OpenAITeacher:
                     )
                 return draft, spent
             except _DOES_NOT_FIT as exc:
-                problem = _first_line(str(exc))
+                problem = _why(exc)
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
                     response=completion,
                     exception=exc,
                 )
+                payload = _dumps(body)
             except IncompleteOutputException:
                 raise TeacherFailure(
                     "the answer was cut off (finish_reason=length); raise max_tokens", spent
@@ -276,30 +279,15 @@ class OpenAITeacher:
             self._clean(f"output did not fit after {spent.requests} tries: {problem}"), spent
         )
 
-    async def _complete(self, body: dict[str, Any], spent: Usage) -> tuple[ChatCompletion, Usage]:
+    async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage]:
         """One chat completion, retried on transport failures; raises ``TeacherFailure``."""
-        payload = _dumps(body)
-        requests = 0
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.options.max_attempts),
-            wait=self._backoff,
-            retry=retry_if_exception_type(_Transient),
-            reraise=True,
-        )
+        requests = 1
         try:
-            async for attempt in retrying:
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        self.stats.retries += 1
-                    requests += 1
-                    reply = await self._post(payload)
-        except _Transient as exc:
-            raise TeacherFailure(
-                f"gave up after {self.options.max_attempts} attempts: {exc.reason}",
-                spent + Usage(requests=requests),
-            ) from None
+            reply = await self._post(payload)
+        except _Transient as first:
+            reply, requests = await self._retry(payload, first, spent)
         except TeacherFailure as exc:
-            raise TeacherFailure(exc.reason, spent + Usage(requests=requests)) from None
+            raise TeacherFailure(exc.reason, spent + Usage(requests=1)) from None
         completion = _completion(reply)
         if completion is None:
             raise TeacherFailure("the endpoint's reply is not a chat completion", spent)
@@ -312,6 +300,35 @@ class OpenAITeacher:
         total, count = self._completion_tokens_seen
         self._completion_tokens_seen = (total + tokens.completion_tokens, count + 1)
         return completion, tokens
+
+    async def _retry(self, payload: bytes, first: _Transient, spent: Usage) -> tuple[bytes, int]:
+        """After a transient failure: back off and try again (tenacity); (reply, requests)."""
+        requests = 1
+        if self.options.max_attempts == 1:
+            raise TeacherFailure(f"gave up after 1 attempt: {first.reason}", spent + Usage(1))
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.options.max_attempts - 1),
+            wait=self._backoff,
+            retry=retry_if_exception_type(_Transient),
+            reraise=True,
+        )
+        self.stats.retries += 1
+        await asyncio.sleep(self._backoff_after(first, 1))
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.stats.retries += 1
+                    requests += 1
+                    return await self._post(payload), requests
+        except _Transient as exc:
+            raise TeacherFailure(
+                f"gave up after {requests} attempts: {exc.reason}",
+                spent + Usage(requests=requests),
+            ) from None
+        except TeacherFailure as exc:
+            raise TeacherFailure(exc.reason, spent + Usage(requests=requests)) from None
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
 
     async def _post(self, payload: bytes) -> bytes:
         """One POST /chat/completions under the rate budget and the limiter."""
@@ -402,10 +419,15 @@ class OpenAITeacher:
 
     def _backoff(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        exponential = min(20.0, 0.25 * 2 ** (state.attempt_number - 1)) + random.uniform(0, 0.5)
+        # tenacity counts from the first retry; the request before it failed too
+        return self._backoff_after(exc, state.attempt_number + 1)
+
+    @staticmethod
+    def _backoff_after(exc: BaseException | None, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed tries: Retry-After, else exponential."""
         if isinstance(exc, _Transient) and exc.retry_after is not None:
             return min(exc.retry_after, 120.0) + random.uniform(0, 0.1 + exc.retry_after / 10)
-        return exponential
+        return min(20.0, 0.25 * 2 ** (failures - 1)) + random.uniform(0, 0.5)
 
     def _token_estimate(self, payload: bytes) -> int:
         if not self._budget.limited:
@@ -448,6 +470,16 @@ def _error_detail(body: bytes) -> str:
     if isinstance(error, str):
         return _first_line(error)
     return _first_line(json.dumps(data))
+
+
+def _why(exc: Exception) -> str:
+    """What did not fit: the validator's own words, not pydantic's headline."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return _first_line(f"{where}: {message}" if where else message)
+    return _first_line(str(exc))
 
 
 def _describe(exc: BaseException) -> str:
