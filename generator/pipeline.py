@@ -255,6 +255,10 @@ class Generation:
                 for cell, number in schedule():
                     pending[cell] += 1
                     in_flight[asyncio.create_task(self._attempt(cell, number, summary))] = cell
+                    # Let it plan and send before the next is made: made all at once, the
+                    # first wave would prepare together and leave together, then come back
+                    # together and queue behind one core, wave after wave.
+                    await asyncio.sleep(0)
                 if not in_flight:
                     break
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)

@@ -647,10 +647,11 @@ class ChatCompletionsApp:
         stats.total += 1
         stats.in_flight += 1
         stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        arrived = time.monotonic()
         try:
             outcome, body = await self.triage(request)
             stats.outcomes[outcome] += 1
-            return await self.respond(outcome, body, request)
+            return await self.respond(outcome, body, request, arrived)
         finally:
             stats.in_flight -= 1
 
@@ -666,23 +667,35 @@ class ChatCompletionsApp:
             self.requests.append(body)
         return ("429" if behaviour.refuse_all else self.faults.draw(behaviour)), body
 
-    async def respond(self, outcome: str, body: dict[str, Any], request: Request) -> Response:
-        """The HTTP response for a decided outcome, after the simulated latency."""
+    async def respond(
+        self, outcome: str, body: dict[str, Any], request: Request, arrived: float
+    ) -> Response:
+        """The HTTP response for a decided outcome, ``latency_s`` after it ``arrived``.
+
+        The answer is written first and the latency waited out after, as a model
+        server's latency includes the generation: the server's own CPU time must
+        not add to the latency a benchmark divides by.
+        """
         if outcome == "401":
             return self.unauthorized()
         if outcome == "400":
             return self.bad_request("The body must be a JSON object without stream=True.")
         if outcome == "429":
             return self.rate_limited()
-        await self.wait(outcome, request)
+        if outcome == "timeout":
+            await self.wait(outcome, request, arrived)  # then answer, if anyone still listens
         if outcome == "500":
-            return error_response(
+            response = error_response(
                 500, "The server had an error while processing your request.", "server_error", None
             )
-        schema = extract_target_schema(body)
-        reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
-        prompt_chars = len(await request.body())  # cached by starlette, not re-read
-        return JSONResponse(completion_body(body, reply, outcome, schema, prompt_chars))
+        else:
+            schema = extract_target_schema(body)
+            reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
+            prompt_chars = len(await request.body())  # cached by starlette, not re-read
+            response = JSONResponse(completion_body(body, reply, outcome, schema, prompt_chars))
+        if outcome != "timeout":
+            await self.wait(outcome, request, arrived)
+        return response
 
     @staticmethod
     async def read_body(request: Request) -> dict[str, Any] | None:
@@ -720,14 +733,14 @@ class ChatCompletionsApp:
             headers={"retry-after": retry_after},
         )
 
-    async def wait(self, outcome: str, request: Request) -> None:
-        """Model latency, or for a timeout hang until the client gives up."""
+    async def wait(self, outcome: str, request: Request, arrived: float) -> None:
+        """Model latency counted from arrival, or for a timeout hang until the client gives up."""
         behaviour = self.behaviour
         if outcome == "timeout":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_disconnected(request), behaviour.timeout_sleep_s)
             return
-        delay = behaviour.latency_s + self.faults.jitter(behaviour)
+        delay = behaviour.latency_s + self.faults.jitter(behaviour) - (time.monotonic() - arrived)
         if delay > 0:
             await asyncio.sleep(delay)
 

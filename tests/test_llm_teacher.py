@@ -196,6 +196,20 @@ def test_a_wrong_key_is_one_clear_error_before_any_work(
         assert connection.execute("SELECT count(*) FROM runs").fetchone() == (0,)
 
 
+def test_a_broken_prompt_template_is_one_clear_error_before_any_request(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    override = tmp_path / "templates" / "prompts"
+    override.mkdir(parents=True)
+    (override / "multi_step.j2").write_text("{% if plan %}\nnever closed\n")
+    result = generate(server, tmp_path / "t.duckdb", "--templates", override.parent)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: prompt template: "), result.stderr
+    assert "multi_step.j2:2" in lines[0]
+    assert server.stats.total == 0
+
+
 def test_no_key_for_openai_is_an_error_without_network(tmp_path: Path) -> None:
     result = run_cli(
         "generate",

@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import instructor
+import jinja2
 from pydantic import ConfigDict, Field, model_validator
 
+from generator.errors import InputError
+from generator.scenarios import CATEGORIES
 from generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
 from generator.templating import environment
 from generator.tools import ToolSet, ToolSpec
@@ -90,19 +93,26 @@ class PromptBuilder:
     """
 
     def __init__(self, templates: Path | None = None) -> None:
-        self._env = environment(templates)
-        self.system = self._env.get_template("prompts/system.j2").render().strip()
+        env = environment(templates)
+        try:  # every template now, so a broken --templates file fails before any work
+            self.system = env.get_template("prompts/system.j2").render().strip()
+            self._templates = {name: env.get_template(f"prompts/{name}.j2") for name in CATEGORIES}
+        except jinja2.TemplateError as exc:
+            raise InputError(f"prompt template: {_template_problem(exc)}") from None
         self._tools_json: dict[tuple[str, ...], str] = {}
 
     def user_prompt(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> str:
-        template = self._env.get_template(f"prompts/{plan.category}.j2")
-        return template.render(
-            plan=plan,
-            style=plan.style,
-            stated=plan.stated_arguments(),
-            tools_json=self._tools_json_of(tools),
-            plan_json=plan.model_dump_json(),
-        ).strip()
+        return (
+            self._templates[plan.category]
+            .render(
+                plan=plan,
+                style=plan.style,
+                stated=plan.stated_arguments(),
+                tools_json=self._tools_json_of(tools),
+                plan_json=plan.model_dump_json(),
+            )
+            .strip()
+        )
 
     def _tools_json_of(self, tools: tuple[ToolSpec, ...]) -> str:
         key = tuple(tool.content_hash for tool in tools)
@@ -110,3 +120,11 @@ class PromptBuilder:
         if text is None:
             text = self._tools_json[key] = json.dumps([tool.definition for tool in tools], indent=1)
         return text
+
+
+def _template_problem(exc: jinja2.TemplateError) -> str:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"{exc.name} not found"
+    return str(exc)
