@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -56,10 +56,29 @@ _MONTHS = [
 ]
 
 
+@lru_cache(maxsize=256)
 def normalise(text: str) -> str:
-    return _SPACES.sub(
-        " ", unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
-    ).strip()
+    r"""NFKC, quotes straightened, case-folded, white space runs made one space, stripped.
+
+    ``" ".join(t.split())`` is ``re.sub(r"\s+", " ", t).strip()``: both split on
+    exactly the characters ``str.isspace`` accepts. ASCII text skips the Unicode
+    steps, which leave it as it is (and ``casefold`` is ``lower`` on ASCII). Cached:
+    a user request is normalised by the conversation check, its category's check
+    and the dedup key.
+    """
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold().split())
+
+
+def normalise_parts(texts: Iterable[str]) -> list[str]:
+    r"""Each text normalised, empty ones left out.
+
+    ``" ".join`` of them is ``normalise("\n".join(texts))``: normalising never reaches
+    across a line break. A caller can add texts one at a time this way, without
+    normalising the earlier ones again.
+    """
+    return [part for part in map(normalise, texts) if part]
 
 
 class GroundingText:
@@ -68,24 +87,57 @@ class GroundingText:
     def __init__(self, texts: Iterable[str]) -> None:
         self.text = normalise("\n".join(texts))
 
+    @classmethod
+    def of_parts(cls, parts: Iterable[str]) -> GroundingText:
+        """The grounding text of texts already split by ``normalise_parts``."""
+        grounding = cls.__new__(cls)
+        grounding.text = " ".join(parts)
+        return grounding
+
     def contains(self, value: Any) -> bool:
         """True if ``value`` (any JSON value) is stated in this text."""
-        return all(self._contains_scalar(leaf) for _, leaf in scalar_leaves(value))
+        return all(self._contains_scalar(leaf) for leaf in scalar_values(value))
 
     def missing(self, value: Any) -> list[tuple[str, Any]]:
         """The (JSON path, leaf) pairs of ``value`` this text does not state."""
-        return [
-            (path, leaf) for path, leaf in scalar_leaves(value) if not self._contains_scalar(leaf)
+        # Paths are only spelt out for the leaves that are missing (usually none).
+        absent = [
+            index
+            for index, leaf in enumerate(scalar_values(value))
+            if not self._contains_scalar(leaf)
         ]
+        if not absent:
+            return []
+        leaves = list(scalar_leaves(value))
+        return [leaves[index] for index in absent]
 
     def _contains_scalar(self, value: Any) -> bool:
         if value is None or isinstance(value, bool):
             return True
         if isinstance(value, int | float):
-            return _number_pattern(value).search(self.text) is not None
-        text = normalise(str(value))
-        forms = (text, *_date_variants(text))
-        return any(_contains_phrase(self.text, form) for form in forms)
+            return _contains_number(self.text, _number_forms(value))
+        text = _normalised_value(str(value))
+        if _contains_phrase(self.text, text):
+            return True
+        return any(_contains_phrase(self.text, form) for form in _date_variants(text))
+
+
+def scalar_values(value: Any) -> Iterator[Any]:
+    """The leaves ``scalar_leaves`` yields, in its order, without their paths."""
+    if type(value) in _SCALARS:
+        yield value
+    elif isinstance(value, Mapping):
+        for child in value.values():
+            yield from scalar_values(child)
+    elif isinstance(value, list | tuple):
+        for child in value:
+            yield from scalar_values(child)
+    else:
+        yield value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_normalised_value = lru_cache(maxsize=65536)(normalise.__wrapped__)
 
 
 def _is_word(char: str) -> bool:
@@ -113,7 +165,12 @@ def _contains_phrase(haystack: str, phrase: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _number_pattern(value: int | float) -> re.Pattern[str]:
+def _number_forms(value: int | float) -> tuple[str, ...]:
+    """How ``value`` may be written: its digits, with thousands separators, two decimals.
+
+    Cached like the regular expression it replaces (``1`` and ``1.0`` share an
+    entry, the first one asked for wins), so lookups stay exactly as they were.
+    """
     forms: set[str] = set()
     if isinstance(value, float) and not value.is_integer():
         forms |= {repr(value), f"{value:.2f}", f"{value:,.2f}"}
@@ -122,8 +179,30 @@ def _number_pattern(value: int | float) -> re.Pattern[str]:
         forms |= {str(whole), f"{whole:,}"}
         if isinstance(value, float):
             forms |= {f"{whole}.0", f"{value:.2f}"}
-    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-    return re.compile(rf"(?<![\d.,])(?:{alternatives})(?![\d]|[.,]\d)")
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _contains_number(haystack: str, forms: tuple[str, ...]) -> bool:
+    r"""Whether a form stands in ``haystack`` as a number of its own.
+
+    The same test as ``(?<![\d.,])(?:form|...)(?![\d]|[.,]\d)``, without compiling
+    a regular expression per value: not right after a digit, '.' or ',', and not
+    followed by a digit or by '.'/',' and a digit (``\d`` is ``str.isdecimal``).
+    """
+    size = len(haystack)
+    for form in forms:
+        start = haystack.find(form)
+        while start != -1:
+            end = start + len(form)
+            before = haystack[start - 1] if start else ""
+            if not (before.isdecimal() or before in (".", ",")):
+                after = haystack[end] if end < size else ""
+                if not after.isdecimal() and not (
+                    after in (".", ",") and end + 1 < size and haystack[end + 1].isdecimal()
+                ):
+                    return True
+            start = haystack.find(form, start + 1)
+    return False
 
 
 @lru_cache(maxsize=65536)

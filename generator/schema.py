@@ -16,13 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
+import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from fractions import Fraction
 from itertools import product
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema._utils import equal as _jsonschema_equal
+from jsonschema._utils import uniq as _jsonschema_uniq
 from jsonschema.exceptions import SchemaError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
@@ -37,7 +41,10 @@ JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 _VALIDATOR_CACHE_SIZE = 1024
-_validators: OrderedDict[tuple[str, bool], Validator] = OrderedDict()
+Check = Callable[[Any], bool]
+"""A validity predicate: True when the instance is valid."""
+_validators: OrderedDict[tuple[str, bool], tuple[Validator, Check | None]] = OrderedDict()
+_by_identity: dict[tuple[int, bool], tuple[Any, tuple[Validator, Check | None]]] = {}
 
 # Keywords whose subschemas live in a {name: schema} map or a [schema] list.
 SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
@@ -98,25 +105,53 @@ def compiled_validator(schema: Mapping[str, Any], *, openapi: bool = True) -> Va
     is how callforge reads tool schemas; ``openapi=False`` validates the schema as
     plain JSON Schema (what a strict consumer would do).
     """
+    return _compiled(schema, openapi)[0]
+
+
+def _compiled(schema: Mapping[str, Any], openapi: bool) -> tuple[Validator, Check | None]:
+    """The validator for ``schema`` and its plain-Python twin (None where it has none).
+
+    The same schema object (a tool's ``parameters``, checked once per call) is found
+    by identity before it is hashed; the entry keeps the object alive, so its id is
+    not reused while cached. Schemas are not edited in place once validated against.
+    """
+    known = _by_identity.get((id(schema), openapi))
+    if known is not None and known[0] is schema:
+        return known[1]
     key = (schema_key(schema), openapi)
-    validator = _validators.get(key)
-    if validator is None:
+    compiled = _validators.get(key)
+    if compiled is None:
         document = to_json_schema(schema) if openapi else schema
         cls = validator_for(document, default=Draft202012Validator)
         validator = cls(document, format_checker=FORMAT_CHECKER)
-        _validators[key] = validator
+        compiled = (validator, fast_check(validator, root=document))
+        _validators[key] = compiled
         if len(_validators) > _VALIDATOR_CACHE_SIZE:
             _validators.popitem(last=False)
-    return validator
+    _by_identity[(id(schema), openapi)] = (schema, compiled)
+    if len(_by_identity) > _VALIDATOR_CACHE_SIZE:
+        _by_identity.pop(next(iter(_by_identity)))
+    return compiled
 
 
 def validate_instance(schema: Mapping[str, Any], instance: Any) -> list[str]:
     """Every way ``instance`` breaks ``schema``, as one-line ``$.json.path: message`` texts."""
-    errors = compiled_validator(schema).iter_errors(instance)
+    validator, check = _compiled(schema, True)
+    if check is not None and check(instance):
+        return []
+    errors = validator.iter_errors(instance)
     return [
         f"{error.json_path}: {_one_line(error.message)}"
         for error in sorted(errors, key=lambda error: (error.json_path, error.message))
     ]
+
+
+def instance_is_valid(schema: Mapping[str, Any], instance: Any) -> bool:
+    """``not validate_instance(schema, instance)``, without building the messages."""
+    check = _compiled(schema, True)[1]
+    if check is not None:
+        return check(instance)
+    return not validate_instance(schema, instance)
 
 
 def scalar_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -444,3 +479,491 @@ def _map_subschemas(schema: Mapping[str, Any], fn: Callable[[Any], Any]) -> dict
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------
+# Plain-Python validity checks: jsonschema's verdict, several times faster.
+#
+# jsonschema builds a validator object per subschema on every descent, which makes
+# checking one small argument object cost tens of microseconds. ``fast_check``
+# compiles a schema once into nested closures giving exactly ``is_valid``'s answer
+# for Draft 2020-12 documents built from the keywords below, with local ``#/...``
+# references; anything else (``$id``, anchors, ``unevaluated*``, remote refs, an
+# unexpected keyword value) gets no fast check and jsonschema decides as before.
+# Messages still come from jsonschema: the fast check only answers "valid?".
+
+_VALID: Check = lambda _value: True  # noqa: E731
+_INVALID: Check = lambda _value: False  # noqa: E731
+# Keys that move where a $ref points (or change the dialect) below the root.
+_SCOPE_KEYS = frozenset(
+    {"$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef", "$recursiveAnchor"}
+)
+
+
+class _Unsupported(Exception):
+    """A schema the plain-Python checks do not cover; jsonschema validates it instead."""
+
+
+def fast_check(validator: Validator, *, root: Any) -> Check | None:
+    """A predicate equal to ``validator.is_valid``, or None when there is none.
+
+    ``root`` is the document the validator's ``$ref``s resolve in: its own schema,
+    or the root it was ``evolve``d from.
+    """
+    if type(validator) is not Draft202012Validator:
+        return None
+    try:
+        if _moves_scope(root, top=True) or _moves_scope(validator.schema, top=True):
+            return None
+        return _CheckCompiler(root, validator.format_checker).node(validator.schema)
+    except Exception:  # anything unusual: jsonschema keeps deciding, as before
+        return None
+
+
+def _moves_scope(value: Any, *, top: bool = False) -> bool:
+    """Whether a document holds an ``$id``, an anchor, or a nested ``$schema``."""
+    if isinstance(value, Mapping):
+        if _SCOPE_KEYS.intersection(value) or (not top and "$schema" in value):
+            return True
+        return any(_moves_scope(child) for child in value.values())
+    if isinstance(value, list | tuple):
+        return any(_moves_scope(child) for child in value)
+    return False
+
+
+def validity_check(validator: Validator, *, root: Any) -> Check:
+    """``validator.is_valid``, through its plain-Python twin where it has one."""
+    return fast_check(validator, root=root) or validator.is_valid
+
+
+def _is_number(value: Any) -> bool:
+    kind = type(value)
+    if kind is int or kind is float:
+        return True
+    return not isinstance(value, bool) and isinstance(value, numbers.Number)
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+_TYPE_TESTS: dict[str, Check] = {
+    "array": lambda value: isinstance(value, list),
+    "boolean": lambda value: isinstance(value, bool),
+    "integer": _is_integer,
+    "null": lambda value: value is None,
+    "number": _is_number,
+    "object": lambda value: isinstance(value, dict),
+    "string": lambda value: isinstance(value, str),
+}
+
+
+def _all(checks: Sequence[Check]) -> Check:
+    if not checks:
+        return _VALID
+    if len(checks) == 1:
+        return checks[0]
+    frozen = tuple(checks)
+
+    def check(value: Any) -> bool:
+        for each in frozen:  # noqa: SIM110 - a loop beats all() on this hot path
+            if not each(value):
+                return False
+        return True
+
+    return check
+
+
+def _numeric(value: Any) -> Any:
+    """A keyword's number, refusing what jsonschema would choke on mid-validation."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Unsupported(f"not a number: {value!r}")
+    return value
+
+
+def _schema_list(value: Any) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise _Unsupported("expected a list of schemas")
+    return list(value)
+
+
+class _CheckCompiler:
+    """Compiles one document's subschemas into predicates, each subschema once."""
+
+    def __init__(self, root: Any, format_checker: Any) -> None:
+        self.root = root
+        self.format_checker = format_checker
+        self.memo: dict[int, Check] = {}
+        self.keep: list[Any] = []  # compiled subschemas stay alive, so their ids do too
+
+    def node(self, schema: Any) -> Check:
+        if schema is True:
+            return _VALID
+        if schema is False:
+            return _INVALID
+        if not isinstance(schema, Mapping):
+            raise _Unsupported(f"not a schema: {schema!r}")
+        known = self.memo.get(id(schema))
+        if known is not None:
+            return known
+        compiled: list[Check] = []
+        # A $ref cycle reaches this schema again while it compiles: point it here.
+        self.memo[id(schema)] = lambda value: compiled[0](value)
+        self.keep.append(schema)
+        check = self._build(schema)
+        compiled.append(check)
+        self.memo[id(schema)] = check
+        return check
+
+    def _build(self, schema: Mapping[str, Any]) -> Check:
+        checks: list[Check] = []
+        for keyword, value in schema.items():
+            if keyword not in _KEYWORDS:
+                continue
+            build = _BUILDERS.get(keyword)
+            if build is None:
+                raise _Unsupported(f"keyword {keyword}")
+            check = build(self, value, schema)
+            if check is not None:
+                checks.append(check)
+        return _all(checks)
+
+    def reference(self, ref: Any) -> Check:
+        if not isinstance(ref, str) or not ref.startswith("#") or "%" in ref:
+            raise _Unsupported(f"$ref {ref!r}")
+        fragment = ref[1:]
+        if fragment and not fragment.startswith("/"):
+            raise _Unsupported(f"$ref {ref!r}")
+        target = self.root
+        for segment in fragment.split("/")[1:]:
+            if isinstance(target, list):
+                target = target[int(segment)]
+            elif isinstance(target, Mapping):
+                target = target[segment.replace("~1", "/").replace("~0", "~")]
+            else:
+                raise _Unsupported(f"$ref {ref!r}")
+        return self.node(target)
+
+
+def _type(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not names:
+        raise _Unsupported("type")
+    tests = tuple(_TYPE_TESTS[name] for name in names)
+    if len(tests) == 1:
+        return tests[0]
+    return lambda instance: any(test(instance) for test in tests)
+
+
+def _enum(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    choices = _schema_list(value)
+    if choices and all(type(choice) is str for choice in choices):
+        texts = frozenset(choices)
+        return lambda instance: isinstance(instance, str) and instance in texts
+    return lambda instance: any(_equal(choice, instance) for choice in choices)
+
+
+def _const(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    return lambda instance: _equal(instance, value)
+
+
+def _format(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if not isinstance(value, str):
+        raise _Unsupported("format")
+    checker = compiler.format_checker
+    if checker is None:
+        return None
+    checkers = checker.checkers
+
+    def check(instance: Any) -> bool:
+        entry = checkers.get(value)
+        if entry is None:
+            return True
+        func, raises = entry
+        try:
+            return bool(func(instance))
+        except raises:
+            return False
+
+    return check
+
+
+def _limit(compare: Callable[[Any, Any], bool]) -> Callable[..., Check]:
+    def build(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+        limit = _numeric(value)
+        return lambda instance: not (_is_number(instance) and compare(instance, limit))
+
+    return build
+
+
+def _multiple_of(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    step = _numeric(value)
+    if step <= 0:
+        raise _Unsupported("multipleOf")
+
+    def check(instance: Any) -> bool:
+        if not _is_number(instance):
+            return True
+        if isinstance(step, float):
+            quotient = instance / step
+            try:
+                failed = int(quotient) != quotient
+            except OverflowError:
+                failed = (Fraction(instance) / Fraction(step)).denominator != 1
+        else:
+            failed = instance % step
+        return not failed
+
+    return check
+
+
+def _length(kind: type[Sized], compare: Callable[[int, Any], bool]) -> Callable[..., Check]:
+    def build(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+        limit = _numeric(value)
+        return lambda instance: not (isinstance(instance, kind) and compare(len(instance), limit))
+
+    return build
+
+
+def _pattern(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    if not isinstance(value, str):
+        raise _Unsupported("pattern")
+    search = re.compile(value).search
+    return lambda instance: not isinstance(instance, str) or search(instance) is not None
+
+
+def _unique_items(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if not value:
+        return None
+    return lambda instance: not isinstance(instance, list) or _uniq(instance)
+
+
+def _items(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if value is True:
+        return None
+    if value is False:
+        return lambda instance: not isinstance(instance, list) or not instance
+    item = compiler.node(value)
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, list):
+            return True
+        for each in instance:  # noqa: SIM110
+            if not item(each):
+                return False
+        return True
+
+    return check
+
+
+def _contains(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    item = compiler.node(value)
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, list):
+            return True
+        matches = 0
+        least = schema.get("minContains", 1)
+        most = schema.get("maxContains", len(instance))
+        for each in instance:
+            if item(each):
+                matches += 1
+                if matches > most:
+                    return False
+        return matches >= least
+
+    return check
+
+
+def _properties(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    if not isinstance(value, Mapping):
+        raise _Unsupported("properties")
+    pairs = tuple((name, compiler.node(sub)) for name, sub in value.items())
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, dict):
+            return True
+        for name, sub in pairs:  # noqa: SIM110
+            if name in instance and not sub(instance[name]):
+                return False
+        return True
+
+    return check
+
+
+def _required(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    names = _schema_list(value)
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, dict):
+            return True
+        for name in names:  # noqa: SIM110
+            if name not in instance:
+                return False
+        return True
+
+    return check
+
+
+def _additional(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    declared = schema.get("properties", {})
+    if not isinstance(declared, Mapping):
+        raise _Unsupported("properties")
+    patterns = "|".join(schema.get("patternProperties", {}))
+    matches = re.compile(patterns).search if patterns else None
+    if isinstance(value, dict):
+        extra = compiler.node(value)
+    elif not value:
+        extra = _INVALID
+    else:
+        return None
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, dict):
+            return True
+        for name in instance:
+            if name in declared or (matches is not None and matches(name)):
+                continue
+            if not extra(instance[name]):
+                return False
+        return True
+
+    return check
+
+
+def _pattern_properties(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    if not isinstance(value, Mapping):
+        raise _Unsupported("patternProperties")
+    pairs = tuple(
+        (re.compile(pattern).search, compiler.node(sub)) for pattern, sub in value.items()
+    )
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, dict):
+            return True
+        for search, sub in pairs:
+            for name, child in instance.items():
+                if search(name) and not sub(child):
+                    return False
+        return True
+
+    return check
+
+
+def _property_names(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    name_check = compiler.node(value)
+    return lambda instance: not isinstance(instance, dict) or all(map(name_check, instance))
+
+
+def _dependent_required(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    if not isinstance(value, Mapping):
+        raise _Unsupported("dependentRequired")
+    pairs = tuple((name, _schema_list(needs)) for name, needs in value.items())
+
+    def check(instance: Any) -> bool:
+        if not isinstance(instance, dict):
+            return True
+        for name, needs in pairs:
+            if name in instance:
+                for each in needs:
+                    if each not in instance:
+                        return False
+        return True
+
+    return check
+
+
+def _dependent_schemas(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    if not isinstance(value, Mapping):
+        raise _Unsupported("dependentSchemas")
+    pairs = tuple((name, compiler.node(sub)) for name, sub in value.items())
+    return lambda instance: (
+        not isinstance(instance, dict)
+        or all(sub(instance) for name, sub in pairs if name in instance)
+    )
+
+
+def _count(compare: Callable[[int, Any], bool]) -> Callable[..., Check]:
+    def build(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+        limit = _numeric(value)
+        return lambda instance: not (isinstance(instance, dict) and compare(len(instance), limit))
+
+    return build
+
+
+def _all_of(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    return _all([compiler.node(sub) for sub in _schema_list(value)])
+
+
+def _any_of(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    branches = tuple(compiler.node(sub) for sub in _schema_list(value))
+    return lambda instance: any(branch(instance) for branch in branches)
+
+
+def _one_of(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    branches = tuple(compiler.node(sub) for sub in _schema_list(value))
+    return lambda instance: sum(1 for branch in branches if branch(instance)) == 1
+
+
+def _not(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    inner = compiler.node(value)
+    return lambda instance: not inner(instance)
+
+
+def _if(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    condition = compiler.node(value)
+    then = compiler.node(schema["then"]) if "then" in schema else _VALID
+    otherwise = compiler.node(schema["else"]) if "else" in schema else _VALID
+    return lambda instance: then(instance) if condition(instance) else otherwise(instance)
+
+
+def _ref(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    target = compiler.reference(value)
+    return lambda instance: target(instance)
+
+
+def _equal(one: Any, two: Any) -> bool:
+    return bool(_jsonschema_equal(one, two))
+
+
+def _uniq(items: list[Any]) -> bool:
+    return bool(_jsonschema_uniq(items))
+
+
+_KEYWORDS = frozenset(Draft202012Validator.VALIDATORS)
+_BUILDERS: dict[str, Callable[[_CheckCompiler, Any, Mapping[str, Any]], Check | None]] = {
+    "type": _type,
+    "enum": _enum,
+    "const": _const,
+    "format": _format,
+    "minimum": _limit(lambda instance, limit: instance < limit),
+    "maximum": _limit(lambda instance, limit: instance > limit),
+    "exclusiveMinimum": _limit(lambda instance, limit: instance <= limit),
+    "exclusiveMaximum": _limit(lambda instance, limit: instance >= limit),
+    "multipleOf": _multiple_of,
+    "minLength": _length(str, lambda size, limit: size < limit),
+    "maxLength": _length(str, lambda size, limit: size > limit),
+    "pattern": _pattern,
+    "minItems": _length(list, lambda size, limit: size < limit),
+    "maxItems": _length(list, lambda size, limit: size > limit),
+    "uniqueItems": _unique_items,
+    "items": _items,
+    "contains": _contains,
+    "properties": _properties,
+    "required": _required,
+    "additionalProperties": _additional,
+    "patternProperties": _pattern_properties,
+    "propertyNames": _property_names,
+    "dependentRequired": _dependent_required,
+    "dependentSchemas": _dependent_schemas,
+    "minProperties": _count(lambda size, limit: size < limit),
+    "maxProperties": _count(lambda size, limit: size > limit),
+    "allOf": _all_of,
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "not": _not,
+    "if": _if,
+    "$ref": _ref,
+}

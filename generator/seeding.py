@@ -32,21 +32,24 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from itertools import chain
 from re import _parser as sre_parse  # type: ignore[attr-defined]
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import rstr
 from faker import Faker
+from faker.generator import Generator
 from jsonschema.protocols import Validator
 
 from generator.errors import UnsupportedSchemaError
 from generator.schema import (
     FORMAT_CHECKER,
     ROOT_PATH,
+    Check,
     SchemaDocument,
     compiled_validator,
     iter_subschemas,
     object_properties,
     schema_types,
+    validity_check,
 )
 
 # Keywords we cannot honour while generating; seen on a required path they are an
@@ -681,14 +684,14 @@ class _OneOf:
     """Draw from a branch, keeping only values that match exactly one of the branches."""
 
     branches: tuple[_Node, ...]
-    checks: tuple[Validator, ...]
+    checks: tuple[Check, ...]
     path: str
     tool: str
 
     def generate(self, draw: _Draw) -> Any:
         for _ in range(_ATTEMPTS):
             value = draw.rng.choice(self.branches).generate(draw)
-            if sum(check.is_valid(value) for check in self.checks) == 1:
+            if sum(check(value) for check in self.checks) == 1:
                 return value
         raise UnsupportedSchemaError(
             "could not draw a value that matches exactly one oneOf branch; "
@@ -730,8 +733,11 @@ class _Grid:
 
 
 def _grid_value(k: int, step: Fraction) -> int | float:
-    exact = k * step
-    return int(exact) if exact.denominator == 1 else float(exact)
+    """``k * step`` as an int when whole, else the nearest float (Fraction-free, same value)."""
+    scaled, denominator = k * step.numerator, step.denominator
+    if scaled % denominator == 0:
+        return scaled // denominator
+    return scaled / denominator  # int / int is correctly rounded, as float(Fraction) is
 
 
 def _passes_multiple_of(value: float, multiple_of: float | None) -> bool:
@@ -883,12 +889,23 @@ class _Object:
     def nodes(self) -> dict[str, _Node]:
         return {p.name: p.node for p in chain(self.required, self.optional)}
 
+    @cached_property
+    def required_names(self) -> frozenset[str]:
+        return frozenset().union(*(p.needs for p in self.required))
+
     def _choose(self, draw: _Draw) -> set[str]:
-        chosen: set[str] = set().union(*(p.needs for p in self.required))
+        chosen: set[str] = set(self.required_names)
+        random, rate = draw.rng.random, draw.optional_rate
+        if self.max_properties is None:
+            # Every name chosen is a declared one, so no choice can exceed ``order``.
+            for prop in self.optional:
+                if random() < rate:
+                    chosen |= prop.needs
+        else:
+            for prop in self.optional:
+                if random() < rate and len(chosen | prop.needs) <= self.max_properties:
+                    chosen |= prop.needs
         limit = self.max_properties if self.max_properties is not None else len(self.order)
-        for prop in self.optional:
-            if draw.rng.random() < draw.optional_rate and len(chosen | prop.needs) <= limit:
-                chosen |= prop.needs
         if len(chosen) < self.min_properties:
             rest = list(self.optional)
             draw.rng.shuffle(rest)
@@ -1112,7 +1129,9 @@ class _Plan:
     strict: Validator
     lenient: Validator | None  # only when OpenAPI nullable makes it differ from strict
     exact: bool
-    property_checks: dict[str, Validator] = field(default_factory=dict)
+    strict_valid: Check  # ``strict.is_valid``, compiled to plain Python where it can be
+    lenient_valid: Check | None  # the same for ``lenient``
+    property_checks: dict[str, Check] = field(default_factory=dict)
     _resolved: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def resolved_property(self, name: str) -> dict[str, Any] | None:
@@ -1131,7 +1150,12 @@ class _Planner:
     def __init__(self, root: Mapping[str, Any], tool: str) -> None:
         self.doc = SchemaDocument(root, tool=tool)
         self.tool = tool
+        self.root = root
         self.validator = compiled_validator(root, openapi=False)
+
+    def check(self, s: Any) -> Check:
+        """``is_valid`` against ``s``, a subschema read within this document."""
+        return validity_check(self.validator.evolve(schema=s), root=self.root)
 
     def error(self, message: str, path: str) -> UnsupportedSchemaError:
         return self.doc.error(message, path)
@@ -1147,7 +1171,7 @@ class _Planner:
         if "anyOf" in s:
             return _AnyOf(tuple(self._branches(s, "anyOf", path, refs, name)))
         if "oneOf" in s:
-            checks = tuple(self.validator.evolve(schema=b) for b in s["oneOf"])
+            checks = tuple(self.check(b) for b in s["oneOf"])
             branches = tuple(self._branches(s, "oneOf", path, refs, name))
             return _described_enum(branches, checks) or _OneOf(branches, checks, path, self.tool)
         node = self._typed(s, path, refs, name)
@@ -1494,7 +1518,7 @@ _UNIT_HINTS = {
 }
 
 
-def _described_enum(branches: Sequence[_Node], checks: Sequence[Validator]) -> _Enum | None:
+def _described_enum(branches: Sequence[_Node], checks: Sequence[Check]) -> _Enum | None:
     """``oneOf`` of ``const`` branches (an enum with a description per value) as an enum.
 
     Keeps the values that match exactly one branch, so drawing needs no check.
@@ -1502,7 +1526,7 @@ def _described_enum(branches: Sequence[_Node], checks: Sequence[Validator]) -> _
     if not all(isinstance(branch, _Const) for branch in branches):
         return None
     values = [branch.value for branch in branches]  # type: ignore[attr-defined]
-    choices = tuple(v for v in values if sum(check.is_valid(v) for check in checks) == 1)
+    choices = tuple(v for v in values if sum(check(v) for check in checks) == 1)
     return _Enum(choices) if choices else None
 
 
@@ -1612,6 +1636,7 @@ def _grid(
 
 _PLAN_CACHE_SIZE = 512
 _plans: dict[tuple[str, str], _Plan] = {}
+_plans_by_id: dict[tuple[int, str], tuple[Mapping[str, Any], _Plan]] = {}
 
 
 def seed_arguments(
@@ -1635,7 +1660,7 @@ def seed_arguments(
     arguments: dict[str, Any] = {}
     for _ in range(3):
         arguments = plan.root.generate(draw)
-        if plan.exact or plan.strict.is_valid(arguments):
+        if plan.exact or plan.strict_valid(arguments):
             return arguments
     error = next(iter(plan.strict.iter_errors(arguments)))
     where = ".".join([ROOT_PATH, *map(str, error.absolute_schema_path)])
@@ -1689,18 +1714,42 @@ def _unweighted_twin(faker: Faker) -> Faker:
     ten times more than uniform ones and dominate seeding time. The twin draws
     from the same locale data; its seed comes from the caller's Faker, so the
     caller's seed still decides every value. Multi-locale Fakers are used as is.
+
+    The twin handed out is the single-locale Faker's own ``Generator``: the proxy
+    forwards every call to it anyway, through an ``AttributeError`` per lookup that
+    costs more than most draws. The caller's last Faker is remembered (per
+    thread), so its locales and generator are looked up once, not per call.
     """
-    try:
-        seed = faker.random.getrandbits(64)
-    except NotImplementedError:
+    last: tuple[Faker, Any, Faker | None] | None = getattr(_twins, "last", None)
+    if last is None or last[0] is not faker:
+        last = _twins.last = (faker, *_twin_of(faker))
+    _, source, twin = last
+    if twin is None:
         return faker
+    twin.seed_instance(source.random.getrandbits(64))
+    return twin
+
+
+def _twin_of(faker: Faker) -> tuple[Any, Faker | None]:
+    """(where the twin's seed is drawn from, the twin), or (faker, None) to use it as is."""
+    try:
+        faker.random  # noqa: B018 - raises for a multi-locale Faker
+    except NotImplementedError:
+        return faker, None
     key = tuple(faker.locales)
     cache: dict[tuple[str, ...], Faker] = _twins.__dict__.setdefault("by_locales", {})
     twin = cache.get(key)
     if twin is None:
         twin = cache[key] = Faker(list(key), use_weighting=False)
-    twin.seed_instance(seed)
-    return twin
+    return _single_generator(faker), _single_generator(twin)
+
+
+def _single_generator(faker: Faker) -> Faker:
+    """A single-locale proxy's one ``Generator`` (same methods, same random), else itself."""
+    factories = faker.__dict__.get("_factories") if isinstance(faker, Faker) else None
+    if factories is not None and len(factories) == 1 and isinstance(factories[0], Generator):
+        return cast(Faker, factories[0])
+    return faker
 
 
 def _uses_nullable(schema: Mapping[str, Any]) -> bool:
@@ -1720,7 +1769,16 @@ def _is_exact(schema: Mapping[str, Any]) -> bool:
 
 
 def _plan_for(schema: Mapping[str, Any], tool: str) -> _Plan:
-    """The compiled plan for a schema, built once per distinct schema and tool."""
+    """The compiled plan for a schema, built once per distinct schema and tool.
+
+    The same schema object (a tool's ``parameters``, seeded once per attempt) is
+    found by identity first, which skips serialising it; the cache keeps the
+    object alive, so its id cannot be reused while it is cached. Schemas are not
+    edited in place once seeded.
+    """
+    known = _plans_by_id.get((id(schema), tool))
+    if known is not None and known[0] is schema:
+        return known[1]
     key = (json.dumps(schema, default=str), tool)
     plan = _plans.get(key)
     if plan is None:
@@ -1728,6 +1786,9 @@ def _plan_for(schema: Mapping[str, Any], tool: str) -> _Plan:
         if len(_plans) >= _PLAN_CACHE_SIZE:
             _plans.pop(next(iter(_plans)))
         _plans[key] = plan
+    if len(_plans_by_id) >= _PLAN_CACHE_SIZE:
+        _plans_by_id.pop(next(iter(_plans_by_id)))
+    _plans_by_id[(id(schema), tool)] = (schema, plan)
     return plan
 
 
@@ -1740,15 +1801,19 @@ def _compile(schema: Mapping[str, Any], tool: str) -> _Plan:
     top = {**top, "type": "object"}
     declared = object_properties(top)
     properties = {name: sub for name, sub, _ in declared}
+    root = planner.resolved(top, ROOT_PATH, refs, "")
+    lenient = compiled_validator(schema) if _uses_nullable(schema) else None
     return _Plan(
-        root=planner.resolved(top, ROOT_PATH, refs, ""),
+        root=root,
         doc=planner.doc,
         properties=properties,
         required=tuple(name for name, _, needed in declared if needed),
         strict=planner.validator,
-        lenient=compiled_validator(schema) if _uses_nullable(schema) else None,
+        lenient=lenient,
         exact=_is_exact(schema),
-        property_checks={n: planner.validator.evolve(schema=s) for n, s in properties.items()},
+        property_checks={n: planner.check(s) for n, s in properties.items()},
+        strict_valid=validity_check(planner.validator, root=schema),
+        lenient_valid=None if lenient is None else validity_check(lenient, root=lenient.schema),
     )
 
 
@@ -1758,9 +1823,9 @@ def _compile(schema: Mapping[str, Any], tool: str) -> _Plan:
 
 def _breaks(plan: _Plan, arguments: Mapping[str, Any]) -> bool:
     """Invalid as plain JSON Schema and, if the schema uses ``nullable``, as OpenAPI too."""
-    if plan.strict.is_valid(arguments):
+    if plan.strict_valid(arguments):
         return False
-    return plan.lenient is None or not plan.lenient.is_valid(arguments)
+    return plan.lenient_valid is None or not plan.lenient_valid(arguments)
 
 
 def _without_required(
@@ -1783,7 +1848,7 @@ def _with_invalid_value(
         if resolved is None:
             continue
         for value, detail in _bad_values(plan, name, resolved, arguments.get(name), draw):
-            if plan.property_checks[name].is_valid(value):
+            if plan.property_checks[name](value):
                 continue
             bad = {**arguments, name: value}
             if _breaks(plan, bad):

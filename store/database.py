@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,6 +139,11 @@ def _insert_rows(
     )
 
 
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+"""``json.dumps(value, sort_keys=True)``, without building an encoder per call."""
+_SORTED_JSON_OR_STR = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -169,6 +174,8 @@ class Store:
         if must_exist and not self.path.exists():
             raise StoreError(f"{self.path}: no such store; run 'callforge generate' first")
         self._db = self._connect()
+        self._appenders: dict[str, duckdb.Appender] = {}
+        self._stored_cache_keys: set[str] | None = None
         self.migrate()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -190,6 +197,7 @@ class Store:
             raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
 
     def close(self) -> None:
+        self._appenders.clear()
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -338,7 +346,7 @@ class Store:
     ) -> None:
         """Commit whole examples, rejections and teacher responses together, or nothing."""
         now = _now()
-        example_rows = [
+        example_rows: list[list[Any]] = [
             [
                 e.example_id,
                 run_id,
@@ -350,7 +358,7 @@ class Store:
                 e.dedup_key,
                 e.user_request,
                 e.tool_hashes,
-                json.dumps(e.scenario, sort_keys=True),
+                _SORTED_JSON.encode(e.scenario),
                 e.teacher,
                 now,
                 e.usage.requests,
@@ -360,7 +368,7 @@ class Store:
             ]
             for e in examples
         ]
-        rejection_rows = [
+        rejection_rows: list[list[Any]] = [
             [
                 run_id,
                 r.tool_name,
@@ -369,7 +377,7 @@ class Store:
                 r.attempt,
                 r.stage,
                 r.reason,
-                None if r.payload is None else json.dumps(r.payload, sort_keys=True, default=str),
+                None if r.payload is None else _SORTED_JSON_OR_STR.encode(r.payload),
                 now,
                 r.usage.requests,
                 r.usage.prompt_tokens,
@@ -377,11 +385,11 @@ class Store:
             ]
             for r in rejections
         ]
-        cache_rows = [
+        cache_rows: list[list[Any]] = [
             [
                 c.key,
                 c.teacher,
-                json.dumps(c.response, sort_keys=True),
+                _SORTED_JSON.encode(c.response),
                 c.usage.requests,
                 c.usage.prompt_tokens,
                 c.usage.completion_tokens,
@@ -392,12 +400,77 @@ class Store:
         if not (example_rows or rejection_rows or cache_rows):
             return
         unique_cache_rows = list({row[0]: row for row in cache_rows}.values())
-        with self.transaction() as db:
-            _insert_rows(db, "examples", _EXAMPLE_COLUMNS, example_rows)
-            _insert_rows(db, "rejections", _REJECTION_COLUMNS, rejection_rows)
-            _insert_rows(
-                db, "teacher_cache", _CACHE_COLUMNS, unique_cache_rows, "ON CONFLICT DO NOTHING"
-            )
+        if not unique_cache_rows:
+            self._write(example_rows, rejection_rows, [], fresh_cache=True)
+            return
+        # Responses whose keys are all new skip ``ON CONFLICT DO NOTHING``, which costs
+        # DuckDB milliseconds per statement. The keys known to be stored are read once;
+        # should another connection have stored one since, the plain insert fails and the
+        # batch is written again the careful way, so the outcome is the same.
+        known = self._known_cache_keys()
+        fresh = not any(row[0] in known for row in unique_cache_rows)
+        try:
+            self._write(example_rows, rejection_rows, unique_cache_rows, fresh_cache=fresh)
+        except duckdb.ConstraintException:
+            if not fresh:
+                raise
+            self._stored_cache_keys = None
+            self._write(example_rows, rejection_rows, unique_cache_rows, fresh_cache=False)
+        if self._stored_cache_keys is not None:
+            self._stored_cache_keys.update(row[0] for row in unique_cache_rows)
+
+    def _write(
+        self,
+        example_rows: list[list[Any]],
+        rejection_rows: list[list[Any]],
+        cache_rows: list[list[Any]],
+        *,
+        fresh_cache: bool,
+    ) -> None:
+        """Insert the rows of one batch, all or none.
+
+        One table's rows go in as one statement, atomic on its own; more take a
+        transaction. Each statement costs DuckDB milliseconds of CPU, whatever its size.
+        """
+        # An appender refuses to run while a result of ``execute`` is unread (as after
+        # ``cache_get``'s ``fetchone``); a new ``execute`` would have dropped it, so do that.
+        self._db.complete()
+        tables = bool(example_rows) + bool(rejection_rows) + bool(cache_rows)
+        with self.transaction() if tables > 1 else nullcontext(self._db) as db:
+            self._append("examples", _EXAMPLE_COLUMNS, example_rows)
+            self._append("rejections", _REJECTION_COLUMNS, rejection_rows)
+            if fresh_cache:
+                self._append("teacher_cache", _CACHE_COLUMNS, cache_rows)
+            else:
+                _insert_rows(
+                    db, "teacher_cache", _CACHE_COLUMNS, cache_rows, "ON CONFLICT DO NOTHING"
+                )
+
+    def _known_cache_keys(self) -> set[str]:
+        """The teacher-cache keys stored, read once and kept up to date by ``write_batch``."""
+        if self._stored_cache_keys is None:
+            self._stored_cache_keys = self.cache_keys()
+        return self._stored_cache_keys
+
+    def _append(self, table: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+        """Insert ``rows`` with the table's appender: one statement, no SQL to parse.
+
+        Values convert as ``executemany`` parameters do, to the same stored values as
+        ``_insert_rows``; the appender is made once per table. A failed flush drops
+        its rows, and any other failure clears them, so nothing is left buffered.
+        """
+        if not rows:
+            return
+        appender = self._appenders.get(table)
+        if appender is None:
+            appender = self._db.appender(table, columns=[name for name, _ in columns])
+            self._appenders[table] = appender
+        try:
+            appender.append_rows(rows)
+            appender.flush()
+        except BaseException:
+            appender.clear()
+            raise
 
     # -- the teacher cache ------------------------------------------------------
 

@@ -28,7 +28,7 @@ from generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from generator.schema import validate_instance
+from generator.schema import instance_is_valid
 from generator.seeding import seed_arguments, violate_argument
 from generator.tools import ToolSet, ToolSpec
 
@@ -91,11 +91,11 @@ class ErrorRecovery(Category):
         if failed.trainable == (kind in ASSISTANT_MISTAKES):
             return f"a {kind} failure must {'' if failed.trainable else 'not '}have weight 0"
         schema = tools[failed.call.name].parameters
-        first_errors = validate_instance(schema, failed.call.arguments)
-        if kind in ("invalid_argument", "missing_argument") and not first_errors:
+        first_valid = instance_is_valid(schema, failed.call.arguments)
+        if kind in ("invalid_argument", "missing_argument") and first_valid:
             return f"{kind}: the first call is valid, so it would not have failed"
         if kind == "unknown_id":
-            return _check_unknown_id(scenario, first_errors)
+            return _check_unknown_id(scenario, first_valid)
         if kind in TRANSIENT and failed.call.arguments != retry.call.arguments:
             return f"{kind}: the retry after a transient failure must repeat the same call"
         return None
@@ -125,16 +125,16 @@ def _mistype_an_id(
         typo = "".join(chars)
         if typo.casefold() != value.casefold():
             bad = {**good, name: typo}
-            if validate_instance(tool.parameters, bad):
+            if not instance_is_valid(tool.parameters, bad):
                 return None
             detail = f"no record found for {name} '{typo}'"
             return bad, PlannedFailure(kind="unknown_id", detail=detail, assistant_mistake=True)
     return None
 
 
-def _check_unknown_id(scenario: Scenario, first_errors: list[str]) -> str | None:
+def _check_unknown_id(scenario: Scenario, first_valid: bool) -> str | None:
     failed, retry = scenario.plan.steps
-    if first_errors:
+    if not first_valid:
         return "unknown_id: the first call breaks the schema; that is an invalid_argument"
     changed = [
         name

@@ -8,8 +8,10 @@ stated by the user, so the only way to the right call is to read that result.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TypeVar
 
-from generator.grounding import GroundingText
+from generator.grounding import GroundingText, scalar_values
 from generator.scenarios.base import (
     Category,
     ChainLink,
@@ -20,7 +22,7 @@ from generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from generator.schema import property_document, resolved_properties, scalar_leaves
+from generator.schema import property_document, resolved_properties
 from generator.seeding import seed_arguments
 from generator.tools import ToolSet, ToolSpec
 
@@ -32,14 +34,61 @@ def chainable_arguments(tool: ToolSpec) -> list[str]:
     """Top-level string or integer parameters a value from another result can fill.
 
     Read through ``$ref`` and ``allOf``: ``{"$ref": "#/$defs/OrderId"}`` is as
-    chainable as the string it points at.
+    chainable as the string it points at. Worked out once per tool object.
     """
-    properties = resolved_properties(tool.parameters, tool=tool.name)
-    return [
-        name
-        for name, schema in properties.items()
-        if schema.get("type") in ("string", "integer") and not {"enum", "const"} & set(schema)
-    ]
+    known = _chainable.get(id(tool))
+    if known is None or known[0] is not tool:
+        properties = resolved_properties(tool.parameters, tool=tool.name)
+        names = tuple(
+            name
+            for name, schema in properties.items()
+            if schema.get("type") in ("string", "integer") and not {"enum", "const"} & set(schema)
+        )
+        known = _remember(_chainable, id(tool), (tool, names))
+    return list(known[1])
+
+
+@dataclass(frozen=True)
+class _Partners:
+    """Which tools may come before ``tool`` in a chain, worked out once per tool set."""
+
+    tool: ToolSpec
+    others: list[ToolSpec]
+    middles: list[ToolSpec]  # others with a chainable argument
+    lookups: list[ToolSpec]  # others whose name reads like a lookup
+
+
+def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
+    known = _partners_by_set.get(id(tools))
+    if known is None or known[0] is not tools:
+        known = _remember(_partners_by_set, id(tools), (tools, {}))
+    by_tool = known[1]
+    partners = by_tool.get(tool.name)
+    if partners is None or partners.tool is not tool:
+        others = [t for t in tools if t.name != tool.name] or [tool]
+        partners = by_tool[tool.name] = _Partners(
+            tool=tool,
+            others=others,
+            middles=[t for t in others if chainable_arguments(t)],
+            lookups=[t for t in others if _LOOKUP.match(t.name)],
+        )
+    return partners
+
+
+_CACHE_SIZE = 1024
+_chainable: dict[int, tuple[ToolSpec, tuple[str, ...]]] = {}
+_partners_by_set: dict[int, tuple[ToolSet, dict[str, _Partners]]] = {}
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Store ``value`` under ``key``, dropping the oldest entry when the cache is full."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
 
 
 class MultiStep(Category):
@@ -53,11 +102,11 @@ class MultiStep(Category):
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
         chain = [tool]
-        others = [t for t in tools if t.name != tool.name] or [tool]
-        middles = [t for t in others if chainable_arguments(t)]
+        partners = _partners(tool, tools)
+        others, middles = partners.others, partners.middles
         if middles and len(others) > 1 and rng.random() < 0.35:
             chain.insert(0, rng.choice(middles))
-        lookups = [t for t in others if _LOOKUP.match(t.name) and t not in chain] or others
+        lookups = [t for t in partners.lookups if t not in chain] or others
         chain.insert(0, rng.choice(lookups))
 
         steps: list[PlannedStep] = []
@@ -97,7 +146,7 @@ class MultiStep(Category):
         for link in plan.chains:
             if plan.steps[link.to_step].call.arguments.get(link.argument) != link.value:
                 return f"chained value not passed: call {link.to_step + 1}, '{link.argument}'"
-            leaves = [leaf for _, leaf in scalar_leaves(results[link.from_step])]
+            leaves = list(scalar_values(results[link.from_step]))
             if link.value not in leaves:
                 return (
                     f"chained '{link.argument}' = {link.value!r} is not in the result "
