@@ -197,6 +197,7 @@ class Generation:
         self._rejections: list[RejectionRow] = []
         self._cache_entries: list[CacheEntry] = []
         self._last_flush = time.perf_counter()
+        self._writing: asyncio.Future[None] | None = None
         self.stage_seconds: defaultdict[str, float] = defaultdict(float)
 
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
@@ -213,7 +214,7 @@ class Generation:
             await self._fill(summary, started)
             status = "completed" if not summary.unfilled else "incomplete"
         finally:
-            self._flush(run_id, force=True)
+            await self._flush(run_id, force=True)
             summary.seconds = time.perf_counter() - started
             summary.retries = self.teacher.stats.retries
             self.store.finish_run(run_id, status, summary.as_dict())
@@ -267,7 +268,7 @@ class Generation:
                     pending[cell] -= 1
                     if self._record(task.result(), dedup, summary):
                         missing[cell] -= 1
-                self._flush(summary.run_id)
+                await self._flush(summary.run_id)
                 self.on_progress(
                     Progress(
                         missing_total,
@@ -388,17 +389,40 @@ class Generation:
         )
         return False
 
-    def _flush(self, run_id: str, *, force: bool = False) -> None:
+    async def _flush(self, run_id: str, *, force: bool = False) -> None:
+        """Hand the buffered rows to the writer thread when a batch is due.
+
+        DuckDB takes milliseconds per batch; in the event loop that would hold back
+        every answer arriving meanwhile (and bunch them up), so one writer thread
+        does it while the loop goes on. Batches land one at a time, in order; a
+        forced flush waits until everything is stored.
+        """
         waiting = len(self._examples) + len(self._rejections) + len(self._cache_entries)
         due = waiting >= self.config.batch_size
         late = waiting > 0 and time.perf_counter() - self._last_flush >= self.config.flush_seconds
-        if not (force or due or late):
-            return
+        if force or due or late:
+            await self._written()  # the previous batch first (its error, if any, surfaces)
+            batch = (self._examples, self._rejections, self._cache_entries)
+            self._examples, self._rejections, self._cache_entries = [], [], []
+            self._last_flush = time.perf_counter()
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, run_id, batch))
+        if force:
+            await self._written()
+
+    async def _written(self) -> None:
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
+
+    def _write(
+        self,
+        run_id: str,
+        batch: tuple[list[ExampleRow], list[RejectionRow], list[CacheEntry]],
+    ) -> None:
+        """In the writer thread: one batch, one transaction."""
         tick = time.perf_counter()
-        self.store.write_batch(run_id, self._examples, self._rejections, self._cache_entries)
+        self.store.write_batch(run_id, *batch)
         self.stage_seconds["store"] += time.perf_counter() - tick
-        self._examples, self._rejections, self._cache_entries = [], [], []
-        self._last_flush = time.perf_counter()
 
 
 async def generate(

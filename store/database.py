@@ -175,6 +175,7 @@ class Store:
             raise StoreError(f"{self.path}: no such store; run 'callforge generate' first")
         self._db = self._connect()
         self._appenders: dict[str, duckdb.Appender] = {}
+        self._reader: duckdb.DuckDBPyConnection | None = None
         self._stored_cache_keys: set[str] | None = None
         self.migrate()
 
@@ -198,6 +199,8 @@ class Store:
 
     def close(self) -> None:
         self._appenders.clear()
+        if self._reader is not None:
+            self._reader.close()
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -481,7 +484,15 @@ class Store:
         return {row[0] for row in self._db.execute("SELECT key FROM teacher_cache").fetchall()}
 
     def cache_get(self, key: str) -> CacheEntry | None:
-        row = self._db.execute(
+        """A cached response, read through its own cursor.
+
+        A run looks responses up from its event loop while ``write_batch`` runs in a
+        writer thread; a DuckDB connection serves one thread at a time, so reads
+        take a cursor (a second connection to the same database) of their own.
+        """
+        if self._reader is None:
+            self._reader = self._db.cursor()
+        row = self._reader.execute(
             """
             SELECT teacher, response, requests, prompt_tokens, completion_tokens
             FROM teacher_cache WHERE key = ?
