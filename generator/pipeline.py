@@ -58,6 +58,7 @@ class GenerateConfig:
     attempts_per_example: float = 4.0
     """Budget: a cell gives up after this many attempts per missing example (plus 10)."""
     batch_size: int = 64
+    """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
 
 
@@ -397,9 +398,10 @@ class Generation:
         does it while the loop goes on. Batches land one at a time, in order; a
         forced flush waits until everything is stored.
         """
-        waiting = len(self._examples) + len(self._rejections) + len(self._cache_entries)
+        waiting = len(self._examples) + len(self._rejections)  # cache entries ride along
         due = waiting >= self.config.batch_size
-        late = waiting > 0 and time.perf_counter() - self._last_flush >= self.config.flush_seconds
+        buffered = waiting > 0 or bool(self._cache_entries)
+        late = buffered and time.perf_counter() - self._last_flush >= self.config.flush_seconds
         if force or due or late:
             await self._written()  # the previous batch first (its error, if any, surfaces)
             batch = (self._examples, self._rejections, self._cache_entries)

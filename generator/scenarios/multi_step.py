@@ -76,6 +76,7 @@ def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
 
 
 _CACHE_SIZE = 1024
+_CHAIN_DRAWS = 5
 _chainable: dict[int, tuple[ToolSpec, tuple[str, ...]]] = {}
 _partners_by_set: dict[int, tuple[ToolSet, dict[str, _Partners]]] = {}
 
@@ -100,6 +101,28 @@ class MultiStep(Category):
         return None
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
+        """A chain whose passed-on values the user does not happen to state as well.
+
+        A chained ``passengers = 3`` next to a stated ``days = 3`` cannot be written
+        (the user would state the chained value), and no re-ask can fix a plan, so
+        such a chain is drawn again, from the same generator: reproducible.
+        """
+        for _ in range(_CHAIN_DRAWS):
+            plan = self._draw(tool, tools, context)
+            stated = GroundingText(
+                [
+                    " ".join(
+                        str(value)
+                        for _, args in plan.stated_arguments()
+                        for value in scalar_values(args)
+                    )
+                ]
+            )
+            if not any(stated.contains(link.value) for link in plan.chains):
+                break
+        return plan
+
+    def _draw(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
         chain = [tool]
         partners = _partners(tool, tools)
