@@ -231,6 +231,9 @@ class Generation:
         }
         dedup = ExactDeduplicator(self.store.dedup_keys())
         in_flight: dict[asyncio.Task[_Outcome], Cell] = {}
+        # Attempts report here when done: O(1) per attempt, where asyncio.wait would
+        # hook and unhook every attempt in flight each time one finishes.
+        finished: asyncio.Queue[asyncio.Task[_Outcome]] = asyncio.Queue()
         pending = Counter[Cell]()
         missing_total = sum(missing.values())
         if missing_total:
@@ -256,14 +259,18 @@ class Generation:
             while True:
                 for cell, number in schedule():
                     pending[cell] += 1
-                    in_flight[asyncio.create_task(self._attempt(cell, number, summary))] = cell
+                    task = asyncio.create_task(self._attempt(cell, number, summary))
+                    task.add_done_callback(finished.put_nowait)
+                    in_flight[task] = cell
                     # Let it plan and send before the next is made: made all at once, the
                     # first wave would prepare together and leave together, then come back
                     # together and queue behind one core, wave after wave.
                     await asyncio.sleep(0)
                 if not in_flight:
                     break
-                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                done = [await finished.get()]
+                while not finished.empty():
+                    done.append(finished.get_nowait())
                 for task in done:
                     cell = in_flight.pop(task)
                     pending[cell] -= 1

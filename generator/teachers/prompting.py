@@ -78,7 +78,8 @@ class TeacherDraft(instructor.OpenAISchema):
         return self
 
     def to_draft(self) -> ScenarioDraft:
-        return ScenarioDraft(
+        # The same fields with the same types, validated by this model already.
+        return ScenarioDraft.model_construct(
             user_request=self.user_request,
             tool_results=self.tool_results,
             final_answer=self.final_answer,
