@@ -159,9 +159,9 @@ def attempt_seed(seed: int, tool: str, category: str, attempt: int) -> int:
     return int(sha256_hex(f"{seed}:{tool}:{category}:{attempt}")[:16], 16)
 
 
-def check_seedable(tools: ToolSet, locale: str) -> None:
+def check_seedable(tools: ToolSet, locale: str, faker: Faker | None = None) -> None:
     """Seed every tool once, so an unsupported schema fails before anything is stored."""
-    faker = Faker(locale)
+    faker = faker or Faker(locale)
     for tool in tools:
         faker.seed_instance(0)
         seed_arguments(tool.parameters, random.Random(0), faker, tool=tool.name)
@@ -189,10 +189,11 @@ class Generation:
         teacher: Teacher,
         config: GenerateConfig,
         on_progress: Callable[[Progress], None] | None = None,
+        faker: Faker | None = None,
     ) -> None:
         self.store, self.tools, self.teacher, self.config = store, tools, teacher, config
         self.on_progress = on_progress or (lambda _progress: None)
-        self.faker = Faker(config.locale)
+        self.faker = faker or Faker(config.locale)  # re-seeded per attempt
         self.style_knobs: dict[str, list[str]] = load_yaml("variety.yaml")
         self._examples: list[ExampleRow] = []
         self._rejections: list[RejectionRow] = []
@@ -443,9 +444,10 @@ async def generate(
     run_config: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Fill every cell of ``tools`` to its target in ``store``; see the module docstring."""
-    check_seedable(tools, config.locale)
+    faker = Faker(config.locale)  # tens of milliseconds to make: one per run
+    check_seedable(tools, config.locale, faker)
     try:
         await teacher.start()
-        return await Generation(store, tools, teacher, config, on_progress).run(run_config)
+        return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
     finally:
         await teacher.aclose()
