@@ -106,6 +106,13 @@ _REJECTION_COLUMNS = [
     ("prompt_tokens", "BIGINT"),
     ("completion_tokens", "BIGINT"),
 ]
+_TOOL_COLUMNS = [
+    ("tool_hash", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("definition", "VARCHAR"),
+    ("first_seen", "TIMESTAMP"),
+]
+_CURRENT_TOOL_COLUMNS = [("name", "VARCHAR"), ("tool_hash", "VARCHAR"), ("position", "INTEGER")]
 _CACHE_COLUMNS = [
     ("key", "VARCHAR"),
     ("teacher", "VARCHAR"),
@@ -266,15 +273,17 @@ class Store:
     def register_tools(self, definitions: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Record (name, hash, definition) as the current tool set, keeping old versions."""
         rows = list(definitions)
-        with self.transaction() as db:
-            for name, tool_hash, definition in rows:
-                db.execute(
-                    "INSERT INTO tools VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [tool_hash, name, json.dumps(definition, sort_keys=True), _now()],
-                )
+        now = _now()
+        versions = {h: [h, name, json.dumps(d, sort_keys=True), now] for name, h, d in rows}
+        with self.transaction() as db:  # one statement per table: DuckDB's cost is per statement
+            _insert_rows(
+                db, "tools", _TOOL_COLUMNS, list(versions.values()), "ON CONFLICT DO NOTHING"
+            )
             db.execute("DELETE FROM current_tools")
-            db.executemany(
-                "INSERT INTO current_tools VALUES (?, ?, ?)",
+            _insert_rows(
+                db,
+                "current_tools",
+                _CURRENT_TOOL_COLUMNS,
                 [[name, tool_hash, position] for position, (name, tool_hash, _) in enumerate(rows)],
             )
 
