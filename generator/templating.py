@@ -7,6 +7,7 @@ user can replace one file without copying the rest.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def _search_path(override: Path | None) -> list[str]:
 
 @lru_cache(maxsize=8)
 def environment(override: Path | None = None) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_search_path(override)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -32,6 +33,17 @@ def environment(override: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,  # a run reads each template once; no stat() per render
     )
+    env.filters["json"] = as_json
+    return env
+
+
+def as_json(value: Any) -> str:
+    """A value as the JSON a model reads: ``O'Brien & Co`` stays that, not ``\u0027``.
+
+    Jinja's own ``tojson`` escapes ``<>&'`` for HTML, and a model shown
+    ``O\u0027Brien`` may well write it that way, which grounding then rejects.
+    """
+    return json.dumps(value, ensure_ascii=False)
 
 
 @lru_cache(maxsize=32)

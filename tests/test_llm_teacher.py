@@ -26,6 +26,7 @@ from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from generator.teachers.base import TeacherFailure, TeacherRequest
 from generator.teachers.flow import AdaptiveLimiter
 from generator.teachers.llm import OpenAITeacher
+from generator.teachers.prompting import PromptBuilder
 from generator.templating import EXAMPLE_TOOLS
 from generator.tools import ToolSet, load_tools
 from generator.validate import check_conversation, validate_scenario
@@ -336,6 +337,17 @@ def test_a_draft_that_never_fits_is_a_failure_with_the_validators_reason(
     assert failure.value.usage.requests == 2 == server.stats.total
     assert failure.value.reason.startswith("output did not fit after 2 tries: grounding:")
     assert "not stated" in failure.value.reason
+
+
+def test_the_prompt_shows_seeded_values_verbatim() -> None:
+    """Not Jinja's HTML-safe ``tojson``: a model shown O\\u0027Brien may write it so."""
+    tools, plan = plan_for("single", seed=4)
+    call = plan.steps[0].call
+    name = next(iter(call.arguments))
+    call.arguments[name] = "O'Brien & <Sons>"
+    prompt = PromptBuilder().user_prompt(plan, tuple(tools[n] for n in plan.tools_used()))
+    assert '"O\'Brien & <Sons>"' in prompt
+    assert "\\u0027" not in prompt and "\\u0026" not in prompt
 
 
 def test_start_rejects_missing_model() -> None:
