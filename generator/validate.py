@@ -17,7 +17,6 @@ exception.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,8 +54,8 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
         if (step.failure is not None) != result_is_error(result):
             expected = "an error" if step.failure else "a success"
             return Rejection(CATEGORY, f"result mismatch: call {index + 1} must return {expected}")
-    check = _ConversationCheck(_parameter_schemas(tools))
-    problem = check.run(check.messages_of(scenario))
+    schemas = {tool.name: tool.parameters for tool in tools}
+    problem = check_conversation(scenario.to_messages(), schemas)
     if problem is not None:
         return problem
     reason = get_category(plan.category).check(scenario, tools)
@@ -70,64 +69,16 @@ def check_conversation(
     return _ConversationCheck(schemas).run(messages)
 
 
-def _parameter_schemas(tools: ToolSet) -> Mapping[str, Mapping[str, Any]]:
-    """Each tool's parameters schema by name, built once per tool set."""
-    global _last_schemas
-    if _last_schemas is None or _last_schemas[0] is not tools:
-        _last_schemas = (tools, {tool.name: tool.parameters for tool in tools})
-    return _last_schemas[1]
-
-
-_last_schemas: tuple[ToolSet, dict[str, Mapping[str, Any]]] | None = None
-
-
 class _ConversationCheck:
     def __init__(self, schemas: Mapping[str, Mapping[str, Any]]) -> None:
         self.schemas = schemas
+        # What the user and the tool results so far have said, normalised for
+        # grounding one text at a time (each is normalised once per conversation).
         self.evidence: list[str] = []
         self.unrepaired: dict[str, str] = {}
-        # Normalised evidence, one part per text, and the grounding text made of it.
-        self._parts: list[str] = []
-        self._grounding: GroundingText | None = None
-        # For a scenario's own messages (``messages_of``): arguments standing for
-        # their JSON text, and whether a tool result is an error, by its text's id.
-        self._arguments: dict[str, dict[str, Any]] = {}
-        self._result_errors: dict[int, bool] = {}
-
-    def messages_of(self, scenario: Scenario) -> list[dict[str, Any]]:
-        """``scenario.to_messages()``, checked without a JSON round trip where none is needed.
-
-        Arguments that ``json.loads(json.dumps(...))`` gives back unchanged are handed to
-        the checks as they are, behind a placeholder text; tool results are still written
-        as JSON (they are evidence), and whether one reports an error is read off the
-        object it was written from.
-        """
-
-        def arguments_text(arguments: dict[str, Any]) -> str:
-            if not _plain_json(arguments):
-                return json.dumps(arguments, ensure_ascii=False)
-            token = f"\x00{len(self._arguments)}"
-            self._arguments[token] = arguments
-            return token
-
-        def result_text(result: dict[str, Any]) -> str:
-            text = json.dumps(result, ensure_ascii=False)
-            if type(result) is dict:
-                self._result_errors[id(text)] = result_is_error(result)
-            return text
-
-        return scenario.render_messages(arguments_text, result_text)
 
     def _add_evidence(self, texts: Sequence[str]) -> None:
-        self.evidence.extend(texts)
-        self._parts.extend(normalise_parts(texts))
-        self._grounding = None
-
-    def _grounding_text(self) -> GroundingText:
-        """``GroundingText(self.evidence)``, each text normalised once per conversation."""
-        if self._grounding is None:
-            self._grounding = GroundingText.of_parts(self._parts)
-        return self._grounding
+        self.evidence.extend(normalise_parts(texts))
 
     def run(self, messages: Sequence[Mapping[str, Any]]) -> Rejection | None:
         position = 0
@@ -204,27 +155,21 @@ class _ConversationCheck:
         raw = function.get("arguments")
         if not isinstance(raw, str):
             return Rejection(STRUCTURE, f"arguments of {name} must be a JSON string")
-        arguments = self._arguments.get(raw) if self._arguments else None
-        if arguments is None:
-            try:
-                arguments = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                return Rejection(SCHEMA, f"unparsable arguments of {name}: {exc.msg}")
+        try:
+            arguments = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return Rejection(SCHEMA, f"unparsable arguments of {name}: {exc.msg}")
         if not isinstance(arguments, dict):
             return Rejection(SCHEMA, f"arguments of {name} must be a JSON object")
-        content = answer.get("content")
-        if not isinstance(content, str):
+        if not isinstance(answer.get("content"), str):
             return Rejection(STRUCTURE, f"the tool message answering {call['id']} has no content")
-        is_error = self._result_errors.get(id(content)) if self._result_errors else None
-        if is_error is None:
-            is_error = _is_error_content(content)
-        if is_error:
+        if _is_error_content(answer["content"]):
             self.unrepaired[name] = call["id"]
             return None
         errors = validate_instance(self.schemas[name], arguments)
         if errors:
             return Rejection(SCHEMA, f"invalid arguments of {name}: {errors[0]}")
-        missing = self._grounding_text().missing(arguments)
+        missing = GroundingText.of_parts(self.evidence).missing(arguments)
         if missing:
             path, value = missing[0]
             return Rejection(
@@ -234,25 +179,6 @@ class _ConversationCheck:
             )
         self.unrepaired.pop(name, None)
         return None
-
-
-def _plain_json(value: Any) -> bool:
-    """Whether ``json.loads(json.dumps(value))`` is ``value`` again, same types throughout.
-
-    Plain dicts with string keys, lists, strings, ints, finite floats, booleans and
-    None; a tuple (read back as a list), a NaN (a new object, so no longer ``is`` a
-    schema's) or any other type is not.
-    """
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        return math.isfinite(value)
-    if kind is dict:
-        return all(type(key) is str and _plain_json(item) for key, item in value.items())
-    if kind is list:
-        return all(_plain_json(item) for item in value)
-    return False
 
 
 def _non_empty_text(content: Any) -> bool:

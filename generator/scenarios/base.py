@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -128,14 +127,6 @@ class Scenario(BaseModel):
 
     def to_messages(self) -> list[dict[str, Any]]:
         """OpenAI fine-tuning chat messages, exactly as its docs show them."""
-        return self.render_messages(_json_text, _json_text)
-
-    def render_messages(
-        self,
-        arguments_text: Callable[[dict[str, Any]], str],
-        result_text: Callable[[dict[str, Any]], str],
-    ) -> list[dict[str, Any]]:
-        """``to_messages`` with the call arguments and tool results written by the callers."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": self.draft.user_request}]
         for step, result in zip(self.plan.steps, self.draft.tool_results, strict=False):
             call = step.call
@@ -147,7 +138,7 @@ class Scenario(BaseModel):
                         "type": "function",
                         "function": {
                             "name": call.name,
-                            "arguments": arguments_text(call.arguments),
+                            "arguments": _json_text(call.arguments),
                         },
                     }
                 ],
@@ -159,15 +150,15 @@ class Scenario(BaseModel):
                 {
                     "role": "tool",
                     "tool_call_id": call.id,
-                    "content": result_text(result),
+                    "content": _json_text(result),
                 }
             )
         messages.append({"role": "assistant", "content": self.draft.final_answer})
         return messages
 
 
-def _json_text(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(value, ensure_ascii=False)``, without making an encoder for every call."""
 
 
 @dataclass
