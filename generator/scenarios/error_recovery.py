@@ -136,11 +136,11 @@ def _check_unknown_id(scenario: Scenario, first_valid: bool) -> str | None:
     failed, retry = scenario.plan.steps
     if not first_valid:
         return "unknown_id: the first call breaks the schema; that is an invalid_argument"
-    changed = [
+    changed = sorted(  # sorted: a set's order changes with the process's hash seed
         name
         for name in failed.call.arguments.keys() | retry.call.arguments.keys()
         if failed.call.arguments.get(name) != retry.call.arguments.get(name)
-    ]
+    )
     if len(changed) != 1:
         return f"unknown_id: the retry must correct exactly one argument, it changed {changed}"
     typo = failed.call.arguments.get(changed[0])
