@@ -10,7 +10,6 @@ validator's reason (instructor's re-ask) instead of being thrown away.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,7 +23,7 @@ from pydantic import ConfigDict, Field, model_validator
 from generator.errors import InputError
 from generator.scenarios import CATEGORIES
 from generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
-from generator.templating import environment
+from generator.templating import as_json, environment
 from generator.tools import ToolSet, ToolSpec
 
 _PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
@@ -119,7 +118,7 @@ class PromptBuilder:
         key = tuple(tool.content_hash for tool in tools)
         text = self._tools_json.get(key)
         if text is None:
-            text = self._tools_json[key] = json.dumps([tool.definition for tool in tools], indent=1)
+            text = self._tools_json[key] = as_json([tool.definition for tool in tools])
         return text
 
 
