@@ -290,7 +290,9 @@ class OpenAITeacher:
             raise TeacherFailure(exc.reason, spent + Usage(requests=1)) from None
         completion = _completion(reply)
         if completion is None:
-            raise TeacherFailure("the endpoint's reply is not a chat completion", spent)
+            raise TeacherFailure(
+                "the endpoint's reply is not a chat completion", spent + Usage(requests=requests)
+            )
         usage = completion.usage
         tokens = Usage(
             requests=requests,
