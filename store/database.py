@@ -461,7 +461,8 @@ class Store:
     def _known_cache_keys(self) -> set[str]:
         """The teacher-cache keys stored, read once and kept up to date by ``write_batch``."""
         if self._stored_cache_keys is None:
-            self._stored_cache_keys = self.cache_keys()
+            rows = self._db.execute("SELECT key FROM teacher_cache").fetchall()
+            self._stored_cache_keys = {row[0] for row in rows}
         return self._stored_cache_keys
 
     def _append(self, table: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
@@ -489,8 +490,9 @@ class Store:
     def response_cache(self) -> StoreResponseCache:
         return StoreResponseCache(self)
 
-    def cache_keys(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT key FROM teacher_cache").fetchall()}
+    def cache_keys(self) -> frozenset[str]:
+        """The teacher-cache keys stored now (the same set ``write_batch`` keeps, not re-read)."""
+        return frozenset(self._known_cache_keys())
 
     def cache_get(self, key: str) -> CacheEntry | None:
         """A cached response, read through its own cursor.
