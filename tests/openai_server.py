@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -618,6 +619,8 @@ class ChatCompletionsApp:
         self.stats = ServerStats()
         self.requests: deque[dict[str, Any]] = deque(maxlen=behaviour.max_logged_requests)
         self.faults = FaultSchedule(behaviour.seed)
+        # One thread: responders need not be thread-safe, and answers keep their order.
+        self.answering = concurrent.futures.ThreadPoolExecutor(1, "answering")
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
@@ -689,13 +692,21 @@ class ChatCompletionsApp:
                 500, "The server had an error while processing your request.", "server_error", None
             )
         else:
-            schema = extract_target_schema(body)
-            reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
             prompt_chars = len(await request.body())  # cached by starlette, not re-read
-            response = JSONResponse(completion_body(body, reply, outcome, schema, prompt_chars))
+            # Written in the answering thread: the event loop stays free to send the
+            # answers that are due, instead of holding them behind this one's CPU.
+            response = await asyncio.get_running_loop().run_in_executor(
+                self.answering, self.answer, body, outcome, prompt_chars
+            )
         if outcome != "timeout":
             await self.wait(outcome, request, arrived)
         return response
+
+    def answer(self, body: dict[str, Any], outcome: str, prompt_chars: int) -> Response:
+        """The responder's reply as a chat completion (in the answering thread)."""
+        schema = extract_target_schema(body)
+        reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
+        return JSONResponse(completion_body(body, reply, outcome, schema, prompt_chars))
 
     @staticmethod
     async def read_body(request: Request) -> dict[str, Any] | None:
@@ -858,6 +869,7 @@ def run_server(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        state.answering.shutdown(wait=False)
 
 
 # ---------------------------------------------------------- separate process
@@ -913,6 +925,9 @@ def main(argv: list[str] | None = None) -> None:
         k: v for k, v in vars(args).items() if k not in ("port", "responder") and v is not None
     }
     state = ChatCompletionsApp(ServerBehaviour(**options), make_responder(args.responder))
+    # The answering thread holds the GIL while it writes an answer; a short switch
+    # interval lets the event loop send the answers that fall due meanwhile.
+    sys.setswitchinterval(0.0005)
     sock = bind_socket(args.port)
     base_url = f"http://{HOST}:{sock.getsockname()[1]}/v1"
     server = _NotifyingServer(

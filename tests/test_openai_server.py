@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 
+import aiohttp
 import instructor
 import jsonschema
 import openai
@@ -193,6 +195,40 @@ def test_async_clients_run_concurrently(server: LocalServer) -> None:
 
     assert {booking.guest_name for booking in bookings} == {"Ada Lovelace"}
     assert server.stats.peak_in_flight > 8
+
+
+def test_an_answer_falls_due_on_time_while_another_is_being_written() -> None:
+    """The latency a benchmark divides by is the server's, not its own CPU time's.
+
+    A's answer is due at 0.2 s; B arrives at 0.1 s and takes 0.15 s of CPU to write.
+    Written on the event loop, B would hold A back until 0.25 s.
+    """
+
+    def responder(request: CompletionRequest) -> str:
+        if "slow" in request.messages[-1]["content"]:
+            until = time.perf_counter() + 0.15
+            while time.perf_counter() < until:
+                pass
+        return "done"
+
+    async def ask(url: str, text: str, after_s: float) -> float:
+        await asyncio.sleep(after_s)
+        body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+        async with aiohttp.ClientSession() as session:
+            started = time.perf_counter()
+            async with session.post(f"{url}/chat/completions", json=body) as response:
+                assert response.status == 200
+                await response.read()
+            return time.perf_counter() - started
+
+    async def both(url: str) -> list[float]:
+        return await asyncio.gather(ask(url, "fast", 0.0), ask(url, "slow", 0.1))
+
+    with run_server(ServerBehaviour(latency_s=0.2), responder=responder) as server:
+        fast, slow = asyncio.run(both(server.base_url))
+
+    assert 0.2 <= fast < 0.235
+    assert slow >= 0.2
 
 
 # -------------------------------------------------------------- transport faults
