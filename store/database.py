@@ -113,6 +113,7 @@ _TOOL_COLUMNS = [
     ("first_seen", "TIMESTAMP"),
 ]
 _CURRENT_TOOL_COLUMNS = [("name", "VARCHAR"), ("tool_hash", "VARCHAR"), ("position", "INTEGER")]
+_TARGET_COLUMNS = [("tool_name", "VARCHAR"), ("category", "VARCHAR"), ("target", "INTEGER")]
 _CACHE_COLUMNS = [
     ("key", "VARCHAR"),
     ("teacher", "VARCHAR"),
@@ -276,9 +277,15 @@ class Store:
         now = _now()
         versions = {h: [h, name, json.dumps(d, sort_keys=True), now] for name, h, d in rows}
         with self.transaction() as db:  # one statement per table: DuckDB's cost is per statement
-            _insert_rows(
-                db, "tools", _TOOL_COLUMNS, list(versions.values()), "ON CONFLICT DO NOTHING"
-            )
+            # Only versions not stored yet: cheaper than ``ON CONFLICT DO NOTHING``, whose
+            # conflict check costs DuckDB several milliseconds per statement.
+            known = db.execute(
+                "SELECT tool_hash FROM tools WHERE tool_hash IN (SELECT unnest(?::VARCHAR[]))",
+                [list(versions)],
+            ).fetchall()
+            for (tool_hash,) in known:
+                del versions[tool_hash]
+            _insert_rows(db, "tools", _TOOL_COLUMNS, list(versions.values()))
             db.execute("DELETE FROM current_tools")
             _insert_rows(
                 db,
@@ -309,8 +316,10 @@ class Store:
     def set_targets(self, targets: Mapping[Cell, int]) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM targets")
-            db.executemany(
-                "INSERT INTO targets VALUES (?, ?, ?)",
+            _insert_rows(
+                db,
+                "targets",
+                _TARGET_COLUMNS,
                 [[tool, category, target] for (tool, category), target in targets.items()],
             )
 
