@@ -193,7 +193,7 @@ class Generation:
     ) -> None:
         self.store, self.tools, self.teacher, self.config = store, tools, teacher, config
         self.on_progress = on_progress or (lambda _progress: None)
-        self.faker = faker or Faker(config.locale)  # re-seeded per attempt
+        self.faker = faker or Faker(config.locale)  # re-seeded per attempt; slow to make
         self.style_knobs: dict[str, list[str]] = load_yaml("variety.yaml")
         self._examples: list[ExampleRow] = []
         self._rejections: list[RejectionRow] = []
@@ -444,10 +444,22 @@ async def generate(
     run_config: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Fill every cell of ``tools`` to its target in ``store``; see the module docstring."""
-    faker = Faker(config.locale)  # tens of milliseconds to make: one per run
-    check_seedable(tools, config.locale, faker)
+    # The teacher's start-up check is a round trip to the endpoint; making the run's
+    # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
+    # In a thread, the CPU work does not hold up the round trip.
+    starting = asyncio.ensure_future(teacher.start())
     try:
-        await teacher.start()
+        faker = await asyncio.to_thread(_seedable_faker, tools, config.locale)
+        await starting
         return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
     finally:
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised
         await teacher.aclose()
+
+
+def _seedable_faker(tools: ToolSet, locale: str) -> Faker:
+    """The run's Faker (re-seeded per attempt), once every tool is known to seed."""
+    faker = Faker(locale)
+    check_seedable(tools, locale, faker)
+    return faker
