@@ -10,8 +10,11 @@ randomness comes from ``attempt_seed(seed, tool, category, number)``, so:
   deterministic teacher, ends with exactly the examples an uninterrupted run
   would have made.
 
-Results are written by this one coroutine in batches of whole examples, each
-batch one transaction.
+Results are written in batches of whole examples, each batch one transaction,
+by one writer thread. A commit costs milliseconds, so a batch waits to fill up;
+meanwhile every teacher answer in it is already in the store's journal
+(``store/journal.py``), so a killed run has lost only the requests in flight:
+resumed, it finds the rest in the response cache.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
@@ -353,6 +357,7 @@ class Generation:
         summary.cached += outcome.cached
         if outcome.cache_entry is not None:
             self._cache_entries.append(outcome.cache_entry)
+            self.store.journal.append(outcome.cache_entry)  # on disk until its batch commits
         if scenario is not None:
             key = dedup_key(scenario)
             if not dedup.admit(key):
@@ -414,8 +419,11 @@ class Generation:
             await self._written()  # the previous batch first (its error, if any, surfaces)
             batch = (self._examples, self._rejections, self._cache_entries)
             self._examples, self._rejections, self._cache_entries = [], [], []
+            journaled = self.store.journal.seal()
             self._last_flush = time.perf_counter()
-            self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, run_id, batch))
+            self._writing = asyncio.ensure_future(
+                asyncio.to_thread(self._write, run_id, batch, journaled)
+            )
         if force:
             await self._written()
 
@@ -428,10 +436,12 @@ class Generation:
         self,
         run_id: str,
         batch: tuple[list[ExampleRow], list[RejectionRow], list[CacheEntry]],
+        journaled: Path | None,
     ) -> None:
-        """In the writer thread: one batch, one transaction."""
+        """In the writer thread: one batch, one transaction, then its journal goes."""
         tick = time.perf_counter()
         self.store.write_batch(run_id, *batch)
+        self.store.journal.settle(journaled)
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 

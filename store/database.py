@@ -1,7 +1,8 @@
 """The DuckDB store: the one place that holds SQL.
 
-A store is one DuckDB file. Opening it applies any pending migration; every
-write the pipeline makes goes through ``write_batch``, which commits whole
+A store is one DuckDB file. Opening it applies any pending migration and stores
+the teacher answers a killed run left in its journal (``store/journal.py``);
+every write the pipeline makes goes through ``write_batch``, which commits whole
 examples and rejections in one transaction, so a process killed at any moment
 leaves either all of an example or none of it.
 """
@@ -22,6 +23,7 @@ import duckdb
 
 from generator.errors import StoreError
 from generator.teachers.base import NO_USAGE, CacheEntry, Usage
+from store.journal import CacheJournal
 from store.migrations import MIGRATIONS
 
 Cell = tuple[str, str]
@@ -148,6 +150,25 @@ def _insert_rows(
 
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
+
+
+def _cache_rows(entries: Iterable[CacheEntry], now: datetime) -> list[list[Any]]:
+    """``teacher_cache`` rows, one per key (the last entry for a key wins)."""
+    rows = {
+        entry.key: [
+            entry.key,
+            entry.teacher,
+            _SORTED_JSON.encode(entry.response),
+            entry.usage.requests,
+            entry.usage.prompt_tokens,
+            entry.usage.completion_tokens,
+            now,
+        ]
+        for entry in entries
+    }
+    return list(rows.values())
+
+
 """``json.dumps(value, sort_keys=True)``, without building an encoder per call."""
 _SORTED_JSON_OR_STR = json.JSONEncoder(sort_keys=True, default=str)
 
@@ -186,6 +207,8 @@ class Store:
         self._reader: duckdb.DuckDBPyConnection | None = None
         self._stored_cache_keys: set[str] | None = None
         self.migrate()
+        self.journal = CacheJournal(self.path)
+        self._replay_journal()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -206,6 +229,7 @@ class Store:
             raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
 
     def close(self) -> None:
+        self.journal.seal()  # what it holds was not committed: the next open stores it
         self._appenders.clear()
         if self._reader is not None:
             self._reader.close()
@@ -406,21 +430,9 @@ class Store:
             ]
             for r in rejections
         ]
-        cache_rows: list[list[Any]] = [
-            [
-                c.key,
-                c.teacher,
-                _SORTED_JSON.encode(c.response),
-                c.usage.requests,
-                c.usage.prompt_tokens,
-                c.usage.completion_tokens,
-                now,
-            ]
-            for c in cache_entries
-        ]
-        if not (example_rows or rejection_rows or cache_rows):
+        unique_cache_rows = _cache_rows(cache_entries, now)
+        if not (example_rows or rejection_rows or unique_cache_rows):
             return
-        unique_cache_rows = list({row[0]: row for row in cache_rows}.values())
         if not unique_cache_rows:
             self._write(example_rows, rejection_rows, [], fresh_cache=True)
             return
@@ -466,6 +478,24 @@ class Store:
                 _insert_rows(
                     db, "teacher_cache", _CACHE_COLUMNS, cache_rows, "ON CONFLICT DO NOTHING"
                 )
+
+    def _replay_journal(self) -> None:
+        """Store the answers a killed run journaled but never committed, then drop them."""
+        segments = self.journal.leftovers()
+        if not segments:
+            return
+        entries = [entry for segment in segments for entry in CacheJournal.read(segment)]
+        with self.transaction() as db:
+            _insert_rows(
+                db,
+                "teacher_cache",
+                _CACHE_COLUMNS,
+                _cache_rows(entries, _now()),
+                "ON CONFLICT DO NOTHING",
+            )
+        self._stored_cache_keys = None
+        for segment in segments:
+            CacheJournal.settle(segment)
 
     def _known_cache_keys(self) -> set[str]:
         """The teacher-cache keys stored, read once and kept up to date by ``write_batch``."""

@@ -10,7 +10,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +35,7 @@ from generator.teachers.prompting import PromptBuilder
 from generator.templating import EXAMPLE_TOOLS
 from generator.tools import ToolSet, load_tools
 from generator.validate import check_conversation, validate_scenario
-from tests.conftest import read_jsonl, run_cli
+from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
@@ -46,25 +51,35 @@ def server() -> Iterator[LocalServer]:
         yield local
 
 
-def generate(
-    server: LocalServer, db: Path, *extra: str, env: dict[str, str | None] | None = None
-) -> Any:
-    return run_cli(
+def generate_args(server: LocalServer, db: Path, per_tool: int = PER_TOOL) -> list[str]:
+    return [
         "generate",
         "--tools",
-        EXAMPLE_TOOLS,
+        str(EXAMPLE_TOOLS),
         "--per-tool",
-        PER_TOOL,
+        str(per_tool),
         "--seed",
         "3",
         "--db",
-        db,
+        str(db),
         "--teacher",
         "openai",
         "--model",
         "teacher-model",
         "--base-url",
         server.base_url,
+    ]
+
+
+def generate(
+    server: LocalServer,
+    db: Path,
+    *extra: str,
+    env: dict[str, str | None] | None = None,
+    per_tool: int = PER_TOOL,
+) -> Any:
+    return run_cli(
+        *generate_args(server, db, per_tool),
         *extra,
         env={"OPENAI_API_KEY": SECRET, **(env or {})},
     )
@@ -167,6 +182,50 @@ def test_the_same_command_twice_sends_nothing_the_second_time(
         connection.execute("DELETE FROM examples")
     assert generate(server, db, "--no-cache").returncode == 0
     assert server.stats.total > sent
+
+
+def test_a_killed_run_loses_only_the_requests_in_flight(tmp_path: Path) -> None:
+    """Answers that came back before a kill -9 are not paid for again on resume.
+
+    The kill lands mid-batch (batches commit every 64 attempts), so without the
+    journal the answers since the last commit would be asked for again.
+    """
+    concurrency, per_tool = 4, 24
+    options = ("--concurrency", str(concurrency))
+    with run_server(ServerBehaviour(api_key=SECRET), responder=PlanResponder()) as server:
+        straight_db, killed_db = tmp_path / "straight.duckdb", tmp_path / "killed.duckdb"
+        assert generate(server, straight_db, *options, per_tool=per_tool).returncode == 0
+        straight_requests = server.stats.total
+        server.reset()
+
+        command = [sys.executable, str(CLI), *generate_args(server, killed_db, per_tool)]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        process = subprocess.Popen(
+            [*command, *options],
+            env={**environ, "OPENAI_API_KEY": SECRET},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while server.stats.outcomes["ok"] < 100 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert process.poll() is None, "generate finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert list(tmp_path.glob("killed.duckdb.journal-*")), "nothing journaled"
+
+        resumed = generate(server, killed_db, *options, per_tool=per_tool)
+        assert resumed.returncode == 0, resumed.stderr
+        killed_and_resumed_requests = server.stats.total
+
+    assert killed_and_resumed_requests <= straight_requests + concurrency
+    assert not list(tmp_path.glob("*.journal-*"))
+    with (
+        duckdb.connect(str(straight_db), read_only=True) as straight,
+        duckdb.connect(str(killed_db), read_only=True) as killed,
+    ):
+        query = "SELECT example_id, scenario FROM examples ORDER BY 1"
+        assert killed.execute(query).fetchall() == straight.execute(query).fetchall()
 
 
 def test_the_key_appears_nowhere(server: LocalServer, tmp_path: Path) -> None:

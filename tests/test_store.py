@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from generator.errors import StoreError
+from generator.teachers.base import CacheEntry, Usage
 from store import ExampleRow, RejectionRow, Store
 from store.migrations import MIGRATIONS
+from tests.conftest import REPO
 
 
 def _columns(path: Path, table: str) -> list[tuple[str, str]]:
@@ -192,3 +197,39 @@ def test_locked_store_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_journaled_answers_survive_a_kill_and_are_stored_on_the_next_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.duckdb"
+    answers = [
+        CacheEntry(f"k{i}", "openai:m", {"n": i, "text": "é"}, Usage(1, 10, 5)) for i in range(3)
+    ]
+    killed_process = f"""
+import os, signal
+from generator.teachers.base import CacheEntry, Usage
+from store import Store
+
+answers = {answers!r}
+store = Store({str(path)!r})
+run = store.begin_run("test", {{}})
+store.journal.append(answers[0])
+committed = store.journal.seal()
+store.write_batch(run, [], [], [answers[0]])
+store.journal.settle(committed)
+store.journal.append(answers[1])
+store.journal.append(answers[2])
+os.kill(os.getpid(), signal.SIGKILL)  # answers 1 and 2 were never committed
+"""
+    killed = subprocess.run([sys.executable, "-c", killed_process], cwd=REPO, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    segments = list(tmp_path.glob("store.duckdb.journal-*"))
+    assert len(segments) == 1
+    with segments[0].open("ab") as segment:
+        segment.write(b'{"key": "k3", "teach')  # as if the kill had cut this line short
+
+    with Store(path) as reopened:
+        assert reopened.cache_keys() == {"k0", "k1", "k2"}
+        assert reopened.cache_get("k2") == answers[2]
+    assert not list(tmp_path.glob("store.duckdb.journal-*"))
