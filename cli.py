@@ -90,6 +90,13 @@ def generate_command(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")
     ] = None,
+    api_version: Annotated[
+        str | None,
+        typer.Option(
+            "--api-version",
+            help="Azure OpenAI's dated API (base URL of a deployment; key sent as api-key).",
+        ),
+    ] = None,
     mode: Annotated[
         str | None, typer.Option("--mode", help="tools | json | json_schema | md_json.")
     ] = None,
@@ -125,6 +132,7 @@ def generate_command(
         "name": teacher,
         "model": model,
         "base_url": base_url,
+        "api_version": api_version,
         "mode": mode,
         "concurrency": concurrency,
         "rpm": rpm,

@@ -8,6 +8,7 @@ The config file is ``--config PATH`` or else ``./callforge.toml`` if present::
     name = "openai"
     model = "gpt-4o-mini"
     base_url = "http://localhost:8000/v1"   # optional
+    # api_version = "2024-10-21"            # Azure OpenAI's dated API (see the README)
     api_key_env = "MY_PROVIDER_KEY"         # read the key from this variable
     # api_key = "sk-..."                    # or keep it here (mind the file's permissions)
     mode = "tools"
@@ -40,6 +41,7 @@ TEACHER_KEYS = {
     "name",
     "model",
     "base_url",
+    "api_version",
     "api_key",
     "api_key_env",
     "mode",

@@ -5,28 +5,30 @@ validation, dedup. Attempts are numbered per cell and every attempt's
 randomness comes from ``attempt_seed(seed, tool, category, number)``, so:
 
 * the same command with the same ``--seed`` makes the same examples;
-* a run only generates what is missing, continuing the numbering where the
-  store left off, so a killed run resumes where it stopped and, with a
-  deterministic teacher, ends with exactly the examples an uninterrupted run
-  would have made.
+* a run only generates what is missing, making first the attempts a killed
+  run left unstored (attempts finish out of order) and then continuing the
+  numbering where the store left off, so a killed run resumes where it stopped
+  and, with a deterministic teacher, ends with exactly the examples an
+  uninterrupted run would have made.
 
 Results are written in batches of whole examples, each batch one transaction,
 by one writer thread. A commit costs milliseconds, so a batch waits to fill up;
-meanwhile every teacher answer in it is already in the store's journal
-(``store/journal.py``), so a killed run has lost only the requests in flight:
+meanwhile every teacher answer in it is already in the store's journal (the
+teacher hands it to the response cache the moment it has it; see
+``store/journal.py``), so a killed run has lost only the requests in flight:
 resumed, it finds the rest in the response cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import random
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from faker import Faker
@@ -229,7 +231,9 @@ class Generation:
     async def _fill(self, summary: RunSummary, started: float) -> None:
         counts = self.store.accepted_counts()
         missing = {cell: max(0, t - counts.get(cell, 0)) for cell, t in summary.targets.items()}
-        next_attempt = self.store.next_attempts()
+        unused = self.store.unused_attempts()
+        holes = {cell: deque(numbers) for cell, (numbers, _) in unused.items()}
+        next_attempt = {cell: number for cell, (_, number) in unused.items()}
         budget = {
             cell: math.ceil(n * self.config.attempts_per_example) + 10
             for cell, n in missing.items()
@@ -251,8 +255,11 @@ class Generation:
                 for cell in summary.targets:
                     if missing[cell] - pending[cell] > 0 and budget[cell] > 0:
                         budget[cell] -= 1
-                        number = next_attempt.get(cell, 0)
-                        next_attempt[cell] = number + 1
+                        if holes.get(cell):
+                            number = holes[cell].popleft()
+                        else:
+                            number = next_attempt.get(cell, 0)
+                            next_attempt[cell] = number + 1
                         progressed = True
                         yield cell, number
                         if len(in_flight) >= self.teacher.concurrency:
@@ -357,7 +364,6 @@ class Generation:
         summary.cached += outcome.cached
         if outcome.cache_entry is not None:
             self._cache_entries.append(outcome.cache_entry)
-            self.store.journal.append(outcome.cache_entry)  # on disk until its batch commits
         if scenario is not None:
             key = dedup_key(scenario)
             if not dedup.admit(key):
@@ -419,13 +425,19 @@ class Generation:
             await self._written()  # the previous batch first (its error, if any, surfaces)
             batch = (self._examples, self._rejections, self._cache_entries)
             self._examples, self._rejections, self._cache_entries = [], [], []
-            journaled = self.store.journal.seal()
+            self.store.journal.seal()  # answers kept from now on wait for a later batch
             self._last_flush = time.perf_counter()
-            self._writing = asyncio.ensure_future(
-                asyncio.to_thread(self._write, run_id, batch, journaled)
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, run_id, batch))
+            self._writing.add_done_callback(
+                functools.partial(self._settle, [entry.key for entry in batch[2]])
             )
         if force:
             await self._written()
+
+    def _settle(self, keys: list[str], writing: asyncio.Future[None]) -> None:
+        """A batch is committed: its answers need their journal lines no longer."""
+        if not writing.cancelled() and writing.exception() is None:
+            self.store.journal.committed(keys)
 
     async def _written(self) -> None:
         writing, self._writing = self._writing, None
@@ -436,12 +448,10 @@ class Generation:
         self,
         run_id: str,
         batch: tuple[list[ExampleRow], list[RejectionRow], list[CacheEntry]],
-        journaled: Path | None,
     ) -> None:
-        """In the writer thread: one batch, one transaction, then its journal goes."""
+        """In the writer thread: one batch, one transaction."""
         tick = time.perf_counter()
         self.store.write_batch(run_id, *batch)
-        self.store.journal.settle(journaled)
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 

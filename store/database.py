@@ -194,6 +194,9 @@ class StoreResponseCache:
     def get(self, key: str) -> CacheEntry | None:
         return self._store.cache_get(key) if key in self._keys else None
 
+    def keep(self, entry: CacheEntry) -> None:
+        self._store.journal.append(entry)
+
 
 class Store:
     """A callforge DuckDB file, migrated on open."""
@@ -367,17 +370,26 @@ class Store:
         ).fetchall()
         return {(tool, category): count for tool, category, count in rows}
 
-    def next_attempts(self) -> dict[Cell, int]:
-        """The first unused attempt number per cell, across examples and rejections."""
+    def unused_attempts(self) -> dict[Cell, tuple[list[int], int]]:
+        """Per cell, the attempt numbers not stored below the highest, and the next after it.
+
+        Attempts finish out of order, so a killed run may have stored attempt 7 but
+        not 5; resuming makes 5 before 8, as the uninterrupted run did.
+        """
         rows = self._db.execute(
             """
-            SELECT tool_name, category, max(attempt) + 1 FROM (
+            SELECT tool_name, category, list(DISTINCT attempt ORDER BY attempt) FROM (
                 SELECT tool_name, category, attempt FROM examples
                 UNION ALL SELECT tool_name, category, attempt FROM rejections
             ) GROUP BY ALL
             """
         ).fetchall()
-        return {(tool, category): attempt for tool, category, attempt in rows}
+        unused = {}
+        for tool, category, stored in rows:
+            present = set(stored)
+            holes = [number for number in range(stored[-1]) if number not in present]
+            unused[(tool, category)] = (holes, stored[-1] + 1)
+        return unused
 
     def dedup_keys(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT dedup_key FROM examples").fetchall()}
@@ -495,7 +507,7 @@ class Store:
             )
         self._stored_cache_keys = None
         for segment in segments:
-            CacheJournal.settle(segment)
+            segment.unlink(missing_ok=True)
 
     def _known_cache_keys(self) -> set[str]:
         """The teacher-cache keys stored, read once and kept up to date by ``write_batch``."""

@@ -1,16 +1,16 @@
-"""Teacher answers not committed yet, kept in a side file so a killed run loses none.
+"""Teacher answers not committed yet, kept in side files so a killed run loses none.
 
 The pipeline commits to DuckDB in batches: a commit costs milliseconds of CPU
 whatever its size, so committing every answer would cost more than the answer's
 whole share of the client's CPU budget. An answer that arrived after the last
 commit would then die with a killed process, though it was paid for and the
-response cache exists to keep it. So the pipeline also appends each answer to a
-journal segment the moment it has it: one ``os.write`` of one JSON line, which
-the operating system keeps once the call returns, however the process ends
-afterwards. Handing a batch to the writer seals the segment; once that batch is
-committed the segment is deleted. Opening the store replays the segments a
-killed run left into ``teacher_cache``, so resuming resends only what was in
-flight.
+response cache exists to keep it. So the teacher also hands each answer to the
+journal the moment it has it: one ``os.write`` of one JSON line, which the
+operating system keeps once the call returns, however the process ends
+afterwards. Each batch handed to the writer seals the current segment; a sealed
+segment is deleted once every answer in it has been committed. Opening the
+store replays the segments a killed run left into ``teacher_cache``, so
+resuming resends only what was in flight.
 
 Segments sit beside the DuckDB file as ``<file>.journal-<pid>-<n>``; only the
 process holding DuckDB's write lock on the file writes them.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.teachers.base import CacheEntry, Usage
@@ -28,19 +29,24 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class CacheJournal:
+    """Used from one thread (the event loop's): ``append``, ``seal``, ``committed``."""
+
     def __init__(self, store_path: Path) -> None:
         self._folder = store_path.parent
         self._prefix = f"{store_path.name}.journal-"
         self._segment: Path | None = None
         self._fd: int | None = None
-        self._sealed = 0
+        self._segments_made = 0
+        self._uncommitted: dict[Path, set[str]] = {}
+        """Per segment of this process, the keys of its answers not committed yet."""
 
     def append(self, entry: CacheEntry) -> None:
         """Keep ``entry`` on disk before anything else happens to it."""
-        if self._fd is None:
-            self._sealed += 1
-            self._segment = self._folder / f"{self._prefix}{os.getpid()}-{self._sealed}"
+        if self._fd is None or self._segment is None:
+            self._segments_made += 1
+            self._segment = self._folder / f"{self._prefix}{os.getpid()}-{self._segments_made}"
             self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._uncommitted[self._segment] = set()
         usage = entry.usage
         record = {
             "key": entry.key,
@@ -51,20 +57,27 @@ class CacheJournal:
         line = memoryview((_ENCODE.encode(record) + "\n").encode())
         while line:
             line = line[os.write(self._fd, line) :]
+        self._uncommitted[self._segment].add(entry.key)
 
-    def seal(self) -> Path | None:
-        """End the current segment (its entries go in the batch being handed over)."""
-        segment, fd = self._segment, self._fd
-        self._segment = self._fd = None
+    def seal(self) -> None:
+        """Close the current segment; the next answer starts a new one."""
+        fd, self._fd, self._segment = self._fd, None, None
         if fd is not None:
             os.close(fd)
-        return segment
+        self._delete_settled()
 
-    @staticmethod
-    def settle(segment: Path | None) -> None:
-        """The batch holding ``segment``'s entries is committed: it is no longer needed."""
-        if segment is not None:
-            segment.unlink(missing_ok=True)
+    def committed(self, keys: Iterable[str]) -> None:
+        """These answers are in the store now: delete sealed segments left with none."""
+        done = set(keys)
+        for pending in self._uncommitted.values():
+            pending -= done
+        self._delete_settled()
+
+    def _delete_settled(self) -> None:
+        for segment, pending in list(self._uncommitted.items()):
+            if not pending and segment != self._segment:
+                segment.unlink(missing_ok=True)
+                del self._uncommitted[segment]
 
     def leftovers(self) -> list[Path]:
         """Segments other processes left behind.

@@ -119,6 +119,8 @@ class ServerStats:
     outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
     in_flight: int = 0
     peak_in_flight: int = 0
+    api_versions: Counter[str] = dataclasses.field(default_factory=Counter)
+    """Requests to the Azure-style deployment route, by ``api-version``."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON form, served on ``GET /stats``."""
@@ -127,6 +129,7 @@ class ServerStats:
             "outcomes": {name: self.outcomes.get(name, 0) for name in OUTCOMES},
             "in_flight": self.in_flight,
             "peak_in_flight": self.peak_in_flight,
+            "api_versions": dict(self.api_versions),
         }
 
 
@@ -624,6 +627,11 @@ class ChatCompletionsApp:
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+                Route(  # Azure OpenAI's dated API: one URL per deployment, ?api-version=
+                    "/openai/deployments/{deployment}/chat/completions",
+                    self.azure_chat_completions,
+                    methods=["POST"],
+                ),
                 Route("/v1/models", self.models, methods=["GET"]),
                 Route("/stats", self.read_stats, methods=["GET"]),
             ]
@@ -657,6 +665,16 @@ class ChatCompletionsApp:
             return await self.respond(outcome, body, request, arrived)
         finally:
             stats.in_flight -= 1
+
+    async def azure_chat_completions(self, request: Request) -> Response:
+        """As Azure answers: the key in ``api-key``; without ``api-version``, no resource."""
+        version = request.query_params.get("api-version")
+        if not version:
+            return error_response(404, "Resource not found", "invalid_request_error", "404")
+        if self.behaviour.api_key and request.headers.get("api-key") != self.behaviour.api_key:
+            return self.unauthorized()
+        self.stats.api_versions[version] += 1
+        return await self.chat_completions(request)
 
     async def triage(self, request: Request) -> tuple[str, dict[str, Any]]:
         """Decide the outcome up front, so counters are right even while a request hangs."""
@@ -724,7 +742,9 @@ class ChatCompletionsApp:
         return error_response(400, message, "invalid_request_error", None)
 
     def authorized(self, request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {self.behaviour.api_key}"
+        key = self.behaviour.api_key
+        headers = request.headers
+        return headers.get("authorization") == f"Bearer {key}" or headers.get("api-key") == key
 
     def unauthorized(self) -> Response:
         return error_response(
@@ -885,7 +905,7 @@ CLI_OPTIONS: dict[str, tuple[str, type, str]] = {
     "--timeout-sleep": ("timeout_sleep_s", float, "longest hang in seconds (default 5)"),
     "--rate-malformed": ("rate_malformed", float, "fraction answered with broken JSON"),
     "--rate-invalid": ("rate_invalid", float, "fraction answered with schema-invalid JSON"),
-    "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY'"),
+    "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY' or 'api-key: KEY'"),
     "--seed": ("seed", int, "seed of the fault sequence (default 0)"),
     "--max-logged-requests": ("max_logged_requests", int, "request log size (default 1000)"),
 }

@@ -228,6 +228,25 @@ def test_a_killed_run_loses_only_the_requests_in_flight(tmp_path: Path) -> None:
         assert killed.execute(query).fetchall() == straight.execute(query).fetchall()
 
 
+def test_azure_openai_deployments_get_the_api_version_and_the_key_header(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    root = server.base_url.removesuffix("/v1")
+    db = tmp_path / "azure.duckdb"
+    result = run_cli(
+        *generate_args(server, db)[:-2],  # the same command with an Azure deployment's URL
+        "--base-url",
+        f"{root}/openai/deployments/teacher-model",
+        "--api-version",
+        "2024-10-21",
+        env={"OPENAI_API_KEY": SECRET},
+    )
+    assert result.returncode == 0, result.stderr
+    assert every_cell_full(stats(db))
+    assert server.stats.api_versions == {"2024-10-21": server.stats.outcomes["ok"]}
+    assert SECRET not in result.stdout + result.stderr
+
+
 def test_the_key_appears_nowhere(server: LocalServer, tmp_path: Path) -> None:
     db, out = tmp_path / "secret.duckdb", tmp_path / "data"
     result = generate(server, db)

@@ -164,7 +164,7 @@ def test_counts_attempts_and_staleness(tmp_path: Path) -> None:
             [RejectionRow("t", "h1", "single", 7, "grounding", "ungrounded value: x")],
         )
         assert store.accepted_counts() == {("t", "single"): 2}
-        assert store.next_attempts() == {("t", "single"): 8}
+        assert store.unused_attempts() == {("t", "single"): ([1, 2, 3, 5, 6], 8)}
         assert store.rejections_by_stage() == {"grounding": 1}
         assert store.rejection_counts() == {("grounding", "ungrounded value"): 1}
         store.register_tools([("t", "h2", {"function": {"name": "t", "v": 2}})])
@@ -215,10 +215,11 @@ answers = {answers!r}
 store = Store({str(path)!r})
 run = store.begin_run("test", {{}})
 store.journal.append(answers[0])
-committed = store.journal.seal()
-store.write_batch(run, [], [], [answers[0]])
-store.journal.settle(committed)
+store.journal.seal()
 store.journal.append(answers[1])
+store.write_batch(run, [], [], [answers[0]])
+store.journal.committed(["k0"])
+assert len(list(store.path.parent.glob("store.duckdb.journal-*"))) == 1
 store.journal.append(answers[2])
 os.kill(os.getpid(), signal.SIGKILL)  # answers 1 and 2 were never committed
 """

@@ -82,6 +82,10 @@ class ResponseCache(Protocol):
 
     def get(self, key: str) -> CacheEntry | None: ...
 
+    def keep(self, entry: CacheEntry) -> None:
+        """Make a new answer survive a killed process at once (the run stores it later)."""
+        ...
+
 
 @dataclass
 class TeacherStats:

@@ -41,6 +41,7 @@ import hashlib
 import json
 import random
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any, Literal
 
@@ -125,6 +126,9 @@ class OpenAITeacher:
         """Transport attempts per request (429, 5xx, timeouts) before the draft is rejected."""
         give_up_after: float = Field(300.0, gt=0)
         """Stop the run when nothing but failures came back for this many seconds."""
+        api_version: str | None = Field(None, min_length=1)
+        """Azure OpenAI's dated API: ``base_url`` is a deployment's URL, every request
+        carries ``?api-version=`` and the key goes in an ``api-key`` header."""
         templates: Path | None = None
         cache: ResponseCache | None = None
         name: str | None = None  # the [teacher] table's own name; already chosen
@@ -147,6 +151,11 @@ class OpenAITeacher:
         )
         self._shape = self._shape_request()
         self._session: aiohttp.ClientSession | None = None
+        version = self.options.api_version
+        self._query = f"?{urllib.parse.urlencode({'api-version': version})}" if version else ""
+        self._key_prefix = hashlib.sha256(
+            f"{self.base_url}{self._query}\n{self.options.mode}\n".encode()
+        )
         self._last_success = time.monotonic()
         self._succeeded = False
         self._bad_requests = 0
@@ -184,9 +193,10 @@ class OpenAITeacher:
                     "(or api_key_env in callforge.toml)"
                 )
             key = "not-needed"  # local servers (vLLM, Ollama, LM Studio) ignore it
+        auth = {"api-key": key} if self._query else {"Authorization": f"Bearer {key}"}
         self._session = aiohttp.ClientSession(
             headers={
-                "Authorization": f"Bearer {key}",
+                **auth,
                 "Content-Type": "application/json",
                 "Accept": "application/json",
                 "User-Agent": f"callforge/{__version__}",
@@ -229,6 +239,8 @@ class OpenAITeacher:
             return TeacherReply(TeacherDraft.model_validate(hit.response).to_draft(), cached=True)
         draft, spent = await self._converse(request, body, payload)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
         return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
 
     def _request_body(self, prompt: str) -> dict[str, Any]:
@@ -242,7 +254,7 @@ class OpenAITeacher:
 
     def cache_key(self, payload: bytes) -> str:
         """Hash of endpoint, mode and the whole body: model, messages, schema, sampling."""
-        digest = hashlib.sha256(f"{self.base_url}\n{self.options.mode}\n".encode())
+        digest = self._key_prefix.copy()
         digest.update(payload)
         return digest.hexdigest()
 
@@ -364,7 +376,8 @@ class OpenAITeacher:
         options: dict[str, Any] = {"data": data}
         if timeout is not None:  # None would mean no timeout at all, not the session's
             options["timeout"] = aiohttp.ClientTimeout(total=timeout)
-        async with self._session.request(method, self.base_url + path, **options) as response:
+        url = self.base_url + path + self._query
+        async with self._session.request(method, url, **options) as response:
             body = await response.read()
             if response.status >= 400:
                 raise _Refused(response.status, response.headers, body)
