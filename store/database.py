@@ -150,6 +150,8 @@ def _insert_rows(
 
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
+"""``json.dumps(value, sort_keys=True)``, without building an encoder per call."""
+_SORTED_JSON_OR_STR = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _cache_rows(entries: Iterable[CacheEntry], now: datetime) -> list[list[Any]]:
@@ -167,10 +169,6 @@ def _cache_rows(entries: Iterable[CacheEntry], now: datetime) -> list[list[Any]]
         for entry in entries
     }
     return list(rows.values())
-
-
-"""``json.dumps(value, sort_keys=True)``, without building an encoder per call."""
-_SORTED_JSON_OR_STR = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _now() -> datetime:
