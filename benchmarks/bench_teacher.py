@@ -22,8 +22,9 @@ Figures per scenario (best of ``--repeat`` runs, and the spread over them):
   check, lazy imports on first use, store setup and the final flush included;
   interpreter start-up and module imports are not: they are ``start-up``);
 * req/s: HTTP chat-completion requests the server counted, over wall;
-* ratio: successful requests/s over the ideal ``concurrency / latency x (1 - fault
-  rate)``; for the fault scenario that is the fault-adjusted ideal;
+* ratio: successful requests/s over the ideal ``concurrency / latency x (1 - 500
+  rate)``; for the fault scenario that is the fault-adjusted ideal (the server
+  answers a 500 after the latency, a 429 at once: only the 500s take slot time);
 * setup: from calling ``generate()`` to its first progress report (seedability
   check, endpoint check, lazy imports, store setup), and ratio>setup: the ratio
   over the wall time after it, i.e. how well the requests themselves flow;
@@ -76,13 +77,14 @@ class Scenario:
     rate_500: float = 0.0
     retry_after: str = "0.3"
 
-    @property
-    def fault_rate(self) -> float:
-        return self.rate_429 + self.rate_500
-
     def ideal_requests_per_s(self, latency_s: float) -> float:
-        """Successful requests/s if every slot were always busy waiting for the latency."""
-        return self.concurrency / latency_s * (1 - self.fault_rate)
+        """Successful requests/s if every slot were always busy waiting for the latency.
+
+        A 500 holds its slot for the latency as an answer does, so it takes its share
+        of the ideal; a 429 comes back at once and its Retry-After wait holds no slot,
+        so it takes none (counting it too would let a good client beat the "ideal").
+        """
+        return self.concurrency / latency_s * (1 - self.rate_500)
 
 
 SCENARIOS = {
