@@ -18,8 +18,9 @@ server would in every instructor mode we use:
 What the "model" says comes from a pluggable responder (default:
 ``SchemaFillingResponder``, which fills the schema and honours a ``FACTS:``
 line in the prompt). What goes wrong comes from ``ServerBehaviour``: latency,
-429 with ``Retry-After``, 500, timeouts, malformed or schema-invalid output and
-a wrong API key, each drawn from a seeded generator so a test is reproducible.
+429 with ``Retry-After``, 500, timeouts, malformed or schema-invalid output, a
+200 that is no chat completion and a wrong API key, each drawn from a seeded
+generator so a test is reproducible.
 
 In a test::
 
@@ -77,7 +78,7 @@ HOST = "127.0.0.1"
 MODEL_ID = "callforge-local"
 FACTS_PREFIX = "FACTS: "
 MAX_DEPTH = 8
-OUTCOMES = ("ok", "429", "500", "timeout", "malformed", "invalid", "401", "400")
+OUTCOMES = ("ok", "429", "500", "timeout", "malformed", "invalid", "not_completion", "401", "400")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,7 +91,7 @@ class ServerBehaviour:
 
     Each request draws one number from a generator seeded by ``seed`` and picks
     its outcome from the cumulative rates (429, 500, timeout, malformed,
-    invalid; the rest succeed), so the n-th request always gets the same fate.
+    invalid, not_completion; the rest succeed), so the n-th request always gets the same fate.
     429 and 401 answer at once, like a gateway would; everything else waits
     ``latency_s`` (+ up to ``latency_jitter_s``) first.
     """
@@ -104,6 +105,8 @@ class ServerBehaviour:
     timeout_sleep_s: float = 5.0
     rate_malformed: float = 0.0
     rate_invalid: float = 0.0
+    rate_not_completion: float = 0.0
+    """HTTP 200 whose body is JSON but no chat completion, as some proxies answer."""
     refuse_all: bool = False
     api_key: str | None = None
     seed: int = 0
@@ -606,6 +609,7 @@ class FaultSchedule:
             ("timeout", behaviour.rate_timeout),
             ("malformed", behaviour.rate_malformed),
             ("invalid", behaviour.rate_invalid),
+            ("not_completion", behaviour.rate_not_completion),
         ):
             if roll < rate:
                 return outcome
@@ -709,6 +713,8 @@ class ChatCompletionsApp:
             response = error_response(
                 500, "The server had an error while processing your request.", "server_error", None
             )
+        elif outcome == "not_completion":
+            response = JSONResponse({"status": "queued", "detail": "try again later"})
         else:
             prompt_chars = len(await request.body())  # cached by starlette, not re-read
             # Written in the answering thread: the event loop stays free to send the
@@ -905,6 +911,11 @@ CLI_OPTIONS: dict[str, tuple[str, type, str]] = {
     "--timeout-sleep": ("timeout_sleep_s", float, "longest hang in seconds (default 5)"),
     "--rate-malformed": ("rate_malformed", float, "fraction answered with broken JSON"),
     "--rate-invalid": ("rate_invalid", float, "fraction answered with schema-invalid JSON"),
+    "--rate-not-completion": (
+        "rate_not_completion",
+        float,
+        "fraction answered 200 with JSON that is no chat completion",
+    ),
     "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY' or 'api-key: KEY'"),
     "--seed": ("seed", int, "seed of the fault sequence (default 0)"),
     "--max-logged-requests": ("max_logged_requests", int, "request log size (default 1000)"),

@@ -417,6 +417,17 @@ def test_a_draft_that_never_fits_is_a_failure_with_the_validators_reason(
     assert "not stated" in failure.value.reason
 
 
+def test_a_reply_that_is_no_chat_completion_is_a_failure_that_counts_its_request(
+    server: LocalServer,
+) -> None:
+    tools, plan = plan_for("single", seed=2)
+    server.configure(api_key=SECRET, rate_not_completion=1.0)
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools)
+    assert failure.value.reason == "the endpoint's reply is not a chat completion"
+    assert failure.value.usage.requests == 1 == server.stats.outcomes["not_completion"]
+
+
 def test_the_prompt_shows_seeded_values_verbatim() -> None:
     """Not Jinja's HTML-safe ``tojson``: a model shown O\\u0027Brien may write it so."""
     tools, plan = plan_for("single", seed=4)
