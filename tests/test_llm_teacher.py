@@ -212,7 +212,6 @@ def test_a_killed_run_loses_only_the_requests_in_flight(tmp_path: Path) -> None:
         assert process.poll() is None, "generate finished before it could be killed"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-        assert list(tmp_path.glob("killed.duckdb.journal-*")), "nothing journaled"
 
         resumed = generate(server, killed_db, *options, per_tool=per_tool)
         assert resumed.returncode == 0, resumed.stderr
