@@ -18,6 +18,7 @@ process holding DuckDB's write lock on the file writes them.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from collections.abc import Iterable
@@ -89,7 +90,7 @@ class CacheJournal:
         own = f"{self._prefix}{os.getpid()}-"
         return sorted(
             path
-            for path in self._folder.glob(f"{self._prefix}*")
+            for path in self._folder.glob(f"{glob.escape(self._prefix)}*")
             if not path.name.startswith(own) and path.is_file()
         )
 
