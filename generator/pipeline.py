@@ -165,12 +165,16 @@ def attempt_seed(seed: int, tool: str, category: str, attempt: int) -> int:
     return int(sha256_hex(f"{seed}:{tool}:{category}:{attempt}")[:16], 16)
 
 
-def check_seedable(tools: ToolSet, locale: str, faker: Faker | None = None) -> None:
-    """Seed every tool once, so an unsupported schema fails before anything is stored."""
-    faker = faker or Faker(locale)
+def check_seedable(tools: ToolSet, locale: str) -> Faker:
+    """Seed every tool once, so an unsupported schema fails before anything is stored.
+
+    Returns the Faker it used, for the run to re-seed per attempt (one is slow to make).
+    """
+    faker = Faker(locale)
     for tool in tools:
         faker.seed_instance(0)
         seed_arguments(tool.parameters, random.Random(0), faker, tool=tool.name)
+    return faker
 
 
 @dataclass
@@ -469,17 +473,10 @@ async def generate(
     # In a thread, the CPU work does not hold up the round trip.
     starting = asyncio.ensure_future(teacher.start())
     try:
-        faker = await asyncio.to_thread(_seedable_faker, tools, config.locale)
+        faker = await asyncio.to_thread(check_seedable, tools, config.locale)
         await starting
         return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised
         await teacher.aclose()
-
-
-def _seedable_faker(tools: ToolSet, locale: str) -> Faker:
-    """The run's Faker (re-seeded per attempt), once every tool is known to seed."""
-    faker = Faker(locale)
-    check_seedable(tools, locale, faker)
-    return faker
