@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean install-check
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,26 @@ test: $(BIN)/.installed lint
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy generator store cli.py
+	@# mypy reads the checkout as the installed package: callforge -> this folder
+	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/callforge
+	MYPYPATH=build/typecheck $(BIN)/mypy -p callforge.generator -p callforge.store -m callforge.cli
+
+# A user's install: a plain (non-editable) pip install of this folder into a throwaway
+# venv, then generate and export from another folder, with no checkout beside it.
+install-check:
+	@set -e; d=$$(mktemp -d); \
+	$(PYTHON) -m venv $$d/venv; \
+	$$d/venv/bin/python -m pip install --quiet $(CURDIR); \
+	mkdir $$d/work; cp templates/examples/tools.json $$d/work/my_tools.json; cd $$d/work; \
+	$$d/venv/bin/callforge --version; \
+	$$d/venv/bin/callforge generate --tools my_tools.json --per-tool 3 --db x.duckdb; \
+	$$d/venv/bin/callforge export --db x.duckdb --out data; \
+	test -s data/train.jsonl && test -s data/manifest.json; \
+	! $$d/venv/bin/python -c "import generator" 2>/dev/null; \
+	echo "install-check: plain install generated and exported from $$d/work"; rm -rf $$d
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) build .pytest_cache .mypy_cache .ruff_cache

@@ -18,15 +18,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from generator.config import load_config, prices, teacher_settings
-from generator.errors import CallforgeError, InputError
-from generator.export import ExportConfig, export_dataset
-from generator.pipeline import DEFAULT_MIX, GenerateConfig, RunSummary, generate, parse_mix
-from generator.pipeline import Progress as RunProgress
-from generator.stats import collect_stats
-from generator.teachers import get_teacher
-from generator.tools import load_tools
-from store import Store
+from callforge.generator.config import load_config, prices, teacher_settings
+from callforge.generator.errors import CallforgeError, InputError
+from callforge.generator.export import ExportConfig, export_dataset
+from callforge.generator.pipeline import (
+    DEFAULT_MIX,
+    GenerateConfig,
+    RunSummary,
+    generate,
+    parse_mix,
+)
+from callforge.generator.pipeline import Progress as RunProgress
+from callforge.generator.stats import collect_stats
+from callforge.generator.teachers import get_teacher
+from callforge.generator.tools import load_tools
+from callforge.store import Store
 
 app = typer.Typer(
     help="Manufacture verified tool-calling fine-tuning data from your tool schemas.",
@@ -35,6 +41,26 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from callforge.generator import __version__
+
+        typer.echo(f"callforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Manufacture verified tool-calling fine-tuning data from your tool schemas."""
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file.", envvar="CALLFORGE_DB")]

@@ -40,12 +40,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.export import ExportConfig, export_dataset
-from generator.pipeline import GenerateConfig, RunSummary, generate
-from generator.teachers import get_teacher
-from generator.tools import load_tools
-from generator.validate import check_conversation
-from store import Store
+from callforge.generator.export import ExportConfig, export_dataset
+from callforge.generator.pipeline import GenerateConfig, RunSummary, generate
+from callforge.generator.teachers import get_teacher
+from callforge.generator.tools import load_tools
+from callforge.generator.validate import check_conversation
+from callforge.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "templates" / "examples" / "tools.json"

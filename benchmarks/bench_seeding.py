@@ -21,7 +21,7 @@ from faker import Faker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.seeding import seed_arguments, violate_argument
+from callforge.generator.seeding import seed_arguments, violate_argument
 
 FLAT_TOOL: dict[str, Any] = {
     "type": "object",

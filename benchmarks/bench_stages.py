@@ -32,14 +32,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.dedup import dedup_key
-from generator.pipeline import GenerateConfig, Generation, cell_targets
-from generator.scenarios.base import Scenario, ScenarioPlan
-from generator.teachers.base import CacheEntry, Usage
-from generator.teachers.offline import OfflineTeacher
-from generator.tools import ToolSet, load_tools
-from generator.validate import Rejection, validate_scenario
-from store import ExampleRow, RejectionRow, Store
+from callforge.generator.dedup import dedup_key
+from callforge.generator.pipeline import GenerateConfig, Generation, cell_targets
+from callforge.generator.scenarios.base import Scenario, ScenarioPlan
+from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.generator.teachers.offline import OfflineTeacher
+from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.validate import Rejection, validate_scenario
+from callforge.store import ExampleRow, RejectionRow, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "templates" / "examples" / "tools.json"

@@ -111,10 +111,10 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
     import asyncio
     import tempfile
 
-    from generator.pipeline import GenerateConfig, cell_targets, generate
-    from generator.teachers import get_teacher
-    from generator.tools import load_tools
-    from store import Store
+    from callforge.generator.pipeline import GenerateConfig, cell_targets, generate
+    from callforge.generator.teachers import get_teacher
+    from callforge.generator.tools import load_tools
+    from callforge.store import Store
 
     names = [t["function"]["name"] for t in json.loads(TOOLS.read_text())[:TOOL_COUNT]]
     tools = load_tools(TOOLS, include=names)
@@ -379,7 +379,7 @@ def verdicts(results: dict[str, dict[str, Any]]) -> dict[str, str]:
 STARTUP_PROBE = """
 import sys, time
 sys.path.insert(0, {root!r})
-t0 = time.perf_counter(); import cli
+t0 = time.perf_counter(); import callforge.cli
 t1 = time.perf_counter(); import openai
 t2 = time.perf_counter(); import generator.teachers.llm  # instructor loads lazily, here
 t3 = time.perf_counter()

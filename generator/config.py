@@ -34,7 +34,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from generator.errors import InputError
+from callforge.generator.errors import InputError
 
 CONFIG_FILE = Path("callforge.toml")
 TEACHER_KEYS = {

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from generator.grounding import normalise
-from generator.scenarios.base import Scenario
-from generator.tools import canonical_json, sha256_hex
+from callforge.generator.grounding import normalise
+from callforge.generator.scenarios.base import Scenario
+from callforge.generator.tools import canonical_json, sha256_hex
 
 _PUNCTUATION = re.compile(r"[^\w\s]")
 

@@ -23,14 +23,14 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from generator.errors import InputError
-from generator.scenarios.base import Scenario
-from generator.tools import canonical_json, sha256_hex
-from store import Cell, Store, StoredExample
+from callforge.generator import __version__
+from callforge.generator.errors import InputError
+from callforge.generator.scenarios.base import Scenario
+from callforge.generator.tools import canonical_json, sha256_hex
+from callforge.store import Cell, Store, StoredExample
 
 SPLITS = ("train", "eval")
 
@@ -78,7 +78,7 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         lines = [_line(example, tools_for) for example in _shuffled(splits[split], config.seed)]
         files[f"{split}.jsonl"] = _write_atomically(out / f"{split}.jsonl", "".join(lines))
     manifest = {
-        "callforge_version": _version(),
+        "callforge_version": __version__,
         "format": "openai-chat",
         "config": asdict(config),
         "counts": {split: _cell_counts(splits[split]) for split in SPLITS},
@@ -202,10 +202,3 @@ def _write_atomically(path: Path, text: str) -> dict[str, Any]:
         "lines": text.count("\n"),
         "bytes": len(data),
     }
-
-
-def _version() -> str:
-    try:
-        return version("callforge")
-    except PackageNotFoundError:
-        return "unknown"

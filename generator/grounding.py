@@ -31,7 +31,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from generator.schema import scalar_leaves
+from callforge.generator.schema import scalar_leaves
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 _SPACES = re.compile(r"\s+")

@@ -33,12 +33,12 @@ from typing import Any
 
 from faker import Faker
 
-from generator.dedup import ExactDeduplicator, dedup_key
-from generator.errors import InputError
-from generator.scenarios import CATEGORIES, get_category
-from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
-from generator.seeding import seed_arguments
-from generator.teachers.base import (
+from callforge.generator.dedup import ExactDeduplicator, dedup_key
+from callforge.generator.errors import InputError
+from callforge.generator.scenarios import CATEGORIES, get_category
+from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
+from callforge.generator.seeding import seed_arguments
+from callforge.generator.teachers.base import (
     NO_USAGE,
     CacheEntry,
     Teacher,
@@ -46,10 +46,10 @@ from generator.teachers.base import (
     TeacherRequest,
     Usage,
 )
-from generator.templating import load_yaml
-from generator.tools import ToolSet, sha256_hex
-from generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
-from store import Cell, ExampleRow, RejectionRow, Store
+from callforge.generator.templating import load_yaml
+from callforge.generator.tools import ToolSet, sha256_hex
+from callforge.generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
+from callforge.store import Cell, ExampleRow, RejectionRow, Store
 
 DEFAULT_MIX = {"single": 2.0, "error_recovery": 1.0, "multi_step": 1.0}
 

@@ -31,7 +31,7 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.errors import InputError, UnsupportedSchemaError
 
 ROOT_PATH = "parameters"
 # A recursive $ref is expanded at most this many times along one branch; deeper

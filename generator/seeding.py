@@ -39,8 +39,8 @@ from faker import Faker
 from faker.generator import Generator
 from jsonschema.protocols import Validator
 
-from generator.errors import UnsupportedSchemaError
-from generator.schema import (
+from callforge.generator.errors import UnsupportedSchemaError
+from callforge.generator.schema import (
     FORMAT_CHECKER,
     ROOT_PATH,
     Check,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from store import Store
+from callforge.store import Store
 
 
 def collect_stats(store: Store, prices: Mapping[str, float] | None = None) -> dict[str, Any]:

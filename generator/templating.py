@@ -1,7 +1,8 @@
 """Access to ``templates/``: the one place that holds wording.
 
 Jinja2 templates and phrase banks are looked up first in a user's override
-folder (``--templates DIR``) and then in the shipped ``templates/`` folder, so a
+folder (``--templates DIR``) and then in the shipped ``callforge.templates``
+package data (the repository's ``templates/`` folder), so a
 user can replace one file without copying the rest.
 """
 
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# Package data, wherever the package is installed (a wheel, an sdist, an editable checkout).
+TEMPLATES_DIR = Path(str(files("callforge.templates")))
 EXAMPLE_TOOLS = TEMPLATES_DIR / "examples" / "tools.json"
 
 

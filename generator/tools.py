@@ -25,8 +25,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from generator.errors import InputError
-from generator.schema import check_parameters_schema
+from callforge.generator.errors import InputError
+from callforge.generator.schema import check_parameters_schema
 
 # OpenAI's rule for function names; other formats' names are rewritten to fit it.
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -129,7 +129,7 @@ def load_tools(
     (and, for OpenAPI, on tag or path). Every problem is an ``InputError`` naming
     the file.
     """
-    from generator.importers import load_tool_file  # the importers build on this module
+    from callforge.generator.importers import load_tool_file  # the importers build on this module
 
     return load_tool_file(path, format=format, include=include, exclude=exclude)
 

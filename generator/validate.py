@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.grounding import GroundingText, normalise_parts
-from generator.scenarios import get_category
-from generator.scenarios.base import Scenario, result_is_error
-from generator.schema import validate_instance
-from generator.tools import ToolSet
+from callforge.generator.grounding import GroundingText, normalise_parts
+from callforge.generator.scenarios import get_category
+from callforge.generator.scenarios.base import Scenario, result_is_error
+from callforge.generator.schema import validate_instance
+from callforge.generator.tools import ToolSet
 
 STRUCTURE = "structure"
 SCHEMA = "schema"

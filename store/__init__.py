@@ -1,5 +1,5 @@
 """DuckDB persistence for callforge: connection, migrations and every query."""
 
-from store.database import Cell, ExampleRow, RejectionRow, Store, StoredExample
+from callforge.store.database import Cell, ExampleRow, RejectionRow, Store, StoredExample
 
 __all__ = ["Cell", "ExampleRow", "RejectionRow", "Store", "StoredExample"]

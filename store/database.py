@@ -21,10 +21,10 @@ from typing import Any
 
 import duckdb
 
-from generator.errors import StoreError
-from generator.teachers.base import NO_USAGE, CacheEntry, Usage
-from store.journal import CacheJournal
-from store.migrations import MIGRATIONS
+from callforge.generator.errors import StoreError
+from callforge.generator.teachers.base import NO_USAGE, CacheEntry, Usage
+from callforge.store.journal import CacheJournal
+from callforge.store.migrations import MIGRATIONS
 
 Cell = tuple[str, str]
 """A (tool name, category) pair: the unit generation fills and export stratifies by."""

@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator.teachers.base import CacheEntry, Usage
+from callforge.generator.teachers.base import CacheEntry, Usage
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 

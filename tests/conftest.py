@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from generator.templating import EXAMPLE_TOOLS
-from store import Store
+from callforge.generator.templating import EXAMPLE_TOOLS
+from callforge.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-CLI = REPO / "cli.py"
+CLI = [sys.executable, "-m", "callforge.cli"]  # the installed package's command line
 
 
 def run_cli(
@@ -26,7 +26,7 @@ def run_cli(
     timeout: float = 300,
     env: dict[str, str | None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python cli.py ...`` in a subprocess, exactly as a user would.
+    """Run ``python -m callforge.cli ...`` (the installed package) in a subprocess.
 
     ``env`` overrides the environment (``None`` removes a variable); the caller's
     own ``OPENAI_*`` variables are never passed on.
@@ -38,7 +38,7 @@ def run_cli(
         else:
             environ[name] = value
     return subprocess.run(
-        [sys.executable, str(CLI), *map(str, args)],
+        [*CLI, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,

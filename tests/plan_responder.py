@@ -15,9 +15,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from generator.scenarios.base import ScenarioPlan
-from generator.teachers.offline import OfflineTeacher
-from generator.tools import ToolSpec, parse_tools
+from callforge.generator.scenarios.base import ScenarioPlan
+from callforge.generator.teachers.offline import OfflineTeacher
+from callforge.generator.tools import ToolSpec, parse_tools
 from tests.openai_server import CompletionRequest, SchemaFillingResponder, message_text
 
 _BLOCK = r"## {title}\s*```json\s*(.+?)\s*```"

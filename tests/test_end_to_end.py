@@ -6,14 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import datasets
 import pytest
 
-from generator.validate import check_conversation
+from callforge.generator.validate import check_conversation
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
 
@@ -49,7 +48,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory, example_tools_path: 
 
 @pytest.fixture(scope="module")
 def example_tools_path() -> Path:
-    from generator.templating import EXAMPLE_TOOLS
+    from callforge.generator.templating import EXAMPLE_TOOLS
 
     return EXAMPLE_TOOLS
 
@@ -82,8 +81,7 @@ def test_killed_run_resumes_to_the_same_dataset(
     db = tmp_path / "killed.duckdb"
     wal = Path(f"{db}.wal")
     command = [
-        sys.executable,
-        str(CLI),
+        *CLI,
         "generate",
         "--tools",
         str(example_tools_path),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from generator.validate import check_conversation
+from callforge.generator.validate import check_conversation
 from tests.conftest import read_jsonl, run_cli
 
 

@@ -21,7 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator
 
-from generator.schema import FORMAT_CHECKER, fast_check, instance_is_valid, validate_instance
+from callforge.generator.schema import (
+    FORMAT_CHECKER,
+    fast_check,
+    instance_is_valid,
+    validate_instance,
+)
 
 
 def jsonschema_validator(schema: Any) -> Draft202012Validator:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.grounding import GroundingText
+from callforge.generator.grounding import GroundingText
 
 
 @pytest.mark.parametrize(

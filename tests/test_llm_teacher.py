@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,16 +24,16 @@ import duckdb
 import pytest
 from faker import Faker
 
-from generator.errors import TeacherConfigError
-from generator.scenarios import get_category
-from generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
-from generator.teachers.base import TeacherFailure, TeacherRequest
-from generator.teachers.flow import AdaptiveLimiter
-from generator.teachers.llm import OpenAITeacher
-from generator.teachers.prompting import PromptBuilder
-from generator.templating import EXAMPLE_TOOLS
-from generator.tools import ToolSet, load_tools
-from generator.validate import check_conversation, validate_scenario
+from callforge.generator.errors import TeacherConfigError
+from callforge.generator.scenarios import get_category
+from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
+from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
+from callforge.generator.teachers.flow import AdaptiveLimiter
+from callforge.generator.teachers.llm import OpenAITeacher
+from callforge.generator.teachers.prompting import PromptBuilder
+from callforge.generator.templating import EXAMPLE_TOOLS
+from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.validate import check_conversation, validate_scenario
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
@@ -198,7 +197,7 @@ def test_a_killed_run_loses_only_the_requests_in_flight(tmp_path: Path) -> None:
         straight_requests = server.stats.total
         server.reset()
 
-        command = [sys.executable, str(CLI), *generate_args(server, killed_db, per_tool)]
+        command = [*CLI, *generate_args(server, killed_db, per_tool)]
         environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         process = subprocess.Popen(
             [*command, *options],

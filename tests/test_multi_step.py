@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from faker import Faker
 
-from generator.pipeline import GenerateConfig, generate
-from generator.scenarios import get_category
-from generator.scenarios.base import PlanContext
-from generator.teachers.offline import OfflineTeacher
-from generator.tools import ToolSet, parse_tools
-from store import Store
+from callforge.generator.pipeline import GenerateConfig, generate
+from callforge.generator.scenarios import get_category
+from callforge.generator.scenarios.base import PlanContext
+from callforge.generator.teachers.offline import OfflineTeacher
+from callforge.generator.tools import ToolSet, parse_tools
+from callforge.store import Store
 
 ORDER_ID = re.compile(r"ORD-\d{5}")
 
@@ -85,9 +85,9 @@ def test_a_chained_value_is_never_one_the_user_states_too() -> None:
     Before plans were checked for this, about 1 in 80 example-set chains collided,
     and every one cost the LLM teacher three requests for a certain rejection.
     """
-    from generator.grounding import GroundingText, scalar_values
-    from generator.templating import EXAMPLE_TOOLS
-    from generator.tools import load_tools
+    from callforge.generator.grounding import GroundingText, scalar_values
+    from callforge.generator.templating import EXAMPLE_TOOLS
+    from callforge.generator.tools import load_tools
 
     tools = load_tools(EXAMPLE_TOOLS)
     category = get_category("multi_step")

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from generator.errors import InputError
-from generator.pipeline import GenerateConfig, cell_targets, generate, parse_mix
-from generator.teachers.base import (
+from callforge.generator.errors import InputError
+from callforge.generator.pipeline import GenerateConfig, cell_targets, generate, parse_mix
+from callforge.generator.teachers.base import (
     Teacher,
     TeacherFailure,
     TeacherReply,
     TeacherRequest,
     TeacherStats,
 )
-from generator.teachers.offline import OfflineTeacher
-from generator.tools import ToolSet, load_tools, parse_tools
-from store import Store
+from callforge.generator.teachers.offline import OfflineTeacher
+from callforge.generator.tools import ToolSet, load_tools, parse_tools
+from callforge.store import Store
 
 
 class ScriptedTeacher:

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from generator.errors import InputError, UnsupportedSchemaError
-from generator.schema import check_parameters_schema, scalar_leaves, validate_instance
-from generator.seeding import PLACES, seed_arguments, violate_argument
+from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.schema import check_parameters_schema, scalar_leaves, validate_instance
+from callforge.generator.seeding import PLACES, seed_arguments, violate_argument
 
 
 def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:

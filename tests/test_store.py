@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from generator.errors import StoreError
-from generator.teachers.base import CacheEntry, Usage
-from store import ExampleRow, RejectionRow, Store
-from store.migrations import MIGRATIONS
+from callforge.generator.errors import StoreError
+from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.store import ExampleRow, RejectionRow, Store
+from callforge.store.migrations import MIGRATIONS
 from tests.conftest import REPO
 
 
@@ -208,8 +208,8 @@ def test_journaled_answers_survive_a_kill_and_are_stored_on_the_next_open(
     ]
     killed_process = f"""
 import os, signal
-from generator.teachers.base import CacheEntry, Usage
-from store import Store
+from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.store import Store
 
 answers = {answers!r}
 store = Store({str(path)!r})

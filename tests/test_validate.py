@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from generator.validate import GROUNDING, SCHEMA, STRUCTURE, check_conversation
+from callforge.generator.validate import GROUNDING, SCHEMA, STRUCTURE, check_conversation
 
 SCHEMAS = {
     "get_order": {

@@ -16,6 +16,6 @@ function objects (``{"name", "description", "parameters"}``) that
 
 from __future__ import annotations
 
-from generator.importers.detect import FORMATS, detect_format, load_tool_file
+from callforge.generator.importers.detect import FORMATS, detect_format, load_tool_file
 
 __all__ = ["FORMATS", "detect_format", "load_tool_file"]

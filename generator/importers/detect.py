@@ -28,13 +28,13 @@ from typing import Any
 
 import yaml
 
-from generator.errors import InputError
-from generator.importers.dialect import dialect_functions, uses_dialect
-from generator.importers.mcp import mcp_functions, tool_entries
-from generator.importers.openapi import openapi_functions
-from generator.importers.python import looks_like_python, python_functions
-from generator.importers.selection import describe_patterns, selected
-from generator.tools import ToolSet, function_name, parse_tools
+from callforge.generator.errors import InputError
+from callforge.generator.importers.dialect import dialect_functions, uses_dialect
+from callforge.generator.importers.mcp import mcp_functions, tool_entries
+from callforge.generator.importers.openapi import openapi_functions
+from callforge.generator.importers.python import looks_like_python, python_functions
+from callforge.generator.importers.selection import describe_patterns, selected
+from callforge.generator.tools import ToolSet, function_name, parse_tools
 
 FORMATS = ("openai", "mcp", "openapi", "python", "bfcl")
 

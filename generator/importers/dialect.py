@@ -25,8 +25,8 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from generator.errors import InputError
-from generator.schema import JSON_TYPES, iter_subschemas
+from callforge.generator.errors import InputError
+from callforge.generator.schema import JSON_TYPES, iter_subschemas
 
 # Dialect type name (lowercased) -> JSON Schema type; None means "any value".
 DIALECT_TYPES: dict[str, str | None] = {

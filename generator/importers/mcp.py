@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from generator.errors import InputError
+from callforge.generator.errors import InputError
 
 
 def tool_entries(data: Any, *, source: str) -> list[Any] | None:

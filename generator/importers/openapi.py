@@ -35,16 +35,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from generator.errors import InputError, UnsupportedSchemaError
-from generator.importers.selection import describe_patterns, selected
-from generator.schema import (
+from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.importers.selection import describe_patterns, selected
+from callforge.generator.schema import (
     SCHEMA_LISTS,
     SCHEMA_MAPS,
     SCHEMA_VALUES,
     SchemaDocument,
     schema_types,
 )
-from generator.tools import function_name
+from callforge.generator.tools import function_name
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})

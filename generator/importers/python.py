@@ -36,9 +36,9 @@ from typing import Any
 
 from pydantic import BaseModel, PydanticUserError, TypeAdapter
 
-from generator.errors import InputError
-from generator.importers.docstrings import parse_docstring
-from generator.schema import iter_subschemas
+from callforge.generator.errors import InputError
+from callforge.generator.importers.docstrings import parse_docstring
+from callforge.generator.schema import iter_subschemas
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")

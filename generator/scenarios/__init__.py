@@ -1,10 +1,10 @@
 """Scenario categories: each a plan builder and its rules, over one shared scenario model."""
 
-from generator.errors import InputError
-from generator.scenarios.base import Category, Scenario, ScenarioDraft, ScenarioPlan
-from generator.scenarios.error_recovery import ErrorRecovery
-from generator.scenarios.multi_step import MultiStep
-from generator.scenarios.single import SingleCall
+from callforge.generator.errors import InputError
+from callforge.generator.scenarios.base import Category, Scenario, ScenarioDraft, ScenarioPlan
+from callforge.generator.scenarios.error_recovery import ErrorRecovery
+from callforge.generator.scenarios.multi_step import MultiStep
+from callforge.generator.scenarios.single import SingleCall
 
 CATEGORIES: dict[str, Category] = {
     category.name: category for category in (SingleCall(), ErrorRecovery(), MultiStep())

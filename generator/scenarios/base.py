@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field
 
-from generator.tools import ToolSet, ToolSpec
+from callforge.generator.tools import ToolSet, ToolSpec
 
 ERROR_KEY = "error"
 """A tool result that is a JSON object with this top-level key reports a failure."""

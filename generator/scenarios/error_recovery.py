@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator.errors import UnsupportedSchemaError
-from generator.grounding import GroundingText
-from generator.scenarios.base import (
+from callforge.generator.errors import UnsupportedSchemaError
+from callforge.generator.grounding import GroundingText
+from callforge.generator.scenarios.base import (
     Category,
     PlanContext,
     PlannedFailure,
@@ -28,9 +28,9 @@ from generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from generator.schema import instance_is_valid
-from generator.seeding import seed_arguments, violate_argument
-from generator.tools import ToolSet, ToolSpec
+from callforge.generator.schema import instance_is_valid
+from callforge.generator.seeding import seed_arguments, violate_argument
+from callforge.generator.tools import ToolSet, ToolSpec
 
 ASSISTANT_MISTAKES = ("invalid_argument", "missing_argument", "unknown_id")
 TRANSIENT = ("rate_limited", "timeout")

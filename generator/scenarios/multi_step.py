@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TypeVar
 
-from generator.grounding import GroundingText, scalar_values
-from generator.scenarios.base import (
+from callforge.generator.grounding import GroundingText, scalar_values
+from callforge.generator.scenarios.base import (
     Category,
     ChainLink,
     PlanContext,
@@ -22,9 +22,9 @@ from generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from generator.schema import property_document, resolved_properties
-from generator.seeding import seed_arguments
-from generator.tools import ToolSet, ToolSpec
+from callforge.generator.schema import property_document, resolved_properties
+from callforge.generator.seeding import seed_arguments
+from callforge.generator.tools import ToolSet, ToolSpec
 
 _LOOKUP = re.compile(r"^(get|search|find|list|lookup|look_up|fetch|check|query)", re.I)
 _ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|key|name)$", re.I)

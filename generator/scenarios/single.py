@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.scenarios.base import (
+from callforge.generator.scenarios.base import (
     Category,
     PlanContext,
     PlannedStep,
@@ -11,8 +11,8 @@ from generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from generator.seeding import seed_arguments
-from generator.tools import ToolSet, ToolSpec
+from callforge.generator.seeding import seed_arguments
+from callforge.generator.tools import ToolSet, ToolSpec
 
 
 class SingleCall(Category):

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from generator.errors import TeacherConfigError
-from generator.teachers.base import Teacher, TeacherFailure, TeacherReply, TeacherRequest
+from callforge.generator.errors import TeacherConfigError
+from callforge.generator.teachers.base import Teacher, TeacherFailure, TeacherReply, TeacherRequest
 
 TeacherFactory = Callable[..., Teacher]
 
 
 def _offline(**options: Any) -> Teacher:
-    from generator.teachers.offline import OfflineTeacher
+    from callforge.generator.teachers.offline import OfflineTeacher
 
     return OfflineTeacher(**options)
 
 
 def _openai(**options: Any) -> Teacher:
-    from generator.teachers.llm import OpenAITeacher
+    from callforge.generator.teachers.llm import OpenAITeacher
 
     return OpenAITeacher(**options)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from generator.scenarios.base import ScenarioDraft, ScenarioPlan
-from generator.tools import ToolSpec
+from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
+from callforge.generator.tools import ToolSpec
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,10 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from generator import __version__
-from generator.config import redact
-from generator.errors import TeacherConfigError, TeacherUnavailableError
-from generator.teachers.base import (
+from callforge.generator import __version__
+from callforge.generator.config import redact
+from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
+from callforge.generator.teachers.base import (
     CacheEntry,
     ResponseCache,
     TeacherFailure,
@@ -68,8 +68,8 @@ from generator.teachers.base import (
     TeacherStats,
     Usage,
 )
-from generator.teachers.flow import AdaptiveLimiter, RateBudget
-from generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
+from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {

@@ -19,10 +19,10 @@ from typing import Any
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
-from generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
-from generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
-from generator.templating import environment, load_yaml
-from generator.tools import ToolSpec
+from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
+from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
+from callforge.generator.templating import environment, load_yaml
+from callforge.generator.tools import ToolSpec
 
 # Fabricated timestamps are drawn around a fixed day, never the wall clock, so the
 # same seed writes the same bytes on any day.

@@ -20,11 +20,11 @@ import instructor
 import jinja2
 from pydantic import ConfigDict, Field, model_validator
 
-from generator.errors import InputError
-from generator.scenarios import CATEGORIES
-from generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
-from generator.templating import as_json, environment
-from generator.tools import ToolSet, ToolSpec
+from callforge.generator.errors import InputError
+from callforge.generator.scenarios import CATEGORIES
+from callforge.generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
+from callforge.generator.templating import as_json, environment
+from callforge.generator.tools import ToolSet, ToolSpec
 
 _PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
 
@@ -69,7 +69,7 @@ class TeacherDraft(instructor.OpenAISchema):
         if checking is None:
             return self
         plan, tools = checking
-        from generator.validate import validate_scenario
+        from callforge.generator.validate import validate_scenario
 
         rejection = validate_scenario(Scenario(plan=plan, draft=self.to_draft()), tools)
         if rejection is not None:

@@ -1,0 +1,1 @@
+"""Package data: every word the teachers use, and the example tool set."""
