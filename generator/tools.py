@@ -28,6 +28,9 @@ from typing import Any
 from callforge.generator.errors import InputError
 from callforge.generator.schema import check_parameters_schema
 
+OUTPUT_SCHEMA_KEY = "x-output-schema"
+"""The extension key of an OpenAI tools entry's function object declaring its result schema."""
+
 # OpenAI's rule for function names; other formats' names are rewritten to fit it.
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _NAME_MAX = 64
@@ -52,6 +55,11 @@ class ToolSpec:
     # The name in the source file when it broke the OpenAI rule (e.g. BFCL's
     # "math.factorial" for "math_factorial"); not exported and not hashed.
     original_name: str | None = field(default=None, compare=False)
+    # What a successful call returns, as a JSON Schema, where the source declares it
+    # (MCP ``outputSchema``, OpenAPI 2xx responses, Python return annotations, or the
+    # ``x-output-schema`` key of an OpenAI tools entry). Hashed, never exported: trainers
+    # see ``definition``.
+    output_schema: dict[str, Any] | None = None
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -67,7 +75,10 @@ class ToolSpec:
 
     @cached_property
     def content_hash(self) -> str:
-        return sha256_hex(canonical_json(self.definition))[:16]
+        hashed = self.definition
+        if self.output_schema is not None:
+            hashed = {**hashed, OUTPUT_SCHEMA_KEY: self.output_schema}
+        return sha256_hex(canonical_json(hashed))[:16]
 
 
 @dataclass(frozen=True)
@@ -192,9 +203,15 @@ def _parse_entry(entry: Any, index: int, source: str, *, rename_invalid: bool) -
     if not isinstance(parameters, Mapping):
         raise InputError('"parameters" must be a JSON Schema object', source=source, tool=name)
     check_parameters_schema(parameters, tool=name, source=source)
+    output_schema = function.get(OUTPUT_SCHEMA_KEY)
+    if output_schema is not None and not isinstance(output_schema, Mapping):
+        raise InputError(
+            f'"{OUTPUT_SCHEMA_KEY}" must be a JSON Schema object', source=source, tool=name
+        )
     return ToolSpec(
         name=name,
         description=description.strip(),
         parameters=dict(parameters),
         original_name=original,
+        output_schema=dict(output_schema) if output_schema is not None else None,
     )
