@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
+from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSpec
 
 # Fabricated timestamps are drawn around a fixed day, never the wall clock, so the
@@ -29,7 +30,6 @@ from callforge.generator.tools import ToolSpec
 _EPOCH = datetime(2026, 1, 15, 12, 0, 0)
 _MONTH = timedelta(days=30)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_LISTING = re.compile(r"^(search|list|find|query|browse)", re.I)
 
 
 def humanise(name: str) -> str:
@@ -86,7 +86,7 @@ class OfflineTeacher:
     def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results = [self._result(plan, index, rng) for index in range(len(plan.steps))]
+        results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
@@ -131,7 +131,9 @@ class OfflineTeacher:
 
     # -- the tools' results ----------------------------------------------------
 
-    def _result(self, plan: ScenarioPlan, index: int, rng: random.Random) -> dict[str, Any]:
+    def _result(
+        self, plan: ScenarioPlan, tools: dict[str, ToolSpec], index: int, rng: random.Random
+    ) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
             template = self._phrases["errors"][step.failure.kind]
@@ -141,17 +143,18 @@ class OfflineTeacher:
                 for key, text in template.items()
             }
             return {ERROR_KEY: error}
-        result = self._fabricate(step.call.name, step.call.arguments, rng)
+        result = self._fabricate(tools[step.call.name], step.call.arguments, rng)
         result.update(step.must_return)
         return result
 
     def _fabricate(
-        self, tool: str, arguments: dict[str, Any], rng: random.Random
+        self, tool: ToolSpec, arguments: dict[str, Any], rng: random.Random
     ) -> dict[str, Any]:
         """A plausible success payload: what a real API of this shape tends to return."""
-        entity = humanise(tool).split()[-1].rstrip("s") or "item"
+        kind = tool_kind(tool)
+        entity = kind.entity
         faker = self._faker
-        if _LISTING.match(tool):
+        if kind.lists:
             count = rng.randint(1, 3)
             items = [
                 {
