@@ -416,6 +416,7 @@ _PER_USD = {
     "BRL": 5.0, "ZAR": 18.5, "KRW": 1350.0, "TRY": 32.0, "AED": 3.67, "THB": 36.0,
 }  # fmt: skip
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
+_EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
     "average": statistics.fmean,
     "mean": statistics.fmean,
@@ -530,7 +531,8 @@ class _Ties:
             if not current or not all(isinstance(item, dict) for item in current):
                 self._put(record, schema, key, copy.deepcopy(given))
                 continue
-            items = [copy.deepcopy(current[i % len(current)]) for i in range(len(given))]
+            item_schema = self._item_schema(schema, key)
+            items = self._resized(current, len(given), item_schema)
             for item, source in zip(items, given, strict=True):
                 if isinstance(source, dict):
                     item.update({k: v for k, v in source.items() if k in item})
@@ -539,6 +541,35 @@ class _Ties:
                     if first is not None:
                         item[first] = source
             self._put(record, schema, key, items)
+
+    def _item_schema(self, schema: Mapping[str, Any], key: str) -> dict[str, Any]:
+        listed = self._resolve((schema.get("properties") or {}).get(key, {}))
+        return self._resolve(listed.get("items", {}))
+
+    def _resized(self, entries: list[Any], size: int, item_schema: Mapping[str, Any]) -> list[Any]:
+        """``size`` entries: the seeded ones, then varied copies of them (not clones)."""
+        out = [copy.deepcopy(entries[i % len(entries)]) for i in range(size)]
+        for item in out[len(entries) :]:
+            if isinstance(item, dict):
+                self._vary(item, item_schema)
+        return out
+
+    def _vary(self, item: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """A copied record made its own: other choices, nearby numbers, a new id."""
+        for key, value in list(item.items()):
+            sub = self._resolve((schema.get("properties") or {}).get(key, {}))
+            if key in self.arguments:
+                continue
+            if isinstance(sub.get("enum"), list) and sub["enum"]:
+                self._put(item, schema, key, self.rng.choice(sub["enum"]))
+            elif _number(value):
+                varied = value * self.rng.uniform(0.75, 1.3)
+                self._put(
+                    item, schema, key, round(varied) if isinstance(value, int) else round(varied, 2)
+                )
+            elif isinstance(value, str) and re.search(r"(^|_)id$", key):
+                digits = re.sub(r"\d", lambda _: str(self.rng.randint(0, 9)), value)
+                self._put(item, schema, key, digits)
 
     def _drop_unasked(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         """No room in the result of a meeting booked without one; no orders unless asked for."""
@@ -731,7 +762,9 @@ class _Ties:
             (v for n, v in self.arguments.items() if n in ("days", "num_days", "periods")), None
         )
         if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0:
-            fitted = [copy.deepcopy(entries[i % len(entries)]) for i in range(wanted)]
+            fitted = self._resized(
+                entries, wanted, self._item_schema(self._resolve(self.root), key)
+            )
             candidate = {**result, key: fitted}
             if not validate_instance(self.root, candidate):
                 entries = result[key] = fitted
@@ -741,15 +774,24 @@ class _Ties:
             for name in entry:
                 if name in ("date", "day") and isinstance(entry[name], str):
                     entry[name] = (self.today + timedelta(days=index)).isoformat()
-            if "condition" in entry and "precipitation_chance" in entry:
-                entry["precipitation_chance"] = _chance(entry["condition"], self.rng)
-            if {"high", "low"} <= entry.keys() and index:
-                # A day differs from the day before by a few degrees, not at random.
-                before = entries[index - 1]
-                drift = self.rng.randint(-3, 3)
-                for bound in ("high", "low"):
-                    if _number(before.get(bound)):
-                        entry[bound] = before[bound] + drift
+            self._weather_day(entry, index, entries)
+
+    def _weather_day(self, entry: dict[str, Any], index: int, entries: list[Any]) -> None:
+        """A day a few degrees off the day before, its sky, rain and wind agreeing."""
+        if {"high", "low"} <= entry.keys() and index:
+            before = entries[index - 1]
+            drift = self.rng.randint(-3, 3)
+            for bound in ("high", "low"):
+                if _number(before.get(bound)):
+                    entry[bound] = before[bound] + drift
+        imperial = self.arguments.get("units") == "imperial"
+        high: Any = entry.get("high")
+        if entry.get("condition") == "snow" and _number(high) and high > (35 if imperial else 2):
+            entry["condition"] = "rain"
+        if "condition" in entry and "precipitation_chance" in entry:
+            entry["precipitation_chance"] = _chance(entry["condition"], self.rng)
+        if _number(entry.get("wind_speed")):
+            entry["wind_speed"] = self.rng.randint(3, 22) if imperial else self.rng.randint(5, 35)
 
     def _computed(self, result: dict[str, Any]) -> None:
         """Where the computation is one callforge knows (a mean, a gcd, ...), its true value."""
@@ -785,9 +827,9 @@ class _Ties:
     def _one_currency(self, result: dict[str, Any]) -> None:
         """Every amount of one result is in one currency."""
         found = [(record, schema) for record, schema, _ in self._records(result, self.root, 0)]
-        first = next((r["currency"] for r, _ in found if isinstance(r.get("currency"), str)), None)
-        if first is None:
+        if not any("currency" in record for record, _ in found):
             return
+        first = self.rng.choice(_EVERYDAY_CURRENCIES)
         for record, schema in found:
             if "currency" in record and "currency" not in self.arguments:
                 self._put(record, schema, "currency", first)
