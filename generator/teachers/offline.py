@@ -19,10 +19,10 @@ from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
 from callforge.generator.results import successful_result, today_of
-from callforge.generator.tool_kinds import singular
 from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
+from callforge.generator.tool_kinds import singular
 from callforge.generator.tools import ToolSpec
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
