@@ -822,3 +822,46 @@ def test_schema_wins_over_a_name_range_it_cannot_meet() -> None:
         rng, faker = seeded(seed)
         arguments = seed_arguments(schema, rng, faker, tool="t")
         assert strict_validator(schema).is_valid(arguments), arguments
+
+
+# ---------------------------------------------------------------------------
+# One "today" per example: bookings after it, birth dates before it.
+
+
+def test_dates_lie_on_the_right_side_of_the_examples_today() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "departure_date": {"type": "string", "format": "date"},
+            "meeting_start": {"type": "string", "description": "ISO 8601 date-time"},
+            "deadline": {"type": "string"},
+            "date_of_birth": {"type": "string", "format": "date"},
+            "created_since": {"type": "string", "format": "date"},
+            "date": {"type": "string", "format": "date"},
+        },
+        "required": [
+            "departure_date", "meeting_start", "deadline", "date_of_birth", "created_since", "date",
+        ],
+    }  # fmt: skip
+    for today in (date(2025, 3, 9), date(2026, 11, 30)):
+        rng, faker = seeded(21)
+        for _ in range(40):
+            arguments = seed_arguments(schema, rng, faker, today=today)
+            for name in ("departure_date", "deadline"):
+                assert today < date.fromisoformat(arguments[name]) <= today + timedelta(120)
+            assert datetime.fromisoformat(arguments["meeting_start"]).date() > today
+            born = date.fromisoformat(arguments["date_of_birth"])
+            assert today - timedelta(days=81 * 365) < born < today - timedelta(days=17 * 365)
+            assert date.fromisoformat(arguments["created_since"]) < today
+            assert abs((date.fromisoformat(arguments["date"]) - today).days) <= 45
+
+
+def test_an_examples_today_comes_from_its_seed() -> None:
+    from callforge.generator.scenarios.base import PlanContext
+
+    def today_of(seed: int) -> date:
+        return PlanContext(random.Random(seed), Faker(), attempt=0, seed=seed).today
+
+    assert today_of(5) == today_of(5)
+    assert len({today_of(seed) for seed in range(50)}) == 50
+    assert all(date(2025, 1, 1) <= today_of(seed) < date(2027, 1, 1) for seed in range(50))

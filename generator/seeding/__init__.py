@@ -24,6 +24,7 @@ reproducible).
 
 from callforge.generator.seeding.places import PLACES, place_role
 from callforge.generator.seeding.planner import EXACT_KEYWORDS, UNSUPPORTED_KEYWORDS, seed_arguments
+from callforge.generator.seeding.randomness import REFERENCE_TODAY
 from callforge.generator.seeding.realism import (
     NUMBER_RANGES,
     STRING_PROVIDERS,
@@ -37,6 +38,7 @@ __all__ = [
     "EXACT_KEYWORDS",
     "NUMBER_RANGES",
     "PLACES",
+    "REFERENCE_TODAY",
     "STRING_PROVIDERS",
     "SUPPORTED_FORMATS",
     "UNSUPPORTED_KEYWORDS",

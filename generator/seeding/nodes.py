@@ -173,7 +173,7 @@ class Text:
     def generate(self, draw: Draw) -> str:
         for make in (self.provider, self.format_maker):
             for _ in range(2 if make else 0):
-                value = str(make(draw.faker, draw.rng, self.name))  # type: ignore[misc]
+                value = str(make(draw, self.name))  # type: ignore[misc]
                 if self._fits(value):
                     return value
         for attempt in range(6 if self.pattern else 0):

@@ -13,6 +13,7 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -58,11 +59,12 @@ from callforge.generator.seeding.objects import (
     twin_pairs,
 )
 from callforge.generator.seeding.places import PLACE_ROLES, PLACES, place_role
-from callforge.generator.seeding.randomness import Draw, unweighted_twin
+from callforge.generator.seeding.randomness import REFERENCE_TODAY, Draw, unweighted_twin
 from callforge.generator.seeding.realism import (
     DEFAULT_RANGE,
     FORMAT_MAKERS,
     Range,
+    format_maker,
     number_range,
     string_provider,
     words_of,
@@ -245,10 +247,11 @@ class _Planner:
         checked = fmt in FORMAT_CHECKER.checkers
         if checked and fmt not in FORMAT_MAKERS:
             raise self.error(f"format '{fmt}' is not supported for seeding arguments", path)
-        provider = string_provider(name, s.get("description") or "") if name else None
+        description = s.get("description") or ""
+        provider = string_provider(name, description) if name else None
         return Text(
             provider=provider.make if provider else None,
-            format_maker=FORMAT_MAKERS.get(fmt) if checked else None,
+            format_maker=format_maker(fmt, name, description) if checked else None,
             pattern=self._pattern(s, path),
             min_length=low,
             max_length=high,
@@ -632,17 +635,20 @@ def seed_arguments(
     *,
     optional_rate: float = 0.5,
     tool: str = "",
+    today: date | None = None,
 ) -> dict[str, Any]:
     """Realistic arguments for a tool's ``parameters`` schema that always validate.
 
     Required properties are always present, optional ones with probability
-    ``optional_rate``. Raises UnsupportedSchemaError (naming ``tool`` and the
-    JSON path) for schema features that cannot be satisfied.
+    ``optional_rate``. Dates are placed around ``today`` (the example's, from its
+    seed; ``REFERENCE_TODAY`` when None): bookings after it, birth dates before.
+    Raises UnsupportedSchemaError (naming ``tool`` and the JSON path) for schema
+    features that cannot be satisfied.
     """
     if not 0.0 <= optional_rate <= 1.0:
         raise ValueError(f"optional_rate must be between 0 and 1, got {optional_rate}")
     plan = plan_for(schema, tool)
-    draw = Draw(rng, unweighted_twin(faker), optional_rate)
+    draw = Draw(rng, unweighted_twin(faker), optional_rate, today or REFERENCE_TODAY)
     arguments: dict[str, Any] = {}
     for _ in range(3):
         arguments = plan.root.generate(draw)

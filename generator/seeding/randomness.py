@@ -13,6 +13,7 @@ import random
 import re
 import string
 import threading
+from datetime import date
 from functools import lru_cache
 from itertools import chain
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -25,15 +26,22 @@ from faker.generator import Generator
 _SAFE_CHARS = string.ascii_letters + string.digits + "-_."
 
 
+REFERENCE_TODAY = date(2025, 1, 1)
+"""The "today" of arguments seeded without one; an example's own is drawn from its seed."""
+
+
 class Draw:
     """The per-call sources of randomness a plan draws from."""
 
-    __slots__ = ("_xeger", "faker", "optional_rate", "rng")
+    __slots__ = ("_xeger", "faker", "optional_rate", "rng", "today")
 
-    def __init__(self, rng: random.Random, faker: Faker, optional_rate: float) -> None:
+    def __init__(
+        self, rng: random.Random, faker: Faker, optional_rate: float, today: date = REFERENCE_TODAY
+    ) -> None:
         self.rng = rng
         self.faker = faker
         self.optional_rate = optional_rate
+        self.today = today  # the example's today: bookings lie after it, birth dates before
         self._xeger: _PatternText | None = None
 
     def xeger(self, pattern: str) -> str:

@@ -18,7 +18,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from faker import Faker
+from callforge.generator.seeding.randomness import Draw
 
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
 _AIRPORTS = ("JFK", "LHR", "CDG", "SFO", "NRT", "DXB", "AMS", "FRA", "SIN", "LAX", "ORD", "MAD")
@@ -35,7 +35,8 @@ _DURATIONS = ("PT15M", "PT30M", "PT45M", "PT1H", "PT2H", "PT1H30M", "P1D", "P3D"
 # Providers: which realistic value a property gets, from its name or description.
 
 
-Make = Callable[[Faker, random.Random, str], Any]
+Make = Callable[[Draw, str], Any]
+"""Draws a value for a property whose name, in words, is the second argument."""
 
 
 @dataclass(frozen=True)
@@ -100,80 +101,112 @@ def _span(
     )
 
 
-def _sentence(faker: Faker, rng: random.Random, low: int, high: int) -> str:
-    return faker.sentence(nb_words=rng.randint(low, high), variable_nb_words=False).rstrip(".")
+def _sentence(draw: Draw, low: int, high: int) -> str:
+    count = draw.rng.randint(low, high)
+    return draw.faker.sentence(nb_words=count, variable_nb_words=False).rstrip(".")
 
 
-def _words(faker: Faker, rng: random.Random, low: int, high: int) -> str:
-    return " ".join(faker.words(rng.randint(low, high)))
+def _words(draw: Draw, low: int, high: int) -> str:
+    return " ".join(draw.faker.words(draw.rng.randint(low, high)))
 
 
-def _record_id(faker: Faker, rng: random.Random, name: str) -> str:
+def _record_id(draw: Draw, name: str) -> str:
     """``order id`` -> ``ORD-48213``: a prefix from the noun, then digits."""
     nouns = [w for w in name.split() if w not in ("id", "ids", "number", "no", "code", "ref")]
     prefix = (nouns[-1][:3] if nouns else "id").upper()
-    return f"{prefix}-{rng.randint(10000, 99999)}"
-
-
-def _calendar_date(rng: random.Random, first: date, days: int) -> str:
-    return (first + timedelta(days=rng.randrange(days))).isoformat()
+    return f"{prefix}-{draw.rng.randint(10000, 99999)}"
 
 
 def _clock(rng: random.Random) -> tuple[int, int]:
     return rng.randint(7, 20), rng.choice((0, 15, 30, 45))
 
 
-def _date(faker: Faker, rng: random.Random, name: str) -> str:
-    return _calendar_date(rng, date(2024, 1, 1), 3 * 365)
+def _day(draw: Draw, first: int, last: int) -> date:
+    """A day between ``first`` and ``last`` days from the example's today (both included)."""
+    return draw.today + timedelta(days=draw.rng.randint(first, last))
 
 
-def _birth_date(faker: Faker, rng: random.Random, name: str) -> str:
-    return _calendar_date(rng, date(1950, 1, 1), 55 * 365)
+def _dated(first: int, last: int, *, clock: bool = False) -> Make:
+    """Dates (or date-times) ``first..last`` days from today: a booking lies ahead of it."""
+
+    def make(draw: Draw, name: str) -> str:
+        day = _day(draw, first, last).isoformat()
+        return f"{day}T{_rfc_time(draw, name)}" if clock else day
+
+    return make
 
 
-def _time(faker: Faker, rng: random.Random, name: str) -> str:
-    return "{:02d}:{:02d}".format(*_clock(rng))
+# Days from today: a meeting, a flight, a deadline lie ahead; a transaction or a
+# "since" lies behind; a bare date is near today either way.
+_AHEAD, _BEHIND, _NEAR = (1, 120), (-365, -1), (-30, 45)
+_date = _dated(*_NEAR)
+_date_time = _dated(*_NEAR, clock=True)
 
 
-def _rfc_time(faker: Faker, rng: random.Random, name: str) -> str:
-    return "{:02d}:{:02d}:00Z".format(*_clock(rng))
+def _birth_date(draw: Draw, name: str) -> str:
+    """Someone 18 to 80 years old on the example's today."""
+    return _day(draw, -80 * 365, -18 * 365).isoformat()
 
 
-def _date_time(faker: Faker, rng: random.Random, name: str) -> str:
-    return f"{_date(faker, rng, name)}T{_rfc_time(faker, rng, name)}"
+def _time(draw: Draw, name: str) -> str:
+    return "{:02d}:{:02d}".format(*_clock(draw.rng))
 
 
-def _title(faker: Faker, rng: random.Random, name: str) -> str:
-    return _sentence(faker, rng, 3, 6)
+def _rfc_time(draw: Draw, name: str) -> str:
+    return "{:02d}:{:02d}:00Z".format(*_clock(draw.rng))
 
 
-def _free_text(faker: Faker, rng: random.Random, name: str) -> str:
-    return _sentence(faker, rng, 3, 12)
+def _title(draw: Draw, name: str) -> str:
+    return _sentence(draw, 3, 6)
 
 
-def _query(faker: Faker, rng: random.Random, name: str) -> str:
-    return _words(faker, rng, 2, 4)
+def _free_text(draw: Draw, name: str) -> str:
+    return _sentence(draw, 3, 12)
 
 
-def _product(faker: Faker, rng: random.Random, name: str) -> str:
-    return f"{faker.color_name()} {faker.word()}".capitalize()
+def _query(draw: Draw, name: str) -> str:
+    return _words(draw, 2, 4)
 
 
-def _coupon(faker: Faker, rng: random.Random, name: str) -> str:
-    return f"{faker.word().upper()}{rng.choice((5, 10, 15, 20, 25))}"
+def _product(draw: Draw, name: str) -> str:
+    return f"{draw.faker.color_name()} {draw.faker.word()}".capitalize()
 
 
-def _meeting_room(faker: Faker, rng: random.Random, name: str) -> str:
-    kind = rng.choice(("Room", "Conference Room", "Meeting Room"))
-    return f"{kind} {rng.randint(1, 6)}{rng.choice('ABCD')}"
+def _coupon(draw: Draw, name: str) -> str:
+    return f"{draw.faker.word().upper()}{draw.rng.choice((5, 10, 15, 20, 25))}"
+
+
+def _meeting_room(draw: Draw, name: str) -> str:
+    kind = draw.rng.choice(("Room", "Conference Room", "Meeting Room"))
+    return f"{kind} {draw.rng.randint(1, 6)}{draw.rng.choice('ABCD')}"
 
 
 def _pick(options: Sequence[str]) -> Make:
-    return lambda faker, rng, name: faker.random_element(options)
+    return lambda draw, name: draw.faker.random_element(options)
 
 
 def _call(method: str, **kwargs: Any) -> Make:
-    return lambda faker, rng, name: getattr(faker, method)(**kwargs)
+    return lambda draw, name: getattr(draw.faker, method)(**kwargs)
+
+
+_DATE_TIME_NAME = r"\b(datetime|timestamp)\b|\bat$"
+_DATE_TIME_WORDS = r"\bdate-?time\b|\btimestamp\b|\biso ?8601\b"
+_DATE_NAME = r"\b(date|day|deadline|due|checkin|checkout)\b|\bcheck (in|out)\b"
+# What lies ahead of today (bookings, meetings, departures, deadlines) and behind it.
+_AHEAD_WORDS = (
+    r"\b(deadline|due|checkin|checkout|check (in|out)|departure|depart|return|arrival|"
+    r"meeting|event|appointment|booking|reservation|flight|trip|travel|schedul\w*|"
+    r"pickup|pick up|dropoff|delivery|expir\w*|renewal|reminder|upcoming|future)\b"
+)
+_BEHIND_WORDS = (
+    r"\b(since|created|born|hired|joined|purchased?|transaction|posted|published|"
+    r"last (login|seen|visit)|history|historical|past|previous)\b"
+)
+
+
+def _both(first: str, second: str) -> str:
+    """A pattern matching text that matches both patterns, anywhere."""
+    return f"^(?=.*(?:{first}))(?=.*(?:{second}))"
 
 
 _TRIP_END = r"\b(origin|destination|departure|arrival|from|to)\b"
@@ -236,10 +269,21 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\bcolou?r\b", None, _call("color_name")),
     _text(r"\b(job|occupation|profession|job title)\b", None, _call("job")),
     _text(r"\b(birth ?date|birthday|dob|date of birth)\b", r"\bdate of birth\b", _birth_date),
-    _text(
-        r"\b(datetime|timestamp)\b|\bat$", r"\bdate-?time\b|\btimestamp\b|\biso ?8601\b", _date_time
-    ),
-    _text(r"\b(date|day|deadline|due|checkin|checkout)\b|\bcheck (in|out)\b", r"\bdate\b", _date),
+    # Dates and date-times: ahead of today, behind it, or near it, by name then description.
+    _text(_both(_DATE_TIME_NAME, _AHEAD_WORDS), None, _dated(*_AHEAD, clock=True)),
+    _text(_both(_DATE_TIME_NAME, _BEHIND_WORDS), None, _dated(*_BEHIND, clock=True)),
+    _text(_AHEAD_WORDS, None, _dated(*_AHEAD, clock=True), when=_DATE_TIME_WORDS),
+    _text(_BEHIND_WORDS, None, _dated(*_BEHIND, clock=True), when=_DATE_TIME_WORDS),
+    _text(_DATE_TIME_NAME, None, _dated(*_AHEAD, clock=True), when=_AHEAD_WORDS),
+    _text(_DATE_TIME_NAME, None, _dated(*_BEHIND, clock=True), when=_BEHIND_WORDS),
+    _text(_DATE_TIME_NAME, _DATE_TIME_WORDS, _date_time),
+    _text(_both(_DATE_NAME, _AHEAD_WORDS), None, _dated(*_AHEAD)),
+    _text(_both(_DATE_NAME, _BEHIND_WORDS), None, _dated(*_BEHIND)),
+    _text(_AHEAD_WORDS, None, _dated(*_AHEAD), when=r"\bdate\b"),
+    _text(_BEHIND_WORDS, None, _dated(*_BEHIND), when=r"\bdate\b"),
+    _text(_DATE_NAME, None, _dated(*_AHEAD), when=_AHEAD_WORDS),
+    _text(_DATE_NAME, None, _dated(*_BEHIND), when=_BEHIND_WORDS),
+    _text(_DATE_NAME, r"\bdate\b", _date),
     _text(r"\btime\b", r"\btime of day\b", _time),
     _text(r"\b(query|q|search|keywords?|terms?|prompt|question|topic)\b", r"\bsearch\b", _query),
     _text(r"\b(title|subject|headline|caption)\b", None, _title),
@@ -378,3 +422,20 @@ FORMAT_MAKERS: dict[str, Make] = {
     "regex": _pick(("^[a-z]+$", "^[0-9]{3}$", "^[A-Z]{2}-[0-9]+$")),
 }
 SUPPORTED_FORMATS = tuple(FORMAT_MAKERS)
+_SIDES = (
+    (re.compile(_AHEAD_WORDS, re.IGNORECASE), _AHEAD),
+    (re.compile(_BEHIND_WORDS, re.IGNORECASE), _BEHIND),
+)
+
+
+def format_maker(fmt: str, name: str, description: str = "") -> Make | None:
+    """The maker for a string format; a date's side of today follows the property's words.
+
+    ``created_since`` with format date lies before today, ``departure`` after it.
+    """
+    if fmt in ("date", "date-time"):
+        for text in (words_of(name), description):
+            for words, days in _SIDES:
+                if words.search(text):
+                    return _dated(*days, clock=fmt == "date-time")
+    return FORMAT_MAKERS.get(fmt)
