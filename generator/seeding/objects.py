@@ -17,6 +17,7 @@ from itertools import chain
 from typing import Any
 
 from callforge.generator.errors import UnsupportedSchemaError
+from callforge.generator.schema import Check
 from callforge.generator.seeding.nodes import ATTEMPTS, Default, Node, Nullable, Property, Text
 from callforge.generator.seeding.places import Place
 from callforge.generator.seeding.randomness import Draw
@@ -54,7 +55,7 @@ class Object:
         for first, second in self.distinct_pairs:
             _tell_apart(draw, values, first, second, nodes[second])
         for pair in self.ordered_pairs:
-            _order_pair(draw, values, pair, nodes[pair.end])
+            _order_pair(draw, values, pair, nodes)
         return values
 
     @cached_property
@@ -151,19 +152,46 @@ def _tell_apart(draw: Draw, values: dict[str, Any], first: str, second: str, nod
         values[second] = node.generate(draw)
 
 
-def _order_pair(draw: Draw, values: dict[str, Any], pair: RangePair, node: Node) -> None:
-    """Keep ``start <= end`` for ranges like start_date/end_date or min_price/max_price."""
+def _order_pair(draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Nodes) -> None:
+    """Keep ``start <= end`` for ranges like start_date/end_date or min_price/max_price.
+
+    Always, not mostly: the end alone was once redrawn a few times, which left
+    one return flight in ten before its departure when a late departure left
+    few later days. Now a reversed pair is swapped where each value fits the
+    other's schema, else the end is redrawn or set to the start, else the start
+    is redrawn or set to the end, else both are redrawn; only ends whose schemas
+    barely overlap can stay reversed.
+    """
     start, end = pair.start, pair.end
     if start not in values or end not in values:
         return
-    for _ in range(ATTEMPTS):
-        if not _out_of_order(values[start], values[end]):
-            break
-        if pair.swappable:
-            values[start], values[end] = values[end], values[start]
-        else:
-            values[end] = node.generate(draw)
-    _fit_date_span(draw, values, pair, node)
+    if _out_of_order(values[start], values[end]):
+        _put_in_order(draw, values, pair, nodes)
+    _fit_date_span(draw, values, pair, nodes[end])
+
+
+def _put_in_order(draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Nodes) -> None:
+    """Swap, else redraw or copy the end, else the same for the start, else redraw both."""
+    first, last = values[pair.start], values[pair.end]
+    if pair.start_check(last) and pair.end_check(first):
+        values[pair.start], values[pair.end] = last, first
+        return
+    ends = (pair.end, pair.start, pair.end_check), (pair.start, pair.end, pair.start_check)
+    for name, other, fits in ends:
+        kept = values[name]
+        for _ in range(ATTEMPTS):
+            values[name] = nodes[name].generate(draw)
+            if not _out_of_order(values[pair.start], values[pair.end]):
+                return
+        if fits(values[other]):  # equal ends are in order: a one-day range
+            values[name] = values[other]
+            return
+        values[name] = kept
+    for _ in range(ATTEMPTS):  # ends whose schemas barely overlap: both anew
+        start, end = nodes[pair.start].generate(draw), nodes[pair.end].generate(draw)
+        if not _out_of_order(start, end):
+            values[pair.start], values[pair.end] = start, end
+            return
 
 
 def _fit_date_span(draw: Draw, values: dict[str, Any], pair: RangePair, node: Node) -> None:
@@ -218,25 +246,39 @@ _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 
 
 def _out_of_order(start: Any, end: Any) -> bool:
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (start, end))
-    dates = all(isinstance(v, str) and _ISO_LIKE.match(v) for v in (start, end))
-    return (numbers or dates) and start > end
+    """``start > end`` for two numbers, two dates (or date-times) or two times of day."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (start, end)):
+        return bool(start > end)
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return False
+    shapes = [_ISO_LIKE.match(v) for v in (start, end)]
+    if shapes[0] is None or shapes[1] is None:
+        return False
+    same_kind = (len(shapes[0].group(1)) == 10) == (len(shapes[1].group(1)) == 10)
+    return same_kind and start > end
 
 
 @dataclass(frozen=True)
 class RangePair:
     start: str
     end: str
-    swappable: bool  # same schema: swapping keeps both valid
+    start_check: Check  # whether a value fits the start's schema (so a swap is allowed)
+    end_check: Check
     length: str = ""  # a sibling counting the days between them, e.g. ``nights``
+
+
+Nodes = Mapping[str, Node]
 
 
 # Start-words and the end-words they pair with: start_date/end_date, min_price/max_price.
 PAIR_WORDS = {
-    "start": ("end",),
-    "begin": ("end",),
-    "from": ("to",),
+    "start": ("end", "finish", "stop"),
+    "begin": ("end", "finish"),
+    "from": ("to", "until"),
     "since": ("until",),
+    "low": ("high",),
+    "open": ("close",),
+    "first": ("last",),
     "min": ("max",),
     "minimum": ("maximum",),
     "earliest": ("latest",),
@@ -267,14 +309,16 @@ def _range_words(name: str) -> str:
 
 
 def twin_pairs(names: Sequence[str], twins: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
-    """Property pairs found by swapping a start-word for its end-word, e.g. start/end date."""
-    by_words = {_range_words(name): name for name in names}
+    """Property pairs found by swapping a start-word for its end-word, e.g. start/end date.
+
+    Word order does not matter: ``date_start`` pairs with ``end_date``.
+    """
+    by_words = {tuple(sorted(_range_words(name).split())): name for name in names}
     pairs = []
-    for words, name in by_words.items():
-        tokens = words.split()
+    for tokens, name in by_words.items():
         for i, token in enumerate(tokens):
             for other in twins.get(token, ()):
-                twin = " ".join([*tokens[:i], other, *tokens[i + 1 :]])
+                twin = tuple(sorted([*tokens[:i], other, *tokens[i + 1 :]]))
                 if twin in by_words:
                     pairs.append((name, by_words[twin]))
     return pairs

@@ -385,9 +385,7 @@ class _Planner:
         declared = self._declared(s, path, refs, nodes)
         length = day_count(list(nodes))
         pairs = tuple(
-            RangePair(
-                a, b, json.dumps(s["properties"][a]) == json.dumps(s["properties"][b]), length
-            )
+            RangePair(a, b, self.check(declared[a][0]), self.check(declared[b][0]), length)
             for a, b in twin_pairs(list(nodes), PAIR_WORDS)
             if a in declared and b in declared
         )
