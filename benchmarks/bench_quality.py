@@ -112,16 +112,23 @@ def generate_demo_export(work: Path, per_tool: int, seed: int) -> Path:
 
 
 def read_export(folder: Path) -> list[Example]:
-    """Every line of the export's ``*.jsonl`` files, in file-name order."""
-    files = sorted(folder.glob("*.jsonl"))
+    """Every OpenAI-format line of the export's ``*.jsonl`` files, in file-name order.
+
+    The folder's own ``*.jsonl`` files, else those below it; lines without
+    ``messages`` (another trainer format) are left out.
+    """
+    files = sorted(folder.glob("*.jsonl")) or sorted(folder.rglob("*.jsonl"))
     if not files:
         raise SystemExit(f"no *.jsonl files in {folder}")
     examples = []
     for path in files:
         with path.open(encoding="utf-8") as lines:
             for line in lines:
-                if line.strip():
-                    examples.append(read_example(json.loads(line), len(examples)))
+                parsed = json.loads(line) if line.strip() else None
+                if isinstance(parsed, dict) and parsed.get("messages"):
+                    examples.append(read_example(parsed, len(examples)))
+    if not examples:
+        raise SystemExit(f"no OpenAI-format lines (with messages) in {folder}")
     return examples
 
 

@@ -13,7 +13,8 @@ Reading a conversation (``read_example``)
 * a result is an *error* when it is an object with an ``error`` or ``errors`` key,
   or whose ``status`` is ``error``/``failed``/``failure``;
 * the *final answer* is the last assistant message with text and no tool calls;
-* the *category* is the line's own (``category``, or ``metadata.category``) when an
+* the *category* is the line's own (``category``, or a ``category`` in one of its
+  objects, e.g. ``metadata.category``) when an
   export carries one, else read off the conversation: an error result makes it
   ``error_recovery``, two or more calls ``multi_step``, one call ``single``.
 
@@ -97,7 +98,9 @@ def read_example(line: Mapping[str, Any], index: int = 0) -> Example:
             if call is not None:
                 call.result = _parse_json(_text_of(message.get("content")))
                 call.is_error = is_error_result(call.result)
-    category = line.get("category") or (line.get("metadata") or {}).get("category")
+    category = line.get("category") or next(
+        (v["category"] for v in line.values() if isinstance(v, dict) and v.get("category")), None
+    )
     return Example(tools, user_texts, calls, final_answer, category or infer_category(calls), index)
 
 
@@ -203,8 +206,10 @@ def stated_in(value: Any, text: str) -> bool:
 
     Text: case-insensitive, as a whole word or phrase, underscores also read as spaces
     ("premium economy" states ``premium_economy``). Numbers: as digits with or without
-    thousands separators, not inside a longer number; 0-20 also as words. Booleans and
-    null are never "stated" (no text can be matched to them).
+    thousands separators, not inside a longer number; 0-20 also as words. An ISO date
+    (or the day of an ISO date-time) also as its month name and day, either way round
+    ("March 5", "5th Mar"); the time of day is not looked for. Booleans and null are
+    never "stated" (no text can be matched to them).
     """
     if value is None or isinstance(value, bool):
         return False
@@ -221,7 +226,21 @@ def stated_in(value: Any, text: str) -> bool:
     phrase = str(value).strip().lower()
     if not phrase:
         return False
-    return any(_has_phrase(lowered, form) for form in {phrase, phrase.replace("_", " ")})
+    if any(_has_phrase(lowered, form) for form in {phrase, phrase.replace("_", " ")}):
+        return True
+    day = re.match(r"(\d{4})-(\d{2})-(\d{2})(?:$|t)", phrase)
+    if day is None or not 1 <= int(day.group(2)) <= 12:
+        return False
+    month = _MONTHS[int(day.group(2)) - 1]
+    number = rf"0?{int(day.group(3))}(?:st|nd|rd|th)?"
+    spelt = rf"\b(?:{month}|{month[:3]})\.? {number}\b|\b{number} (?:of )?(?:{month}|{month[:3]})\b"
+    return re.search(spelt, lowered) is not None
+
+
+_MONTHS_TEXT = (
+    "january february march april may june july august september october november december"
+)
+_MONTHS = tuple(_MONTHS_TEXT.split())
 
 
 def _number_forms(value: int | float) -> set[str]:

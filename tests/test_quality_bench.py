@@ -354,6 +354,9 @@ def test_stated_in_reads_numbers_and_enums_as_people_write_them() -> None:
     assert stated_in("premium_economy", "Premium economy please")
     assert not stated_in("DE", "the destination")
     assert not stated_in(True, "true")
+    assert stated_in("2026-03-05", "on the 5th of March")
+    assert stated_in("2026-03-05T14:00:00Z", "Mar 5 at 2 pm")
+    assert not stated_in("2026-03-05", "on March 15")
 
 
 # Issue 11
