@@ -32,7 +32,8 @@ listed; plausible ones carry a one-line reason (``get_customer`` ->
 "kind", "value", "text", "today"?, "note"}``. ``kind`` is ``natural`` (the text states
 the value as people write it: must be accepted) or ``wrong`` (the value is missing
 or different: must be rejected). ``today`` (ISO date) is the example's today, passed
-as ``GroundingText([text], today=date)`` when grounding takes one.
+as ``GroundingText([text], today=date)`` (or ``contains(value, today=date)``) when
+grounding takes one.
 
 Figures and targets
 -------------------
@@ -142,25 +143,41 @@ def grounding_figures(document: dict[str, Any]) -> list[Figure]:
     rejected = Figure(
         "grounding_wrong_rejected", "grounding rejects wrong values", 11, None, "== 100%"
     )
-    takes_today = "today" in inspect.signature(GroundingText).parameters
+    takes_today = _today_keyword(GroundingText)
     for case in document["cases"]:
-        texts = [case["text"]]
-        if takes_today and case.get("today"):
-            grounding = GroundingText(texts, today=date.fromisoformat(case["today"]))
-        else:
-            grounding = GroundingText(texts)
-        verdict = grounding.contains(case["value"])
+        today = date.fromisoformat(case["today"]) if case.get("today") else None
+        verdict = _verdict(GroundingText, case["text"], case["value"], today, takes_today)
         figure = accepted if case["kind"] == "natural" else rejected
         figure.denominator += 1
         if verdict == (case["kind"] == "natural"):
             figure.numerator += 1
         else:
-            today = f" (today {case['today']})" if case.get("today") else ""
-            figure.flag(f"case {case['id']}: {case['value']!r} in {case['text']!r}{today}", 40)
+            when = f" (today {case['today']})" if today else ""
+            figure.flag(f"case {case['id']}: {case['value']!r} in {case['text']!r}{when}", 40)
     for figure in (accepted, rejected):
         figure.value = figure.numerator / figure.denominator if figure.denominator else None
         figure.detail = {"grounding_takes_today": takes_today}
     return [accepted, rejected]
+
+
+def _today_keyword(grounding: Any) -> str | None:
+    """Where grounding takes the example's today: "init" (the constructor), "contains"
+    (the lookup) or None (it takes none yet)."""
+    if "today" in inspect.signature(grounding).parameters:
+        return "init"
+    if "today" in inspect.signature(grounding.contains).parameters:
+        return "contains"
+    return None
+
+
+def _verdict(
+    grounding: Any, text: str, value: Any, today: date | None, takes_today: str | None
+) -> bool:
+    if today is not None and takes_today == "init":
+        return bool(grounding([text], today=today).contains(value))
+    if today is not None and takes_today == "contains":
+        return bool(grounding([text]).contains(value, today=today))
+    return bool(grounding([text]).contains(value))
 
 
 def score(examples: list[Example]) -> list[Figure]:

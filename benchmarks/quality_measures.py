@@ -713,8 +713,8 @@ def chain_links(example: Example) -> list[Link]:
     A later call's top-level argument is linked when one of its scalar values (not a
     boolean, not null, not an empty string) equals a leaf of an earlier successful
     result (``same_value``; an ISO date also matches the day of an ISO date-time),
-    and the user's words do not state it (``stated_in``). The source is the latest
-    earlier call whose result holds it.
+    and the user's words do not state it (``stated_in``). The source is the earliest
+    earlier call whose result holds it: a later result may only echo it back.
     """
     found: list[Link] = []
     for position, call in enumerate(example.calls):
@@ -725,7 +725,7 @@ def chain_links(example: Example) -> list[Link]:
                     continue
                 if stated_in(value, example.user_words):
                     continue
-                source = next((c for c in reversed(earlier) if _holds(c.result, value)), None)
+                source = next((c for c in earlier if _holds(c.result, value)), None)
                 if source is not None:
                     found.append(Link(source.name, call.name, name, value))
     return found

@@ -529,3 +529,29 @@ def test_bench_scores_an_export_folder(tmp_path: Path) -> None:
     )
     assert text.returncode == 1
     assert "reversed start/end argument pairs" in text.stdout and "FAIL" in text.stdout
+
+
+class _GroundingWithToday:
+    """A grounding that needs a today for "tomorrow": checks the runner hands it on."""
+
+    def __init__(self, texts: list[str], today: date | None = None) -> None:
+        self.text, self.today = " ".join(texts), today
+
+    def contains(self, value: Any) -> bool:
+        if self.today is not None and "tomorrow" in self.text:
+            return str(value) == date.fromordinal(self.today.toordinal() + 1).isoformat()
+        return str(value) in self.text
+
+
+def test_the_case_runner_passes_today_where_grounding_takes_it() -> None:
+    assert bench_quality._today_keyword(_GroundingWithToday) == "init"
+    verdict = bench_quality._verdict(
+        _GroundingWithToday, "book it for tomorrow", "2026-03-05", date(2026, 3, 4), "init"
+    )
+    assert verdict is True
+    assert (
+        bench_quality._verdict(
+            _GroundingWithToday, "book it for tomorrow", "2026-03-05", None, "init"
+        )
+        is False
+    )
