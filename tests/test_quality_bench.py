@@ -555,3 +555,23 @@ def test_the_case_runner_passes_today_where_grounding_takes_it() -> None:
         )
         is False
     )
+
+
+def test_bench_generates_make_demos_dataset_when_given_no_export() -> None:
+    ran = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_quality.py"),
+            "--per-tool",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(ran.stdout)
+    assert report["source"] == "make demo (--per-tool 1 --seed 7)"
+    assert report["examples"] == len(TOOLS)  # one example per tool of the example set
+    keys = [figure["key"] for figure in report["figures"]]
+    assert len(keys) == 10 and len(set(keys)) == 10
