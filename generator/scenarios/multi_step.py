@@ -141,6 +141,7 @@ class MultiStep(Category):
                 context.faker,
                 optional_rate=context.optional_rate,
                 tool=step_tool.name,
+                today=context.today,
             )
             if index > 0:
                 argument = _pick_chained(step_tool, arguments, context)
@@ -186,7 +187,9 @@ def _pick_chained(tool: ToolSpec, arguments: dict[str, object], context: PlanCon
         # An optional chainable parameter the seeder left out: seed it into the call.
         name = chainable_arguments(tool)[0]
         schema = property_document(tool.parameters, name)
-        arguments[name] = seed_arguments(schema, context.rng, context.faker, tool=tool.name)[name]
+        arguments[name] = seed_arguments(
+            schema, context.rng, context.faker, tool=tool.name, today=context.today
+        )[name]
         return name
     preferred = [name for name in present if _ID_LIKE.search(name)]
     return context.rng.choice(preferred or present)
