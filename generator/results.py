@@ -48,12 +48,9 @@ from callforge.generator.schema import (
     schema_types,
     validate_instance,
 )
-from callforge.generator.seeding import seed_arguments
+from callforge.generator.seeding import REFERENCE_TODAY, seed_arguments
 from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
 from callforge.generator.tools import ToolSpec
-
-FIXED_TODAY = date(2026, 1, 15)
-"""The day results are dated around when the plan names none (never the wall clock)."""
 
 Json = Any
 
@@ -314,7 +311,7 @@ def successful_result(
     *,
     rng: random.Random,
     faker: Faker,
-    today: date = FIXED_TODAY,
+    today: date = REFERENCE_TODAY,
     must_return: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A realistic result of a successful call of ``tool`` with ``arguments``."""
@@ -368,15 +365,6 @@ def _set(node: Any, part: str, value: Any) -> None:
         node[index] = value
     else:
         node[part] = value
-
-
-def today_of(plan: Any) -> date:
-    """The plan's "today" (``ScenarioPlan.today``) where it has one, else ``FIXED_TODAY``."""
-    text = getattr(plan, "today", None)
-    try:
-        return date.fromisoformat(text) if isinstance(text, str) else FIXED_TODAY
-    except ValueError:
-        return FIXED_TODAY
 
 
 # -- ties ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
-from callforge.generator.results import successful_result, today_of
+from callforge.generator.results import successful_result
 from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
@@ -144,7 +144,7 @@ class OfflineTeacher:
             step.call.arguments,
             rng=rng,
             faker=self._faker,
-            today=today_of(plan),
+            today=plan.today_date,
             must_return=step.must_return,
         )
 
