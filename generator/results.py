@@ -193,12 +193,11 @@ def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, A
     entity = kind.entity
     asked = _scalar_parameters(tool)
     record_id = f"{entity}_id"
-    record = {record_id: _STRING, **_entity_fields(entity), **asked}
     verb = kind.verb
     if verb is Verb.LOOKUP:
-        return _object(record, [record_id, *_entity_fields(entity)])
+        return _record_schema(tool, kind)
     if verb is Verb.SEARCH:
-        items = _object(record, [record_id, *_entity_fields(entity)])
+        items = _record_schema(tool, kind)
         listing = {"type": "array", "minItems": 1, "maxItems": 4, "items": items}
         key = _plural(entity)
         return _object({key: listing, "total_count": _int(1, 40)}, [key, "total_count"])
@@ -230,6 +229,21 @@ def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, A
         }
         return _object(fields, [k for k in fields if k not in asked])
     return _object({"status": {"const": "completed"}, **asked}, ["status"])
+
+
+def _record_schema(tool: ToolSpec, kind: ToolKind) -> dict[str, Any]:
+    """A record of the tool's entity: its id, the fields such an entity has, the fields asked by."""
+    record_id = f"{kind.entity}_id"
+    fields = _entity_fields(kind.entity)
+    asked = {n: s for n, s in _scalar_parameters(tool).items() if n not in _SEARCH_WORDS}
+    record = {record_id: _STRING, **fields, **asked}
+    return _object(record, [record_id, *fields])
+
+
+# What a search is asked with, not a field of what it finds.
+_SEARCH_WORDS = frozenset(
+    ["query", "q", "keyword", "keywords", "search", "term", "terms", "text", "prompt"]
+)
 
 
 def _forecast_schema(tool: ToolSpec, asked: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -293,7 +307,7 @@ def _scalar_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
 
 def _is_flag(name: str, schema: Mapping[str, Any]) -> bool:
     """Request options (``include_orders``, ``limit``) are no part of what comes back."""
-    return schema.get("type") == "boolean" or name in ("limit", "offset", "page", "page_size")
+    return schema.get("type") == "boolean" or name in (*_LIMITS, "offset", "page")
 
 
 def _plural(noun: str) -> str:
@@ -322,12 +336,71 @@ def successful_result(
     except UnsupportedSchemaError:  # a declared schema seeding cannot fill
         schema = inferred_schema(tool, kind)
         seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
+    _fill_open_objects(seeded, schema, tool, kind, rng, faker)
     result = copy.deepcopy(seeded)
     _Ties(schema, arguments, _parameter_defaults(tool), kind, today, rng).apply(result)
     if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
         result = seeded
     place_values(result, must_return or {})
     return result
+
+
+def _fill_open_objects(
+    result: dict[str, Any],
+    schema: Mapping[str, Any],
+    tool: ToolSpec,
+    kind: ToolKind,
+    rng: random.Random,
+    faker: Faker,
+) -> None:
+    """Give the empty objects of a loosely declared result (``list[dict[str, str]]``) data.
+
+    Such a schema lets seeding draw ``[{}]``; each empty object gets the fields a
+    record of the tool's entity has (the whole inferred result at the top), turned
+    into what its ``additionalProperties`` allows. A fill the schema refuses is undone.
+    """
+    doc = SchemaDocument(schema)
+    for target, resolved, top in _open_objects(result, schema, doc, top=True):
+        shape = inferred_schema(tool, kind) if top else _record_schema(tool, kind)
+        drawn = seed_arguments(shape, rng, faker, optional_rate=1.0, tool=tool.name)
+        target.update(_as_allowed(drawn, resolved.get("additionalProperties", True)))
+        if validate_instance(schema, result):
+            target.clear()
+
+
+def _open_objects(
+    value: Any, schema: Any, doc: SchemaDocument, *, top: bool = False
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], bool]]:
+    try:
+        resolved = doc.resolve(schema, path="result")[0]
+    except UnsupportedSchemaError:
+        return
+    if isinstance(value, dict):
+        extra = resolved.get("additionalProperties", True)
+        if not value and not resolved.get("properties") and extra is not False:
+            yield value, resolved, top
+        properties = resolved.get("properties") or {}
+        for key, child in value.items():
+            yield from _open_objects(child, properties.get(key, {}), doc)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _open_objects(item, resolved.get("items", {}), doc)
+
+
+def _as_allowed(drawn: dict[str, Any], extra: Any) -> dict[str, Any]:
+    """The drawn fields an object's ``additionalProperties`` accepts, strings made where asked."""
+    wanted = schema_types(extra) if isinstance(extra, Mapping) else None
+    if not wanted:
+        return drawn
+    out: dict[str, Any] = {}
+    for key, value in drawn.items():
+        if isinstance(value, dict | list) or value is None:
+            continue
+        if "string" in wanted and not isinstance(value, str):
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        if instance_is_valid(extra, value):
+            out[key] = value
+    return out
 
 
 def place_values(result: dict[str, Any], values: Mapping[str, Any]) -> None:
@@ -480,8 +553,12 @@ class _Ties:
 
     def _fits(self, schema: Mapping[str, Any], key: str, value: Any) -> bool:
         sub = (schema.get("properties") or {}).get(key)
-        if sub is None:
+        if sub is None:  # an open object: what its additionalProperties allows
+            sub = schema.get("additionalProperties", True) if "properties" not in schema else None
+        if sub is None or sub is False:
             return False
+        if sub is True:
+            return True
         return instance_is_valid({**_defs(self.root), **self._resolve(sub)}, value)
 
     def _put(self, record: dict[str, Any], schema: Mapping[str, Any], key: str, value: Any) -> None:
@@ -577,7 +654,12 @@ class _Ties:
     def _times(self, record: dict[str, Any], schema: Mapping[str, Any], depth: int) -> None:
         """Dates in step with today: what happened before it, what is planned after it."""
         properties = schema.get("properties") or {}
-        days = [k for k in record if self._format(properties.get(k)) in ("date", "date-time")]
+        days = [
+            key
+            for key, value in record.items()
+            if self._format(properties.get(key)) in ("date", "date-time")
+            or (key not in properties and _instant(value) is not None)
+        ]
         for key in days:
             if key in self.arguments or self._argument_date(key):
                 continue
@@ -919,3 +1001,67 @@ def _chance(condition: Any, rng: random.Random) -> int:
     if "cloud" in text or "fog" in text:
         return rng.randint(10, 35)
     return rng.randint(0, 10)
+
+
+# -- what counts as data ---------------------------------------------------------------
+
+_NOT_DATA_KEY = re.compile(
+    r"^(id|ids|uuid|guid|ref|reference|.*[_-]ids?|.*[a-z]Ids?|status|state|success|ok|message|msg"
+    r"|detail|code|error|.*_at|timestamp|created|updated|count|total_count|total_results"
+    r"|num_results|page|page_size|per_page|limit|offset|has_more|next_cursor|next_page)$"
+)
+_STATUS_WORDS = frozenset(["ok", "success", "succeeded", "completed", "done", "true", "found"])
+
+
+def is_hollow(result: Any, arguments: Mapping[str, Any]) -> bool:
+    """Whether ``result`` holds no data beyond ids, status, timestamps and echoed ``arguments``.
+
+    An echo is an argument's text anywhere, or its number under its own name: a
+    triangle's ``area`` of 5 from ``base`` 5 and ``height`` 2 is data.
+    """
+    texts = {_comparable(v) for _, v in _leaves(arguments) if isinstance(v, str)}
+    named = {(k, _comparable(v)) for k, v in _leaves(arguments)}
+    return not any(
+        _is_data(key, value)
+        and _comparable(value) not in texts
+        and (key, _comparable(value)) not in named
+        for key, value in _leaves(result)
+    )
+
+
+def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for child_key, child in value.items():
+            yield from _leaves(child, str(child_key))
+    elif isinstance(value, list):
+        for child in value:
+            yield from _leaves(child, key)
+    else:
+        yield key, value
+
+
+def _is_data(key: str, value: Any) -> bool:
+    if value is None or isinstance(value, bool) or _NOT_DATA_KEY.match(key):
+        return False
+    if isinstance(value, str):
+        return bool(value.strip()) and value.lower() not in _STATUS_WORDS and not _is_time(value)
+    return True
+
+
+def _is_time(text: str) -> bool:
+    try:
+        if len(text) == 10:
+            date.fromisoformat(text)
+        else:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value

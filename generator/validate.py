@@ -20,13 +20,12 @@ exception.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from callforge.generator.grounding import GroundingText, normalise_parts
+from callforge.generator.results import is_hollow
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import Scenario, result_is_error
 from callforge.generator.schema import validate_instance
@@ -101,60 +100,6 @@ def check_results(scenario: Scenario, tools: ToolSet) -> Rejection | None:
                 f"echoed arguments; a {kind.verb} must return data",
             )
     return None
-
-
-_NOT_DATA_KEY = re.compile(
-    r"^(id|ids|uuid|guid|ref|reference|.*[_-]ids?|.*[a-z]Ids?|status|state|success|ok|message|msg"
-    r"|detail|code|error|.*_at|timestamp|created|updated|count|total_count|total_results"
-    r"|num_results|page|page_size|per_page|limit|offset|has_more|next_cursor|next_page)$"
-)
-_STATUS_WORDS = frozenset(["ok", "success", "succeeded", "completed", "done", "true", "found"])
-
-
-def is_hollow(result: Any, arguments: Mapping[str, Any]) -> bool:
-    """Whether ``result`` holds no data beyond ids, status, timestamps and echoed ``arguments``."""
-    echoed = {_comparable(value) for _, value in _leaves(arguments)}
-    return not any(
-        _is_data(key, value) and _comparable(value) not in echoed for key, value in _leaves(result)
-    )
-
-
-def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, Mapping):
-        for child_key, child in value.items():
-            yield from _leaves(child, str(child_key))
-    elif isinstance(value, list):
-        for child in value:
-            yield from _leaves(child, key)
-    else:
-        yield key, value
-
-
-def _is_data(key: str, value: Any) -> bool:
-    if value is None or isinstance(value, bool) or _NOT_DATA_KEY.match(key):
-        return False
-    if isinstance(value, str):
-        return bool(value.strip()) and value.lower() not in _STATUS_WORDS and not _is_time(value)
-    return True
-
-
-def _is_time(text: str) -> bool:
-    try:
-        if len(text) == 10:
-            date.fromisoformat(text)
-        else:
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def _comparable(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip().lower()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
 
 
 def check_conversation(

@@ -224,3 +224,29 @@ def _is_time(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_a_loosely_declared_result_gets_records_of_the_tools_entity() -> None:
+    """``-> list[dict[str, str]]`` lets seeding draw ``[{}]``; the records get fields."""
+    tool = parse_tools(
+        [
+            {
+                "name": "search_products",
+                "description": "Search the product catalogue.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"query": {"type": "string"}},
+                    "required": ["query"],
+                },
+                "x-output-schema": {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }
+        ]
+    )["search_products"]
+    for seed in range(5):
+        records = _result(tool, {"query": "red shoes"}, seed)["result"]
+        assert records and all({"product_id", "title", "price"} <= r.keys() for r in records)
+        assert all(isinstance(v, str) for r in records for v in r.values())
+        assert all("query" not in r for r in records)  # what a search is asked, not found
