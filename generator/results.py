@@ -36,6 +36,7 @@ import re
 import statistics
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from faker import Faker
@@ -948,6 +949,7 @@ def _defs(root: Mapping[str, Any]) -> dict[str, Any]:
     return {key: root[key] for key in ("$defs", "definitions") if key in root}
 
 
+@lru_cache(maxsize=4096)
 def _stem(name: str) -> str:
     """``departure_time`` -> ``departure``, ``check_in_at`` -> ``check_in``."""
     words = [
