@@ -477,6 +477,9 @@ _PER_USD = {
     "SEK": 10.5, "NOK": 10.7, "DKK": 6.9, "PLN": 4.0, "CZK": 23.0, "MXN": 17.0,
     "BRL": 5.0, "ZAR": 18.5, "KRW": 1350.0, "TRY": 32.0, "AED": 3.67, "THB": 36.0,
 }  # fmt: skip
+_GENERIC_FIELDS = frozenset(
+    ["id", "name", "type", "value", "date", "time", "title", "description", "kind", "code"]
+)
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
 _EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
@@ -569,9 +572,14 @@ class _Ties:
     # -- arguments -------------------------------------------------------------------
 
     def _echo(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
-        """A field named like a scalar argument holds its value: the record that was asked for."""
+        """A field named like a scalar argument holds its value: the record that was asked for.
+
+        "Named like" is the same name, or the argument's name ending in the field's
+        (``customer_email`` fills ``email``, ``order_status`` fills ``status``), except
+        for names too generic to tell whose they are (``id``, ``name``).
+        """
         for key in list(record):
-            value = self.arguments.get(key)
+            value = self._argument_for(key)
             if value is not None and not isinstance(value, list | dict):
                 self._put(record, schema, key, value)
         for key in list(record):
@@ -579,6 +587,13 @@ class _Ties:
             current = record[key]
             if date_value and isinstance(current, str) and "T" in current:
                 self._put(record, schema, key, f"{date_value}{current[10:]}")
+
+    def _argument_for(self, key: str) -> Any:
+        if key in self.arguments:
+            return self.arguments[key]
+        if key in _GENERIC_FIELDS:
+            return None
+        return next((v for n, v in self.arguments.items() if n.endswith(f"_{key}")), None)
 
     def _argument_date(self, key: str) -> str | None:
         """``departure_time`` takes the day of the ``departure_date`` argument."""
