@@ -344,12 +344,15 @@ def is_faker_city(city: str) -> bool:
     return city.split()[0] in Address.city_prefixes or city.endswith(Address.city_suffixes)
 
 
+REAL_CITIES = {place.city for place in PLACES}
+
+
 def test_values_are_realistic() -> None:
     rng, faker = seeded(11)
     for _ in range(50):
         arguments = seed_arguments(ORDER_TOOL, rng, faker, optional_rate=1.0)
         assert re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", arguments["customer_email"])
-        assert is_faker_city(arguments["city"]), arguments["city"]
+        assert arguments["city"] in REAL_CITIES, arguments["city"]
         assert re.fullmatch(r"ORD-\d{5}", arguments["order_id"])
         assert 1 <= arguments["quantity"] <= 100
         assert round(arguments["amount"], 2) == arguments["amount"]
@@ -375,7 +378,7 @@ def test_description_picks_the_provider_when_the_name_is_vague() -> None:
         arguments = seed_arguments(schema, rng, faker)
         assert arguments["ccy"] in currencies
         assert re.fullmatch(r"[a-z]{2}", arguments["lang"])
-        assert is_faker_city(arguments["where"]), arguments["where"]
+        assert arguments["where"] in REAL_CITIES, arguments["where"]
         assert 14 <= arguments["temp"] <= 95
 
 
@@ -533,7 +536,8 @@ def test_the_schema_narrows_the_place_and_a_lone_city_stays_varied() -> None:
             assert COUNTRY_OF[arguments["city"]] == arguments["country_code"]
     rng, faker = seeded(4)
     alone = [seed_arguments(schema, rng, faker, optional_rate=0.0)["city"] for _ in range(30)]
-    assert all(is_faker_city(city) for city in alone), alone
+    assert all(city in REAL_CITIES for city in alone), alone
+    assert len(set(alone)) > 15
 
 
 def test_latitude_and_longitude_are_one_real_place() -> None:
@@ -558,7 +562,10 @@ def test_latitude_and_longitude_are_one_real_place() -> None:
         ("amount", {"type": "integer", "description": "Amount in cents"}, 100, 50000),
         ("timeout", {"type": "integer", "description": "Timeout in seconds"}, 5, 300),
         ("length", {"type": "integer", "description": "Length in minutes"}, 5, 120),
-        ("off", {"type": "number", "description": "Discount percentage (0-100)"}, 1, 100),
+        ("off", {"type": "number", "description": "Discount percentage (0-100)"}, 0, 100),
+        ("years", {"type": "integer", "description": "Number of years"}, 1, 30),
+        ("term", {"type": "integer", "description": "Loan term in years"}, 1, 30),
+        ("year", {"type": "integer", "description": "The calendar year"}, 1990, 2030),
         ("radius", {"type": "number", "description": "Search radius in meters"}, 100, 5000),
         ("temp", {"type": "number", "description": "Temperature in Fahrenheit"}, 14, 95),
     ],
@@ -961,3 +968,79 @@ def test_a_late_departure_still_returns_after_it() -> None:
     rng, faker = seeded(3)
     pairs = [seed_arguments(schema, rng, faker, optional_rate=1.0) for _ in range(2000)]
     assert all(a["departure_date"] <= a["return_date"] for a in pairs)
+
+
+@pytest.mark.parametrize(
+    ("description", "low", "high"),
+    [("A level between 3 and 7", 3, 7), ("How many, up to 5", 1, 5), ("Priority (1-3)", 1, 3)],
+)
+def test_a_range_stated_in_the_description_is_kept(description: str, low: int, high: int) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"level": {"type": "integer", "description": description}},
+    }
+    values = {arguments["level"] for arguments in draws(schema, 8)}
+    assert values == set(range(low, high + 1))
+
+
+@pytest.mark.parametrize(
+    ("description", "allowed"),
+    [
+        ("The numerical method: 'trapezoid' or 'simpson'.", {"trapezoid", "simpson"}),
+        ("Sort order, one of 'asc', 'desc'", {"asc", "desc"}),
+        ("Output format; possible values: json, csv, xml.", {"json", "csv", "xml"}),
+        ("The default value is 'trapezoidal'.", {"trapezoidal"}),
+        ("The unit of measure (defaults to 'units' if not specified)", {"units"}),
+        ("The mathematical function, e.g. x**2 + 1", {"x**2 + 1"}),
+    ],
+)
+def test_values_a_description_offers_are_the_values_used(
+    description: str, allowed: set[str]
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"method": {"type": "string", "description": description}},
+    }
+    values = {arguments["method"] for arguments in draws(schema, 9)}
+    assert values == allowed
+
+
+def test_an_example_does_not_replace_a_real_provider() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+    }
+    assert len({arguments["city"] for arguments in draws(schema, 9)}) > 15
+
+
+def test_a_location_reads_the_way_its_description_asks() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string", "description": "The city and state, e.g. Austin, TX"},
+            "destination": {"type": "string", "description": "City and country, e.g. Rome, Italy"},
+        },
+    }
+    for arguments in draws(schema, 10):
+        city, region = arguments["location"].split(", ")
+        assert city in REAL_CITIES and re.fullmatch(r"[A-Z]{2}", region)
+        city, country = arguments["destination"].split(", ")
+        assert next(p for p in PLACES if p.city == city).country == country
+
+
+def test_an_optional_nullable_parameter_is_left_out_not_sent_as_null() -> None:
+    """Python's ``max_price: float | None = None`` (as pydantic writes it)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "max_price": {"anyOf": [{"type": "number"}, {"type": "null"}], "default": None},
+            "tag": {"type": ["string", "null"]},
+            "parent": {"type": ["string", "null"]},
+        },
+        "required": ["query", "parent"],
+    }
+    seen = draws(schema, 12, count=200)
+    assert all(None not in (a.get("max_price", 0), a.get("tag", 0)) for a in seen)
+    assert any("max_price" in a for a in seen) and any("tag" in a for a in seen)
+    assert any(a["parent"] is None for a in seen)  # a required null is what the schema asks

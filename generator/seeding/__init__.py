@@ -22,7 +22,7 @@ The package holds one job per module: ``realism`` (providers and number ranges),
 reproducible).
 """
 
-from callforge.generator.seeding.places import PLACES, place_role
+from callforge.generator.seeding.places import PLACES
 from callforge.generator.seeding.planner import EXACT_KEYWORDS, UNSUPPORTED_KEYWORDS, seed_arguments
 from callforge.generator.seeding.randomness import REFERENCE_TODAY
 from callforge.generator.seeding.realism import (
@@ -30,6 +30,7 @@ from callforge.generator.seeding.realism import (
     STRING_PROVIDERS,
     SUPPORTED_FORMATS,
     number_range,
+    place_role,
     string_provider,
 )
 from callforge.generator.seeding.violations import violate_argument

@@ -58,15 +58,17 @@ from callforge.generator.seeding.objects import (
     day_count,
     twin_pairs,
 )
-from callforge.generator.seeding.places import PLACE_ROLES, PLACES, place_role
+from callforge.generator.seeding.places import PLACE_ROLES, PLACES
 from callforge.generator.seeding.randomness import REFERENCE_TODAY, Draw, unweighted_twin
 from callforge.generator.seeding.realism import (
     DEFAULT_RANGE,
     FORMAT_MAKERS,
     Range,
+    described_range,
     format_maker,
     number_range,
-    string_provider,
+    place_role,
+    string_maker,
     words_of,
 )
 
@@ -248,9 +250,8 @@ class _Planner:
         if checked and fmt not in FORMAT_MAKERS:
             raise self.error(f"format '{fmt}' is not supported for seeding arguments", path)
         description = s.get("description") or ""
-        provider = string_provider(name, description) if name else None
         return Text(
-            provider=provider.make if provider else None,
+            provider=string_maker(name, description),
             format_maker=format_maker(fmt, name, description) if checked else None,
             pattern=self._pattern(s, path),
             min_length=low,
@@ -285,7 +286,10 @@ class _Planner:
         numbers with under ``_FEW`` points gives way to a finer one.
         """
         if human is None:
-            human = number_range(name, s.get("description") or "") if name else DEFAULT_RANGE
+            description = s.get("description") or ""
+            human = described_range(description) or (
+                number_range(name, description) if name else DEFAULT_RANGE
+            )
         multiple = s.get("multipleOf")
         steps = _steps(human.step, multiple, integer=integer)
         low, high = _bounds(s)

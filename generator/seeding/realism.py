@@ -18,6 +18,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from callforge.generator.seeding.places import PLACES, region_code
 from callforge.generator.seeding.randomness import Draw
 
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
@@ -54,6 +55,7 @@ class _Provider:
     make: Make
     when: re.Pattern[str] | None = None
     role: str = ""
+    vague: bool = False  # a stand-in (a random word): values a description offers beat it
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,15 @@ def _rx(pattern: str | None) -> re.Pattern[str] | None:
 
 
 def _text(
-    name: str | None, description: str | None, make: Make, when: str = "", role: str = ""
+    name: str | None,
+    description: str | None,
+    make: Make,
+    when: str = "",
+    role: str = "",
+    *,
+    vague: bool = False,
 ) -> _Provider:
-    return _Provider(_rx(name), _rx(description), make, _rx(when), role)
+    return _Provider(_rx(name), _rx(description), make, _rx(when), role, vague)
 
 
 def _span(
@@ -181,6 +189,21 @@ def _meeting_room(draw: Draw, name: str) -> str:
     return f"{kind} {draw.rng.randint(1, 6)}{draw.rng.choice('ABCD')}"
 
 
+def _city(draw: Draw, name: str) -> str:
+    """A real city: Faker's en_US cities are invented ("Lake Jamesfort"), no weather has them."""
+    return draw.rng.choice(PLACES).city
+
+
+def _city_and_region(draw: Draw, name: str) -> str:
+    place = draw.rng.choice(PLACES)
+    return f"{place.city}, {region_code(place)}"
+
+
+def _city_and_country(draw: Draw, name: str) -> str:
+    place = draw.rng.choice(PLACES)
+    return f"{place.city}, {place.country}"
+
+
 def _pick(options: Sequence[str]) -> Make:
     return lambda draw, name: draw.faker.random_element(options)
 
@@ -209,6 +232,11 @@ def _both(first: str, second: str) -> str:
     return f"^(?=.*(?:{first}))(?=.*(?:{second}))"
 
 
+_CITY_COUNTRY = (
+    r"\bcity and country\b|\bcity, country\b"
+    r"|(?-i:e\.g\.,? [A-Z][a-z]+( [A-Z][a-z]+)*, [A-Z][a-z]{2,})"
+)
+_CITY = r"\b(city|town|location|destination|origin)\b"
 _TRIP_END = r"\b(origin|destination|departure|arrival|from|to)\b"
 _ID = r"\b(id|ids|sku|reference|ref)$|\b(order|booking|tracking|invoice|confirmation) (number|no)\b"
 # Tried in order, first by property name, then by description alone.
@@ -253,7 +281,11 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(ticker|stock|symbol)\b", r"\bticker\b|\bstock symbol\b", _pick(_TICKERS)),
     _text(r"\b(airport|iata)\b", r"\biata\b", _pick(_AIRPORTS)),
     _text(_TRIP_END, None, _pick(_AIRPORTS), when=r"\biata\b|\bairport\b"),
-    _text(r"\b(city|town|location|destination|origin)\b", r"\bcity\b", _call("city"), role="city"),
+    _text(
+        _CITY, None, _city_and_region, when=r"\bcity and state\b|\bcity, state\b|(?-i:, [A-Z]{2}\b)"
+    ),
+    _text(_CITY, None, _city_and_country, when=_CITY_COUNTRY),
+    _text(_CITY, r"\bcity\b", _city, role="city"),
     _text(
         r"\b(zip|postcode|postal code|zip code)\b",
         r"\b(zip|postal) code\b",
@@ -300,7 +332,12 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
         r"\bfull name\b|\bperson's name\b",
         _call("name"),
     ),
-    _text(r"\b(category|tag|genre|type|kind|label|status|mode)\b", None, _call("word")),
+    _text(
+        r"\b(category|tag|genre|type|kind|label|status|mode|method|unit|format|style)\b",
+        None,
+        _call("word"),
+        vague=True,
+    ),
 )
 
 _MONEY = r"\b(price|amount|cost|total|balance|fee|salary|budget|payment|subtotal|tip)\b"
@@ -313,7 +350,10 @@ NUMBER_RANGES: tuple[Range, ...] = (
     _span(r"\btemp", None, 263, 308, step="0.1", when=r"kelvin"),
     _span(None, r"\bfahrenheit\b", 14, 95),
     _span(r"\btemp(erature)?\b|\bcelsius\b", r"\bcelsius\b", -10, 35),
-    _span(r"\byears?\b", r"\byear\b", 1990, 2030),
+    # "years" counts (a loan term, an investment period); "year" is a calendar year.
+    _span(r"\b(years|num years|number of years|term|tenure)\b", r"\b(number of|in) years\b", 1, 30),
+    _span(r"\b(months|number of months)\b", r"\b(number of|in) months\b", 1, 24),
+    _span(r"\byear\b", r"\byear\b", 1990, 2030),
     _span(r"\bmonth\b", None, 1, 12),
     _span(r"\bday\b", None, 1, 28),
     # A span of time reads its unit from the description: "Timeout in seconds".
@@ -388,6 +428,20 @@ def _when(rule: _Provider | Range, description: str) -> bool:
     return rule.when is None or bool(rule.when.search(description))
 
 
+@lru_cache(maxsize=4096)
+def string_maker(name: str, description: str = "") -> Make | None:
+    """How a string property gets its value: the values its description offers, else its provider.
+
+    A closed set ("one of 'A', 'B'", "'trapezoid' or 'simpson'") always wins;
+    examples ("e.g. X", "defaults to 'units'") win over no provider or a vague one.
+    """
+    provider = string_provider(name, description) if name else None
+    options, closed = described_options(description)
+    if options and (closed or provider is None or provider.vague):
+        return _pick(options)
+    return provider.make if provider else None
+
+
 def string_provider(name: str, description: str = "") -> _Provider | None:
     """The realistic string provider for a property, if its name or description has one."""
     index = _lookup(name, description, "string")
@@ -439,3 +493,95 @@ def format_maker(fmt: str, name: str, description: str = "") -> Make | None:
                 if words.search(text):
                     return _dated(*days, clock=fmt == "date-time")
     return FORMAT_MAKERS.get(fmt)
+
+
+def place_role(name: str, description: str = "") -> str:
+    """Which ``Place`` field a property is (``""`` for none), by the rule it gets."""
+    provider = string_provider(name, description)
+    return (provider.role if provider else "") or number_range(name, description).role
+
+
+# ---------------------------------------------------------------------------
+# What a description says about the values: "one of 'A', 'B'", "e.g. X", "between 1 and 10".
+
+_QUOTE = "'\"`\u2018\u2019\u201c\u201d"
+_QUOTED = re.compile(f"[{_QUOTE}]([^{_QUOTE}]{{1,40}})[{_QUOTE}]")
+_QUOTED_CHOICE = re.compile(
+    f"[{_QUOTE}][^{_QUOTE}]{{1,40}}[{_QUOTE}](\\s*(,|/|\\|)?\\s*(or|and)?\\s*"
+    f"[{_QUOTE}][^{_QUOTE}]{{1,40}}[{_QUOTE}])+"
+)
+_CLOSED = re.compile(
+    r"\b(one of|either|options? (are|is|include)|options?:|possible values?|allowed values?|"
+    r"valid values?|supported values?|accepted values?|must be|can be|choose from|values?:)"
+    r"\s*:?\s*(?P<tail>.*)",
+    re.IGNORECASE,
+)
+_EXAMPLE = re.compile(
+    r"\b(e\.g\.|eg\.|for example|for instance|such as|defaults? to|default(?: value)? (?:is|of)|"
+    r"default:)\s*,?:?\s*(?P<tail>.*)",
+    re.IGNORECASE,
+)
+_PLAIN_OPTION = re.compile(r"^[\w][\w.+-]*( [\w][\w.+-]*){0,2}$")
+
+
+@lru_cache(maxsize=4096)
+def described_options(description: str) -> tuple[tuple[str, ...], bool]:
+    """Values a description offers, and whether they are the only ones it allows.
+
+    "one of 'A', 'B'" and "'trapezoid' or 'simpson'" are a closed set; "e.g. X"
+    and "defaults to 'units'" are examples. ``((), False)`` when it names none.
+    """
+    closed = _CLOSED.search(description)
+    if closed:
+        options = _options_in(closed.group("tail"), split=True)
+        if len(options) >= 2:
+            return options, True
+    choice = _QUOTED_CHOICE.search(description)
+    if choice:
+        return tuple(dict.fromkeys(_QUOTED.findall(choice.group(0)))), True
+    examples: list[str] = []
+    for found in _EXAMPLE.finditer(description):
+        examples += _options_in(found.group("tail"), split=False)
+    return tuple(dict.fromkeys(examples)), False
+
+
+def _options_in(tail: str, *, split: bool) -> tuple[str, ...]:
+    """Quoted values at the start of ``tail``, else its first plain phrase (or list of them)."""
+    quoted = _QUOTED.match(tail.lstrip()) or (_QUOTED.search(tail) if split else None)
+    if quoted:
+        clause = re.split(r"(?<=[.;)])\s|\s[-\u2013\u2014(]\s?", tail, maxsplit=1)[0]
+        return tuple(v.strip() for v in _QUOTED.findall(clause) if v.strip())
+    clause = re.split(r"[;()]|\.(\s|$)", tail, maxsplit=1)[0].strip().rstrip(".,")
+    parts = [p.strip() for p in re.split(r",|\bor\b|\band\b|/|\|", clause) if p.strip()]
+    listed = split or len(parts) >= 3 or bool(re.search(r"\bor\b|/|\|", clause))
+    if listed and len(parts) >= 2 and all(_PLAIN_OPTION.match(p) for p in parts):
+        return tuple(parts)
+    return (clause,) if clause and len(clause) <= 40 and not split else ()
+
+
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+_DESCRIBED_RANGE = re.compile(
+    rf"\bbetween {_NUMBER} and {_NUMBER}\b|\bfrom {_NUMBER} to {_NUMBER}\b"
+    rf"|\brange:? {_NUMBER} ?(?:-|to|\.\.) ?{_NUMBER}\b|\({_NUMBER} ?(?:-|to|\.\.) ?{_NUMBER}\)",
+    re.IGNORECASE,
+)
+_DESCRIBED_CAP = re.compile(
+    rf"\b(?:up to|at most|no more than|maximum(?: of)?|max\.?) {_NUMBER}\b", re.I
+)
+
+
+@lru_cache(maxsize=4096)
+def described_range(description: str) -> Range | None:
+    """The range a description states: "between 1 and 10", "(0-100)", "up to 50"."""
+    found = _DESCRIBED_RANGE.search(description)
+    if found:
+        low, high = (Fraction(v) for v in found.groups() if v is not None)
+    elif cap := _DESCRIBED_CAP.search(description):
+        high = Fraction(cap.group(1))
+        low = min(Fraction(1), high)
+    else:
+        return None
+    if low > high:
+        return None
+    whole = low.denominator == high.denominator == 1
+    return Range(None, None, low, high, Fraction(1) if whole else Fraction(1, 100))
