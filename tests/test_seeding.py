@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from faker import Faker
 from faker.providers.address.en_US import Provider as Address
 from faker.providers.currency import Provider as Currency
@@ -19,7 +20,13 @@ from jsonschema import Draft202012Validator
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
 from callforge.generator.schema import check_parameters_schema, scalar_leaves, validate_instance
-from callforge.generator.seeding import PLACES, seed_arguments, violate_argument
+from callforge.generator.seeding import (
+    PLACES,
+    free_text_arguments,
+    seed_arguments,
+    violate_argument,
+)
+from callforge.generator.templating import TEMPLATES_DIR
 
 
 def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -1044,3 +1051,107 @@ def test_an_optional_nullable_parameter_is_left_out_not_sent_as_null() -> None:
     assert all(None not in (a.get("max_price", 0), a.get("tag", 0)) for a in seen)
     assert any("max_price" in a for a in seen) and any("tag" in a for a in seen)
     assert any(a["parent"] is None for a in seen)  # a required null is what the schema asks
+
+
+# ---------------------------------------------------------------------------
+# Free text that says something: drawn from templates/values/free_text.yaml, by kind.
+
+FREE_TEXT = yaml.safe_load((TEMPLATES_DIR / "values" / "free_text.yaml").read_text())
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template)) + "$")
+
+
+def _topics_matching(field: str, value: str) -> set[int]:
+    return {
+        index
+        for index, topic in enumerate(FREE_TEXT["topics"])
+        if any(_template_regex(t).match(value) for t in topic[field])
+    }
+
+
+def test_an_emails_subject_and_body_come_from_one_topic() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "to": {"type": "string", "format": "email"},
+            "subject": {"type": "string", "maxLength": 80},
+            "body": {"type": "string", "description": "Plain-text message body"},
+        },
+        "required": ["to", "subject", "body"],
+    }
+    seen = set()
+    for arguments in draws(schema, 31, count=80):
+        subject, body = (
+            _topics_matching("subject", arguments["subject"]),
+            _topics_matching("body", arguments["body"]),
+        )
+        assert subject & body, arguments
+        seen |= subject
+    assert len(seen) > 8
+
+
+def test_sql_reads_the_tables_its_description_names() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "sql": {"type": "string", "description": "SQL to run; tables: invoices, payments"},
+        },
+        "required": ["sql"],
+    }
+    values = [arguments["sql"] for arguments in draws(schema, 32)]
+    assert all(re.match(r"SELECT .+ FROM (invoices|payments)\b", v) for v in values), values
+    assert {"invoices", "payments"} <= {re.search(r"FROM (\w+)", v).group(1) for v in values}  # type: ignore[union-attr]
+
+
+def test_a_search_query_fits_what_the_tool_searches() -> None:
+    schema = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    rng, faker = seeded(33)
+    products = set(FREE_TEXT["queries"]["product"])
+    for _ in range(40):
+        arguments = seed_arguments(schema, rng, faker, tool="search_products")
+        assert arguments["query"] in products
+
+
+def test_a_short_subject_is_cut_at_a_word_not_replaced_by_noise() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"subject": {"type": "string", "maxLength": 18}},
+        "required": ["subject"],
+    }
+    subjects = [t for topic in FREE_TEXT["topics"] for t in topic["subject"]]
+    for arguments in draws(schema, 34):
+        value = arguments["subject"]
+        assert len(value) <= 18 and not value.endswith((",", ":", " "))
+        prefixes = (" ".join(t.split()[:k]).rstrip(",:;-") for t in subjects for k in range(1, 12))
+        assert any(_template_regex(prefix).match(value) for prefix in prefixes), value
+
+
+def test_the_plan_knows_which_arguments_are_free_text() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 60},
+            "notes": {"type": ["string", "null"]},
+            "start_time": {"type": "string", "format": "date-time"},
+            "room": {"type": "string", "enum": ["A", "B"]},
+            "query": {"type": "string", "description": "SQL query over the `orders` table"},
+        },
+    }
+    assert free_text_arguments(schema, "schedule_meeting") == {
+        "title": "title",
+        "notes": "note",
+        "query": "sql",
+    }
+
+
+def test_an_interval_list_is_in_order() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "interval": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+        },
+        "required": ["interval"],
+    }
+    assert all(a["interval"][0] <= a["interval"][1] for a in draws(schema, 35))

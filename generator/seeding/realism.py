@@ -18,6 +18,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from callforge.generator.seeding.free_text import free_text_maker
 from callforge.generator.seeding.places import PLACES, region_code
 from callforge.generator.seeding.randomness import Draw
 
@@ -56,6 +57,7 @@ class _Provider:
     when: re.Pattern[str] | None = None
     role: str = ""
     vague: bool = False  # a stand-in (a random word): values a description offers beat it
+    free_text: str = ""  # the kind of free text (free_text.KINDS), if it is one
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ def _text(
     return _Provider(_rx(name), _rx(description), make, _rx(when), role, vague)
 
 
+def _free(name: str | None, description: str | None, kind: str, when: str = "") -> _Provider:
+    return _Provider(_rx(name), _rx(description), free_text_maker(kind), _rx(when), free_text=kind)
+
+
 def _span(
     name: str | None,
     description: str | None,
@@ -107,15 +113,6 @@ def _span(
         _rx(when),
         role,
     )
-
-
-def _sentence(draw: Draw, low: int, high: int) -> str:
-    count = draw.rng.randint(low, high)
-    return draw.faker.sentence(nb_words=count, variable_nb_words=False).rstrip(".")
-
-
-def _words(draw: Draw, low: int, high: int) -> str:
-    return " ".join(draw.faker.words(draw.rng.randint(low, high)))
 
 
 def _record_id(draw: Draw, name: str) -> str:
@@ -162,18 +159,6 @@ def _time(draw: Draw, name: str) -> str:
 
 def _rfc_time(draw: Draw, name: str) -> str:
     return "{:02d}:{:02d}:00Z".format(*_clock(draw.rng))
-
-
-def _title(draw: Draw, name: str) -> str:
-    return _sentence(draw, 3, 6)
-
-
-def _free_text(draw: Draw, name: str) -> str:
-    return _sentence(draw, 3, 12)
-
-
-def _query(draw: Draw, name: str) -> str:
-    return _words(draw, 2, 4)
 
 
 def _product(draw: Draw, name: str) -> str:
@@ -317,14 +302,23 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(_DATE_NAME, None, _dated(*_BEHIND), when=_BEHIND_WORDS),
     _text(_DATE_NAME, r"\bdate\b", _date),
     _text(r"\btime\b", r"\btime of day\b", _time),
-    _text(r"\b(query|q|search|keywords?|terms?|prompt|question|topic)\b", r"\bsearch\b", _query),
-    _text(r"\b(title|subject|headline|caption)\b", None, _title),
-    _text(
-        r"\b(description|message|body|text|content|notes?|comment|reason|summary|details|"
-        r"instructions|bio|feedback|review)\b",
-        None,
-        _free_text,
+    # Free text, by kind (see free_text.py): the LLM teacher writes these itself.
+    _free(r"\bsql\b", r"\bsql\b", "sql"),
+    _free(r"\b(query|statement)\b", None, "sql", when=r"\bsql\b"),
+    _free(r"\b(selector|css|xpath)\b", r"\bcss selector\b|\bxpath\b", "selector"),
+    _free(
+        r"\b(function|expression|formula|equation|polynomial)\b",
+        r"\bmathematical (function|expression)\b|\bpolynomial\b",
+        "expression",
+        when=r"\b(math\w*|polynomial|function|expression|equation)\b",
     ),
+    _free(r"\bold (text|string|str|content|value)\b", None, "edit_old"),
+    _free(r"\bnew (text|string|str|content|value)\b|\breplacement\b", None, "edit_new"),
+    _free(r"\b(query|q|search|keywords?|terms?|prompt|question|topic)\b", r"\bsearch\b", "query"),
+    _free(r"\bsubject\b", r"\bsubject line\b", "subject"),
+    _free(r"\b(title|headline|caption|summary)\b", None, "title"),
+    _free(r"\b(description|notes?|reason|instructions|details|purpose|agenda)\b", None, "note"),
+    _free(r"\b(message|body|text|content|comment|bio|feedback|review|reply)\b", None, "body"),
     _text(r"\b(product|item)( name)?\b", None, _product),
     _text(
         r"\b(full name|customer|recipient|person|contact|guest|passenger|author|attendee|"
@@ -428,18 +422,36 @@ def _when(rule: _Provider | Range, description: str) -> bool:
     return rule.when is None or bool(rule.when.search(description))
 
 
-@lru_cache(maxsize=4096)
-def string_maker(name: str, description: str = "") -> Make | None:
-    """How a string property gets its value: the values its description offers, else its provider.
+# A file tool's source, destination and pattern are paths and globs, not cities and words.
+_FILE_TOOL = re.compile(r"\b(files?|director(y|ies)|folders?|paths?)\b", re.IGNORECASE)
+_GLOBS = ("*.py", "*.md", "*.log", "report*", "*.csv", "**/*.json", "*.txt", "invoice_*.pdf")
+_FILE_ARGUMENTS: tuple[tuple[re.Pattern[str], Make], ...] = (
+    (re.compile(r"\b(source|destination|target|src|dst|dest)\b"), _call("file_path", depth=2)),
+    (re.compile(r"\b(pattern|glob|patterns|globs)\b"), _pick(_GLOBS)),
+)
 
-    A closed set ("one of 'A', 'B'", "'trapezoid' or 'simpson'") always wins;
-    examples ("e.g. X", "defaults to 'units'") win over no provider or a vague one.
+
+@lru_cache(maxsize=4096)
+def string_maker(name: str, description: str = "", tool: str = "") -> tuple[Make | None, str]:
+    """How a string property gets its value, and its kind of free text (``""`` if none).
+
+    The values its description offers, else its provider. A closed set ("one
+    of 'A', 'B'", "'trapezoid' or 'simpson'") always wins; examples ("e.g. X",
+    "defaults to 'units'") win over no provider or a vague one. Free text is
+    steered by the tool and description: ``search_products`` gets product queries.
     """
     provider = string_provider(name, description) if name else None
+    if _FILE_TOOL.search(f"{words_of(tool)} {description}"):
+        for rule, maker in _FILE_ARGUMENTS:
+            if rule.search(words_of(name)):
+                return maker, ""
     options, closed = described_options(description)
     if options and (closed or provider is None or provider.vague):
-        return _pick(options)
-    return provider.make if provider else None
+        return _pick(options), ""
+    if provider is not None and provider.free_text:
+        kind = provider.free_text
+        return free_text_maker(kind, f"{tool} {name} {description}"), kind
+    return (provider.make if provider else None), ""
 
 
 def string_provider(name: str, description: str = "") -> _Provider | None:
