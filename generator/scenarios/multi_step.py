@@ -24,9 +24,9 @@ from callforge.generator.scenarios.base import (
 )
 from callforge.generator.schema import property_document, resolved_properties
 from callforge.generator.seeding import seed_arguments
+from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
-_LOOKUP = re.compile(r"^(get|search|find|list|lookup|look_up|fetch|check|query)", re.I)
 _ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|key|name)$", re.I)
 
 
@@ -55,7 +55,7 @@ class _Partners:
     tool: ToolSpec
     others: list[ToolSpec]
     middles: list[ToolSpec]  # others with a chainable argument
-    lookups: list[ToolSpec]  # others whose name reads like a lookup
+    lookups: list[ToolSpec]  # others that retrieve data (lookup, search, forecast)
 
 
 def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
@@ -70,7 +70,7 @@ def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
             tool=tool,
             others=others,
             middles=[t for t in others if chainable_arguments(t)],
-            lookups=[t for t in others if _LOOKUP.match(t.name)],
+            lookups=[t for t in others if tool_kind(t).retrieves],
         )
     return partners
 
