@@ -52,7 +52,7 @@ def free_text_maker(kind: str, context: str = "") -> FreeText:
             queries = tuple(vocabulary()["queries"][domain])
             return lambda draw, name: _fill(draw, draw.rng.choice(queries))
     if kind in TOPIC_FIELDS:
-        return lambda draw, name: _fill(draw, draw.rng.choice(_topic(draw)[kind]))
+        return lambda draw, name: _fill(draw, _variant(draw, _topic(draw)[kind]))
     if kind == "sql":
         tables = described_tables(context) or tuple(vocabulary()["sql"]["tables"])
         return lambda draw, name: _sql(draw, tables)
@@ -93,6 +93,14 @@ def _topic(draw: Draw) -> Mapping[str, Sequence[str]]:
     return topic  # type: ignore[no-any-return]
 
 
+def _variant(draw: Draw, texts: Sequence[str]) -> str:
+    """The call's variant of a topic field: a topic's first subject goes with its first body."""
+    variant = draw.memo.get("variant")
+    if variant is None:
+        variant = draw.memo["variant"] = draw.rng.randrange(1 << 16)
+    return texts[variant % len(texts)]
+
+
 def _edit(draw: Draw) -> Sequence[str]:
     edit = draw.memo.get("edit")
     if edit is None:
@@ -127,8 +135,9 @@ def _fill(draw: Draw, text: str, **given: str) -> str:
 def _placeholder(draw: Draw, key: str) -> str:
     if key == "name":
         return str(draw.faker.first_name())
-    if key == "day":  # a weekday ahead of the example's today
-        return (draw.today + timedelta(days=draw.rng.randint(1, 6))).strftime("%A")
+    if key == "day":  # a working day ahead of the example's today
+        ahead = [draw.today + timedelta(days=n) for n in range(1, 8)]
+        return draw.rng.choice([d for d in ahead if d.weekday() < 5]).strftime("%A")
     if key == "date":  # a recent day, for "since" filters
         return (draw.today - timedelta(days=draw.rng.randint(7, 90))).isoformat()
     return str(draw.rng.randint(2, 12))

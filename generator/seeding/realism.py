@@ -143,9 +143,20 @@ def _dated(first: int, last: int, *, clock: bool = False) -> Make:
 
 # Days from today: a meeting, a flight, a deadline lie ahead; a transaction or a
 # "since" lies behind; a bare date is near today either way.
-_AHEAD, _BEHIND, _NEAR = (1, 120), (-365, -1), (-30, 45)
+_AHEAD, _SOON, _BEHIND, _NEAR = (3, 120), (1, 30), (-365, -1), (-30, 45)
 _date = _dated(*_NEAR)
 _date_time = _dated(*_NEAR, clock=True)
+
+
+def _ahead(*, clock: bool = False) -> Make:
+    """After today: within a month for a meeting or a deadline, within months for a trip."""
+    soon, later = _dated(*_SOON, clock=clock), _dated(*_AHEAD, clock=clock)
+    return lambda draw, name: (soon if _is_soon(name) else later)(draw, name)
+
+
+@lru_cache(maxsize=1024)
+def _is_soon(name: str) -> bool:
+    return bool(re.search(_SOON_WORDS, name)) and not re.search(_FAR_WORDS, name)
 
 
 def _birth_date(draw: Draw, name: str) -> str:
@@ -172,6 +183,11 @@ def _coupon(draw: Draw, name: str) -> str:
 def _meeting_room(draw: Draw, name: str) -> str:
     kind = draw.rng.choice(("Room", "Conference Room", "Meeting Room"))
     return f"{kind} {draw.rng.randint(1, 6)}{draw.rng.choice('ABCD')}"
+
+
+def _full_name(draw: Draw, name: str) -> str:
+    """ "Carla Wood", as on a passport: no "Dr." or "PhD" (Faker adds them one time in ten)."""
+    return f"{draw.faker.first_name()} {draw.faker.last_name()}"
 
 
 def _city(draw: Draw, name: str) -> str:
@@ -201,6 +217,8 @@ _DATE_TIME_NAME = r"\b(datetime|timestamp)\b|\bat$"
 _DATE_TIME_WORDS = r"\bdate-?time\b|\btimestamp\b|\biso ?8601\b"
 _DATE_NAME = r"\b(date|day|deadline|due|checkin|checkout)\b|\bcheck (in|out)\b"
 # What lies ahead of today (bookings, meetings, departures, deadlines) and behind it.
+_FAR_WORDS = r"\b(departure|depart|return|arrival|flight|trip|travel|checkin|checkout|booking)\b"
+_SOON_WORDS = r"\b(deadline|due|meeting|event|appointment|call|reminder|schedul\w*|start|end)\b"
 _AHEAD_WORDS = (
     r"\b(deadline|due|checkin|checkout|check (in|out)|departure|depart|return|arrival|"
     r"meeting|event|appointment|booking|reservation|flight|trip|travel|schedul\w*|"
@@ -287,18 +305,18 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(job|occupation|profession|job title)\b", None, _call("job")),
     _text(r"\b(birth ?date|birthday|dob|date of birth)\b", r"\bdate of birth\b", _birth_date),
     # Dates and date-times: ahead of today, behind it, or near it, by name then description.
-    _text(_both(_DATE_TIME_NAME, _AHEAD_WORDS), None, _dated(*_AHEAD, clock=True)),
+    _text(_both(_DATE_TIME_NAME, _AHEAD_WORDS), None, _ahead(clock=True)),
     _text(_both(_DATE_TIME_NAME, _BEHIND_WORDS), None, _dated(*_BEHIND, clock=True)),
-    _text(_AHEAD_WORDS, None, _dated(*_AHEAD, clock=True), when=_DATE_TIME_WORDS),
+    _text(_AHEAD_WORDS, None, _ahead(clock=True), when=_DATE_TIME_WORDS),
     _text(_BEHIND_WORDS, None, _dated(*_BEHIND, clock=True), when=_DATE_TIME_WORDS),
-    _text(_DATE_TIME_NAME, None, _dated(*_AHEAD, clock=True), when=_AHEAD_WORDS),
+    _text(_DATE_TIME_NAME, None, _ahead(clock=True), when=_AHEAD_WORDS),
     _text(_DATE_TIME_NAME, None, _dated(*_BEHIND, clock=True), when=_BEHIND_WORDS),
     _text(_DATE_TIME_NAME, _DATE_TIME_WORDS, _date_time),
-    _text(_both(_DATE_NAME, _AHEAD_WORDS), None, _dated(*_AHEAD)),
+    _text(_both(_DATE_NAME, _AHEAD_WORDS), None, _ahead()),
     _text(_both(_DATE_NAME, _BEHIND_WORDS), None, _dated(*_BEHIND)),
-    _text(_AHEAD_WORDS, None, _dated(*_AHEAD), when=r"\bdate\b"),
+    _text(_AHEAD_WORDS, None, _ahead(), when=r"\bdate\b"),
     _text(_BEHIND_WORDS, None, _dated(*_BEHIND), when=r"\bdate\b"),
-    _text(_DATE_NAME, None, _dated(*_AHEAD), when=_AHEAD_WORDS),
+    _text(_DATE_NAME, None, _ahead(), when=_AHEAD_WORDS),
     _text(_DATE_NAME, None, _dated(*_BEHIND), when=_BEHIND_WORDS),
     _text(_DATE_NAME, r"\bdate\b", _date),
     _text(r"\btime\b", r"\btime of day\b", _time),
@@ -324,7 +342,7 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
         r"\b(full name|customer|recipient|person|contact|guest|passenger|author|attendee|"
         r"employee|patient|sender|owner|assignee|name)\b",
         r"\bfull name\b|\bperson's name\b",
-        _call("name"),
+        _full_name,
     ),
     _text(
         r"\b(category|tag|genre|type|kind|label|status|mode|method|unit|format|style)\b",
@@ -503,7 +521,8 @@ def format_maker(fmt: str, name: str, description: str = "") -> Make | None:
         for text in (words_of(name), description):
             for words, days in _SIDES:
                 if words.search(text):
-                    return _dated(*days, clock=fmt == "date-time")
+                    clock = fmt == "date-time"
+                    return _ahead(clock=clock) if days == _AHEAD else _dated(*days, clock=clock)
     return FORMAT_MAKERS.get(fmt)
 
 
