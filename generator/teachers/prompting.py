@@ -24,7 +24,7 @@ from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES
 from callforge.generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
 from callforge.generator.templating import as_json, environment
-from callforge.generator.tools import ToolSet, ToolSpec
+from callforge.generator.tools import ToolSet, ToolSpec, stored_definition
 
 _PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
 
@@ -127,7 +127,8 @@ class PromptBuilder:
         key = tuple(tool.content_hash for tool in tools)
         text = self._tools_json.get(key)
         if text is None:
-            text = self._tools_json[key] = as_json([tool.definition for tool in tools])
+            # Result schemas shown too: the teacher's results must fit them.
+            text = self._tools_json[key] = as_json([stored_definition(tool) for tool in tools])
         return text
 
 
