@@ -343,14 +343,16 @@ def test_an_endpoint_refusing_everything_stops_cleanly_and_keeps_the_store(
 
 
 def plan_for(category: str, seed: int) -> tuple[ToolSet, ScenarioPlan]:
-    """A plan for the first example tool, as the pipeline would make it."""
+    """A plan for the first example tool that has ``category``, as the pipeline would make it."""
     tools = load_tools(EXAMPLE_TOOLS)
     faker = Faker()
     faker.seed_instance(seed)
     context = PlanContext(
         rng=random.Random(seed), faker=faker, attempt=0, seed=seed, optional_rate=0.5, style=STYLE
     )
-    return tools, get_category(category).plan(next(iter(tools)), tools, context)
+    kind = get_category(category)
+    tool = next(tool for tool in tools if kind.unavailable_for(tool, tools) is None)
+    return tools, kind.plan(tool, tools, context)
 
 
 def write_once(server: LocalServer, plan: ScenarioPlan, tools: ToolSet, **options: Any) -> Any:

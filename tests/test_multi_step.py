@@ -75,8 +75,10 @@ def test_a_ref_parameter_chains_through_the_pipeline(tmp_path: Path) -> None:
     config = GenerateConfig(per_tool=3, seed=5, mix={"multi_step": 1.0})
     with Store(tmp_path / "s.duckdb") as store:
         summary = asyncio.run(generate(store, tools, OfflineTeacher(), config))
-        assert summary.skipped == {}
-        assert summary.accepted == 3 * len(tools)
+        # Nothing feeds find_order: no multi_step for it, and so no examples at all here.
+        assert list(summary.skipped) == [("find_order", "multi_step")]
+        assert "no other tool's result feeds" in summary.skipped[("find_order", "multi_step")]
+        assert summary.accepted == 3
 
 
 def test_a_chained_value_is_never_one_the_user_states_too() -> None:

@@ -21,6 +21,7 @@ import json
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, ClassVar
 
 from faker import Faker
@@ -56,7 +57,9 @@ class PlannedStep(BaseModel):
     call: ToolCall
     failure: PlannedFailure | None = None
     must_return: dict[str, Any] = Field(default_factory=dict)
-    """Values the tool's result has to contain (top-level keys), for later calls to use."""
+    """Values the tool's result has to hold, for later calls to use, keyed by dotted path
+    into the result (``"id"``, ``"customer.id"``, ``"results.0.flight_id"``; see
+    ``result_value``)."""
 
     @property
     def trainable(self) -> bool:
@@ -65,7 +68,11 @@ class PlannedStep(BaseModel):
 
 
 class ChainLink(BaseModel):
-    """A later call's argument whose value comes from an earlier tool result."""
+    """A later call's argument whose value comes from an earlier tool result.
+
+    ``path`` is where the earlier result holds it (a dotted path, ``results.0.flight_id``):
+    the earlier tool's output field, never the later tool's parameter name.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +80,12 @@ class ChainLink(BaseModel):
     to_step: int
     argument: str
     value: Any
+    path: str = ""
+    """Empty in plans made before paths: the result's top-level key ``argument``."""
+
+    @property
+    def result_path(self) -> str:
+        return self.path or self.argument
 
 
 class ScenarioPlan(BaseModel):
@@ -208,3 +221,59 @@ class Category(ABC):
 
 def result_is_error(result: Any) -> bool:
     return isinstance(result, dict) and ERROR_KEY in result
+
+
+_MISSING = object()
+
+
+def result_value(result: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted path of a tool result, or ``default`` where there is none.
+
+    Segments are object keys, or list indexes where the value is a list:
+    ``result_value({"results": [{"flight_id": "F1"}]}, "results.0.flight_id") == "F1"``.
+    """
+    node = result
+    for segment in path.split("."):
+        if isinstance(node, dict) and segment in node:
+            node = node[segment]
+        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+            node = node[int(segment)]
+        else:
+            return default
+    return node
+
+
+def place_result_value(result: dict[str, Any], path: str, value: Any) -> None:
+    """Put ``value`` at a dotted path of ``result``, making the objects and lists on the way.
+
+    A list index past the end pads the list with empty objects; a scalar in the
+    way is replaced. ``place_result_value({}, "results.0.id", 7)`` gives
+    ``{"results": [{"id": 7}]}``.
+    """
+    node: Any = result
+    segments = path.split(".")
+    for segment, following in pairwise(segments):
+        empty: Any = [] if following.isdigit() else {}
+        node = _child(node, segment, empty)
+    last = segments[-1]
+    if isinstance(node, list):
+        _pad(node, int(last))[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _child(node: Any, segment: str, empty: Any) -> Any:
+    if isinstance(node, list):
+        items = _pad(node, int(segment))
+        if not isinstance(items[int(segment)], type(empty)):
+            items[int(segment)] = empty
+        return items[int(segment)]
+    if not isinstance(node.get(segment, _MISSING), type(empty)):
+        node[segment] = empty
+    return node[segment]
+
+
+def _pad(items: list[Any], index: int) -> list[Any]:
+    while len(items) <= index:
+        items.append({})
+    return items

@@ -19,7 +19,12 @@ from typing import Any
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
-from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
+from callforge.generator.scenarios.base import (
+    ERROR_KEY,
+    ScenarioDraft,
+    ScenarioPlan,
+    place_result_value,
+)
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
 from callforge.generator.tools import ToolSpec
@@ -142,7 +147,8 @@ class OfflineTeacher:
             }
             return {ERROR_KEY: error}
         result = self._fabricate(step.call.name, step.call.arguments, rng)
-        result.update(step.must_return)
+        for path, value in step.must_return.items():
+            place_result_value(result, path, value)
         return result
 
     def _fabricate(
