@@ -298,7 +298,7 @@ def tools_graph_command(
     if unfed:
         shown.print(f"no multi_step (nothing feeds them): {escape(', '.join(unfed))}")
     if out is not None:
-        console.print(f"wrote {len(graph.edges)} edges to {escape(str(out))}")
+        typer.echo(f"wrote {len(graph.edges)} edges to {out}", err=True)
 
 
 @tools_app.command("list")

@@ -283,27 +283,30 @@ def _scalar_type(schema: Mapping[str, Any]) -> str | None:
 def _declared_fields(
     doc: SchemaDocument, schema: Any, path: str, entity: str, depth: int
 ) -> Iterator[OutputField]:
+    """The scalar fields under ``path``; ``entity`` is what the record holding them describes
+    (a property ``customer`` holds a customer, a generic ``results`` keeps the tool's)."""
     try:
         resolved, _ = doc.resolve(schema, path=path or "output")
     except UnsupportedSchemaError:
         return
     kind = _scalar_type(resolved)
-    if kind == "array" and depth < _MAX_DEPTH and path:
+    name = path.rsplit(".", 1)[-1].removesuffix(_LIST_ITEM)
+    if kind in _CHAINABLE_TYPES and path:
+        yield OutputField(path, name, resolved, entity)
+        return
+    if depth >= _MAX_DEPTH:
+        return
+    if path and name.lower() not in _GENERIC_CONTAINERS:
+        entity = singular(name)
+    if kind == "array" and path:
         yield from _declared_fields(
             doc, resolved.get("items", True), path + _LIST_ITEM, entity, depth + 1
         )
     elif kind == "object" or "properties" in resolved:
-        if depth >= _MAX_DEPTH:
-            return
-        for name, sub in (resolved.get("properties") or {}).items():
-            key = name.lower()
-            inner = entity if key in _GENERIC_CONTAINERS else singular(key)
+        for key, sub in (resolved.get("properties") or {}).items():
             yield from _declared_fields(
-                doc, sub, f"{path}.{name}" if path else name, inner, depth + 1
+                doc, sub, f"{path}.{key}" if path else key, entity, depth + 1
             )
-    elif kind in _CHAINABLE_TYPES and path:
-        name = path.rsplit(".", 1)[-1].removesuffix(_LIST_ITEM)
-        yield OutputField(path, name, resolved, entity)
 
 
 def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec) -> Iterator[Edge]:

@@ -417,6 +417,42 @@ def test_a_draft_that_never_fits_is_a_failure_with_the_validators_reason(
     assert "not stated" in failure.value.reason
 
 
+def test_a_chain_is_told_by_field_and_a_draft_without_the_value_there_is_rejected(
+    server: LocalServer,
+) -> None:
+    """The prompt says which field of which result carries which value to which call; a
+    model that writes the chained value somewhere else in the result is rejected for it."""
+    tools, plan = plan_for("multi_step", seed=1)
+    [link] = plan.chains
+    source, target = (step.call.name for step in plan.steps)
+    assert (source, target, link.path) == ("get_customer", "create_order", "customer_id")
+    reply = write_once(server, plan, tools)
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
+    prompt = server.requests[-1]["messages"][-1]["content"]
+    assert (
+        f"the result of call 1 (get_customer) holds {json.dumps(link.value)} at "
+        '`customer_id`; call 2 (create_order) reads it there and passes it as "customer_id"'
+    ) in prompt
+
+    responder = PlanResponder()
+
+    def elsewhere(request: Any) -> Any:
+        """The value only under another key: grounded, but not where the plan said."""
+        draft = responder(request)
+        result = draft["tool_results"][0]
+        result["previous_customer_id"], result["customer_id"] = link.value, "CUS-00001"
+        return draft
+
+    server.state.responder = elsewhere
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=1)
+    assert failure.value.reason == (
+        "output did not fit after 2 tries: category: the result of call 1 (get_customer) "
+        f"holds 'CUS-00001' at 'customer_id', not the {link.value!r} that call 2 passes "
+        "as 'customer_id'"
+    )
+
+
 def test_a_reply_that_is_no_chat_completion_is_a_failure_that_counts_its_request(
     server: LocalServer,
 ) -> None:
