@@ -9,9 +9,10 @@ Edges come from what the tools say about themselves:
 
 * **declared output schemas** (``ToolSpec.output_schema``): every scalar field of
   the result, with its name, type, format and description;
-* **id and entity naming** where a tool declares none: ``get_customer`` yields a
-  customer (its ``customer_id``, ``email``, ``city``), ``search_flights`` a list
-  of flights (``results[].id``), ``create_order`` the created order (``order_id``).
+* **what the tool's kind implies** where it declares none: the shape the offline
+  teacher gives its result (``results.inferred_schema``): ``get_customer`` yields
+  a customer (``customer_id``, ``email``, ``city``, ...), ``search_flights`` a list
+  of flights (``flights[].flight_id``), ``create_order`` the new ``order_id``.
 
 A field feeds a parameter when the two name the same thing, in this order of
 confidence: the id of the same entity (``id`` of a customer, or ``customer_id``,
@@ -21,8 +22,9 @@ into ``customer_id``); the same identifying name (``flight_id``, ``city``,
 string, integer or number that is not an enum (a value to pass on, not a
 choice), and a parameter's description naming the earlier tool ("as returned by
 search_flights") adds confidence. A field that echoes one of its own tool's
-parameters is no edge: ``get_customer(email)`` returning that ``email`` gives the
-user's own words back, and a chain must pass on a value the user never stated.
+parameters is no edge: ``get_customer(email)`` returning that ``email``, or
+``schedule_meeting(attendees)`` its ``attendees[].email``, gives the user's own
+words back, and a chain must pass on a value the user never stated.
 
 Inference looks at two tools at a time, so the graph of a subset of a tool set
 is the full graph restricted to that subset. ``callforge tools graph`` writes
@@ -47,25 +49,15 @@ from pathlib import Path
 from typing import Any
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.results import inferred_schema
 from callforge.generator.schema import SchemaDocument, resolved_properties, schema_types
+from callforge.generator.tool_kinds import singular, tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
 GRAPH_VERSION = 1
 _MAX_DEPTH = 4
 _LIST_ITEM = "[]"
 
-# The words a tool name starts with, by what the tool gives back. A stand-in for the
-# shared tool classification until ``generator/tool_kinds.py`` lands.
-_LOOKUP_VERBS = frozenset(
-    {"get", "fetch", "lookup", "retrieve", "read", "describe", "show", "find", "query"}
-)
-_SEARCH_VERBS = frozenset({"search", "list", "browse"})
-_CREATE_VERBS = frozenset(
-    {"create", "add", "make", "place", "register", "submit", "open", "new", "post", "insert"}
-)
-_PERSON_ENTITIES = frozenset(
-    {"customer", "user", "contact", "employee", "person", "member", "client", "patient", "owner"}
-)
 _GENERIC_CONTAINERS = frozenset(
     {"results", "result", "items", "data", "records", "entries", "hits", "list", "rows"}
 )
@@ -212,67 +204,11 @@ def chainable_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
 
 
 def output_fields(tool: ToolSpec) -> list[OutputField]:
-    """The scalar fields of a tool's result: declared, or implied by its name."""
-    if tool.output_schema is not None:
-        doc = SchemaDocument(tool.output_schema, tool=tool.name)
-        return list(_declared_fields(doc, tool.output_schema, "", tool_entity(tool), 0))
-    return implied_fields(tool)
-
-
-def implied_fields(tool: ToolSpec) -> list[OutputField]:
-    """What a tool's name says its result holds, where it declares no output schema.
-
-    A lookup (``get_customer``, ``find_order``) returns the record: its
-    ``customer_id``, and for a person an ``email`` and a ``city``; a search or list
-    (``search_flights``, or a lookup of a plural such as ``find_orders``) returns
-    ``results[]`` of records with their ``id``; a create (``create_order``) returns
-    the new thing's ``order_id``. Other tools imply nothing.
-    """
-    verb, entity = tool_verb(tool), tool_entity(tool)
-    string = {"type": "string"}
-    if verb in _SEARCH_VERBS or (verb in _LOOKUP_VERBS and _is_plural(tool)):
-        return [OutputField(f"results{_LIST_ITEM}.id", "id", string, entity)]
-    own_id = OutputField(f"{entity}_id", f"{entity}_id", string, entity)
-    if verb in _LOOKUP_VERBS:
-        fields = [own_id]
-        if entity in _PERSON_ENTITIES:
-            fields.append(OutputField("email", "email", {**string, "format": "email"}, entity))
-            fields.append(OutputField("city", "city", string, entity))
-        return fields
-    if verb in _CREATE_VERBS:
-        return [own_id]
-    return []
-
-
-def tool_verb(tool: ToolSpec) -> str:
-    return _name_words(tool.name)[0]
-
-
-def tool_entity(tool: ToolSpec) -> str:
-    """The thing a tool is about, singular: ``list_orders`` -> ``order``."""
-    words = _name_words(tool.name)
-    return singular(words[-1]) if len(words) > 1 else words[0]
-
-
-def singular(word: str) -> str:
-    word = word.lower()
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _is_plural(tool: ToolSpec) -> bool:
-    last = _name_words(tool.name)[-1].lower()
-    return singular(last) != last
-
-
-def _name_words(name: str) -> list[str]:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w] or [name.lower()]
+    """The scalar fields of a tool's result: declared, or else the shape the offline
+    teacher gives it (``results.inferred_schema``, from the tool's kind and entity)."""
+    schema = tool.output_schema or inferred_schema(tool)
+    doc = SchemaDocument(schema, tool=tool.name)
+    return list(_schema_fields(doc, schema, "", tool_kind(tool).entity, 0))
 
 
 def _scalar_type(schema: Mapping[str, Any]) -> str | None:
@@ -280,7 +216,7 @@ def _scalar_type(schema: Mapping[str, Any]) -> str | None:
     return types[0] if len(types) == 1 else None
 
 
-def _declared_fields(
+def _schema_fields(
     doc: SchemaDocument, schema: Any, path: str, entity: str, depth: int
 ) -> Iterator[OutputField]:
     """The scalar fields under ``path``; ``entity`` is what the record holding them describes
@@ -297,16 +233,14 @@ def _declared_fields(
     if depth >= _MAX_DEPTH:
         return
     if path and name.lower() not in _GENERIC_CONTAINERS:
-        entity = singular(name)
+        entity = singular(name.lower())
     if kind == "array" and path:
-        yield from _declared_fields(
+        yield from _schema_fields(
             doc, resolved.get("items", True), path + _LIST_ITEM, entity, depth + 1
         )
     elif kind == "object" or "properties" in resolved:
         for key, sub in (resolved.get("properties") or {}).items():
-            yield from _declared_fields(
-                doc, sub, f"{path}.{key}" if path else key, entity, depth + 1
-            )
+            yield from _schema_fields(doc, sub, f"{path}.{key}" if path else key, entity, depth + 1)
 
 
 def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec) -> Iterator[Edge]:
@@ -315,7 +249,7 @@ def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec
     for parameter, schema in chainable_parameters(target).items():
         best: tuple[float, OutputField, str] | None = None
         for output in fields:
-            if output.name.lower() in echoes or (output.entity_id or "") in echoes:
+            if _echoes(output, echoes):
                 continue
             match = _match(output, parameter, schema, target)
             if match and (best is None or match[0] > best[0]):
@@ -327,6 +261,13 @@ def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec
             score = min(1.0, score + NAMED_IN_DESCRIPTION)
             evidence += f"; its description names {source.name}"
         yield Edge(source.name, output.path, target.name, parameter, round(score, 2), evidence)
+
+
+def _echoes(output: OutputField, echoed: set[str]) -> bool:
+    """The field gives an argument back: it, or a list or object holding it, is named like
+    a parameter (``attendees[].email`` of a call given ``attendees``)."""
+    parts = {part.removesuffix(_LIST_ITEM).lower() for part in output.path.split(".")}
+    return bool(parts & echoed) or (output.entity_id or "") in echoed
 
 
 def _echoed_names(tool: ToolSpec) -> set[str]:
@@ -360,7 +301,7 @@ def _match(
 
 def _parameter_entity(parameter: str, tool: ToolSpec) -> str | None:
     if parameter.lower() == "id":
-        return tool_entity(tool)
+        return tool_kind(tool).entity
     match = _ID_PARAMETER.match(parameter)
     return singular(match.group("entity")) if match else None
 

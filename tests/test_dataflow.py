@@ -119,7 +119,8 @@ def test_declared_output_schemas_give_edges_by_entity_id_name_and_format() -> No
     # text, not an identifier; seats_left is an integer but 'passengers' names no seats.
 
 
-def test_naming_gives_edges_where_no_output_schema_is_declared() -> None:
+def test_the_kind_of_a_tool_gives_edges_where_no_output_schema_is_declared() -> None:
+    """A customer lookup yields the customer's id and city, a list of orders their ids."""
     tools = parse_tools(
         [
             tool("get_customer", {"email": EMAIL}),
@@ -131,7 +132,7 @@ def test_naming_gives_edges_where_no_output_schema_is_declared() -> None:
     )
     assert triples(tools) == {
         ("get_customer", "customer_id", "list_orders", "customer_id"),
-        ("list_orders", "results[].id", "cancel_order", "order_id"),
+        ("list_orders", "orders[].order_id", "cancel_order", "order_id"),
         ("get_customer", "city", "get_weather_forecast", "city"),
         # no get_customer -> send_email.to: the customer's email is the one the user gave
     }

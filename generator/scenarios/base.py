@@ -21,12 +21,13 @@ import json
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from itertools import pairwise
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field
 
+from callforge.generator.seeding import REFERENCE_TODAY
 from callforge.generator.tools import ToolSet, ToolSpec
 
 ERROR_KEY = "error"
@@ -98,6 +99,15 @@ class ScenarioPlan(BaseModel):
     steps: list[PlannedStep]
     chains: list[ChainLink] = Field(default_factory=list)
     style: dict[str, str] = Field(default_factory=dict)
+    today: str = ""
+    """The example's "today" (ISO date), from its seed: dates, results and answers agree on it.
+
+    Empty only in scenarios stored before it existed; read ``today_date`` then."""
+
+    @property
+    def today_date(self) -> date:
+        """``today`` as a date (``REFERENCE_TODAY`` for scenarios stored without one)."""
+        return date.fromisoformat(self.today) if self.today else REFERENCE_TODAY
 
     @property
     def failure_kind(self) -> str | None:
@@ -174,6 +184,19 @@ _json_text = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(value, ensure_ascii=False)``, without making an encoder for every call."""
 
 
+_TODAY_SPAN_DAYS = 2 * 365
+
+
+def today_for(seed: int) -> date:
+    """One example's "today", from its attempt seed: reproducible, never the wall clock.
+
+    Up to two years after ``REFERENCE_TODAY``.
+    Taken from the seed arithmetically, not from the plan's random stream, so
+    adding it moved no other drawn value.
+    """
+    return REFERENCE_TODAY + timedelta(days=seed % _TODAY_SPAN_DAYS)
+
+
 @dataclass
 class PlanContext:
     """Everything a category may draw from while planning one attempt."""
@@ -184,6 +207,10 @@ class PlanContext:
     seed: int
     optional_rate: float = 0.5
     style: dict[str, str] = field(default_factory=dict)
+    today: date = field(init=False)  # the example's "today", from ``seed``
+
+    def __post_init__(self) -> None:
+        self.today = today_for(self.seed)
 
     def call_id(self, step: int) -> str:
         return f"call_{self.seed % 16**8:08x}{step}"
@@ -215,65 +242,10 @@ class Category(ABC):
             seed=context.seed,
             steps=steps,
             style=context.style,
+            today=context.today.isoformat(),
             **extra,
         )
 
 
 def result_is_error(result: Any) -> bool:
     return isinstance(result, dict) and ERROR_KEY in result
-
-
-_MISSING = object()
-
-
-def result_value(result: Any, path: str, default: Any = None) -> Any:
-    """The value at a dotted path of a tool result, or ``default`` where there is none.
-
-    Segments are object keys, or list indexes where the value is a list:
-    ``result_value({"results": [{"flight_id": "F1"}]}, "results.0.flight_id") == "F1"``.
-    """
-    node = result
-    for segment in path.split("."):
-        if isinstance(node, dict) and segment in node:
-            node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
-        else:
-            return default
-    return node
-
-
-def place_result_value(result: dict[str, Any], path: str, value: Any) -> None:
-    """Put ``value`` at a dotted path of ``result``, making the objects and lists on the way.
-
-    A list index past the end pads the list with empty objects; a scalar in the
-    way is replaced. ``place_result_value({}, "results.0.id", 7)`` gives
-    ``{"results": [{"id": 7}]}``.
-    """
-    node: Any = result
-    segments = path.split(".")
-    for segment, following in pairwise(segments):
-        empty: Any = [] if following.isdigit() else {}
-        node = _child(node, segment, empty)
-    last = segments[-1]
-    if isinstance(node, list):
-        _pad(node, int(last))[int(last)] = value
-    else:
-        node[last] = value
-
-
-def _child(node: Any, segment: str, empty: Any) -> Any:
-    if isinstance(node, list):
-        items = _pad(node, int(segment))
-        if not isinstance(items[int(segment)], type(empty)):
-            items[int(segment)] = empty
-        return items[int(segment)]
-    if not isinstance(node.get(segment, _MISSING), type(empty)):
-        node[segment] = empty
-    return node[segment]
-
-
-def _pad(items: list[Any], index: int) -> list[Any]:
-    while len(items) <= index:
-        items.append({})
-    return items

@@ -16,6 +16,7 @@ from typing import Any
 
 from callforge.generator.dataflow import Edge, field_of_path, graph_of, output_fields
 from callforge.generator.grounding import GroundingText, scalar_values
+from callforge.generator.results import value_at
 from callforge.generator.scenarios.base import (
     Category,
     ChainLink,
@@ -25,7 +26,6 @@ from callforge.generator.scenarios.base import (
     ScenarioPlan,
     ToolCall,
     result_is_error,
-    result_value,
 )
 from callforge.generator.schema import instance_is_valid, property_document
 from callforge.generator.seeding import seed_arguments
@@ -82,6 +82,7 @@ class MultiStep(Category):
                 context.faker,
                 optional_rate=context.optional_rate,
                 tool=step_tool.name,
+                today=context.today,
             )
             if index > 0:
                 earlier = steps[-1]
@@ -145,7 +146,7 @@ class MultiStep(Category):
                 )
             if target.arguments.get(link.argument, _NOTHING) != link.value:
                 return f"chained value not passed: call {link.to_step + 1}, '{link.argument}'"
-            held = result_value(results[link.from_step], link.result_path, _NOTHING)
+            held = value_at(results[link.from_step], link.result_path, _NOTHING)
             if held != link.value:
                 found = "nothing" if held is _NOTHING else repr(held)
                 return (
@@ -204,7 +205,9 @@ def _fitting_value(
     declared = _declared_field(edge, tools[edge.from_tool])
     if declared is None:
         if value is _NOTHING:
-            seeded = seed_arguments(parameter, context.rng, context.faker, tool=target.name)
+            seeded = seed_arguments(
+                parameter, context.rng, context.faker, tool=target.name, today=context.today
+            )
             value = seeded[edge.parameter]
         return value
     field, name = declared
@@ -216,7 +219,10 @@ def _fitting_value(
         ):
             return value
         document, key = (parameter, edge.parameter) if attempt % 2 else (field, name)
-        value = seed_arguments(document, context.rng, context.faker, tool=target.name)[key]
+        seeded = seed_arguments(
+            document, context.rng, context.faker, tool=target.name, today=context.today
+        )
+        value = seeded[key]
     return _NOTHING
 
 
