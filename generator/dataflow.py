@@ -150,6 +150,8 @@ class OutputField:
     schema: Mapping[str, Any]
     entity: str
     """What the record holding the field describes (``customer`` for ``get_customer``'s ``id``)."""
+    notes: str = ""
+    """The descriptions of the field and of the lists and objects holding it."""
 
     @property
     def entity_id(self) -> str | None:
@@ -211,13 +213,30 @@ def output_fields(tool: ToolSpec) -> list[OutputField]:
     return list(_schema_fields(doc, schema, "", tool_kind(tool).entity, 0))
 
 
+def flags_for(tool: ToolSpec, field: str) -> list[str]:
+    """Boolean parameters the result needs set to hold ``field``.
+
+    ``get_customer``'s ``recent_orders`` is "Present when include_orders is true":
+    a chain reading ``recent_orders[].order_id`` calls it with ``include_orders``.
+    """
+    found = next((f for f in output_fields(tool) if f.path == field), None)
+    if found is None or not found.notes:
+        return []
+    properties = resolved_properties(tool.parameters, tool=tool.name)
+    return [
+        name
+        for name, schema in properties.items()
+        if _scalar_type(schema) == "boolean" and re.search(rf"\b{re.escape(name)}\b", found.notes)
+    ]
+
+
 def _scalar_type(schema: Mapping[str, Any]) -> str | None:
     types = [t for t in schema_types(schema) or () if t != "null"]
     return types[0] if len(types) == 1 else None
 
 
 def _schema_fields(
-    doc: SchemaDocument, schema: Any, path: str, entity: str, depth: int
+    doc: SchemaDocument, schema: Any, path: str, entity: str, depth: int, notes: str = ""
 ) -> Iterator[OutputField]:
     """The scalar fields under ``path``; ``entity`` is what the record holding them describes
     (a property ``customer`` holds a customer, a generic ``results`` keeps the tool's)."""
@@ -227,20 +246,21 @@ def _schema_fields(
         return
     kind = _scalar_type(resolved)
     name = path.rsplit(".", 1)[-1].removesuffix(_LIST_ITEM)
+    notes = " ".join(filter(None, (notes, str(resolved.get("description") or ""))))
     if kind in _CHAINABLE_TYPES and path:
-        yield OutputField(path, name, resolved, entity)
+        yield OutputField(path, name, resolved, entity, notes)
         return
     if depth >= _MAX_DEPTH:
         return
     if path and name.lower() not in _GENERIC_CONTAINERS:
         entity = singular(name.lower())
     if kind == "array" and path:
-        yield from _schema_fields(
-            doc, resolved.get("items", True), path + _LIST_ITEM, entity, depth + 1
-        )
+        items = resolved.get("items", True)
+        yield from _schema_fields(doc, items, path + _LIST_ITEM, entity, depth + 1, notes)
     elif kind == "object" or "properties" in resolved:
         for key, sub in (resolved.get("properties") or {}).items():
-            yield from _schema_fields(doc, sub, f"{path}.{key}" if path else key, entity, depth + 1)
+            inner = f"{path}.{key}" if path else key
+            yield from _schema_fields(doc, sub, inner, entity, depth + 1, notes)
 
 
 def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec) -> Iterator[Edge]:
@@ -293,10 +313,18 @@ def _match(
         return SAME_ENTITY_ID, f"both identify the {wanted}"
     if output.name.lower() == parameter.lower() and _IDENTIFYING.search(parameter):
         return SAME_NAME, f"both are named '{parameter}'"
+    if _same_code(output.name, parameter) and _IDENTIFYING.search(output.name):
+        return SAME_NAME_ATTRIBUTE, f"'{output.name}' is given as '{parameter}'"
     field_format, parameter_format = output.schema.get("format"), schema.get("format")
     if field_format and field_format == parameter_format and field_format in _IDENTIFYING_FORMATS:
         return SAME_FORMAT, f"both have format '{field_format}'"
     return None
+
+
+def _same_code(field: str, parameter: str) -> bool:
+    """``country`` and ``country_code`` name one thing (``currency``, ``currency_code``)."""
+    one, other = field.lower(), parameter.lower()
+    return one + "_code" == other or other + "_code" == one
 
 
 def _parameter_entity(parameter: str, tool: ToolSpec) -> str | None:

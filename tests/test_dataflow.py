@@ -167,6 +167,14 @@ def test_the_example_tool_set_links_what_really_flows() -> None:
     assert not {link for link in links if link[2] in ("subject", "body", "title", "passengers")}
 
 
+def test_a_flag_a_field_needs_is_read_from_its_description() -> None:
+    from callforge.generator.dataflow import flags_for
+
+    customer = load_tools(EXAMPLE_TOOLS)["get_customer"]
+    assert flags_for(customer, "recent_orders[].order_id") == ["include_orders"]
+    assert flags_for(customer, "customer_id") == []
+
+
 def test_the_graph_file_round_trips_and_a_given_graph_wins() -> None:
     tools = load_tools(EXAMPLE_TOOLS)
     inferred = infer_graph(tools)

@@ -268,3 +268,26 @@ def test_a_call_fed_by_nothing_is_rejected() -> None:
     assert rejection(scenario, tools) == (
         "category: call 3 (cancel_order) takes no value from an earlier result"
     )
+
+
+def test_a_field_present_only_with_a_flag_gets_the_flag_set() -> None:
+    """get_customer's recent_orders is "Present when include_orders is true"."""
+    plans = [plan for tool, plan in example_plans(range(40)) if tool == "cancel_order"]
+    from_orders = [
+        plan
+        for plan in plans
+        if any(link.path == "recent_orders.0.order_id" for link in plan.chains)
+    ]
+    assert from_orders
+    for plan in from_orders:
+        assert plan.steps[0].call.arguments["include_orders"] is True
+
+
+def test_a_city_and_its_country_pass_on_together() -> None:
+    plans = [plan for tool, plan in example_plans(range(20)) if tool == "get_weather_forecast"]
+    assert plans
+    for plan in plans:
+        assert {(link.path, link.argument) for link in plan.chains} == {
+            ("city", "city"),
+            ("country", "country_code"),
+        }

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from callforge.generator.dataflow import Edge, field_of_path, graph_of, output_fields
+from callforge.generator.dataflow import (
+    DataFlowGraph,
+    Edge,
+    field_of_path,
+    flags_for,
+    graph_of,
+    output_fields,
+)
 from callforge.generator.grounding import GroundingText, scalar_values
 from callforge.generator.results import value_at
 from callforge.generator.scenarios.base import (
@@ -109,7 +116,11 @@ class MultiStep(Category):
             into = [e for e in graph.edges_into(chain[0].name) if e.from_tool not in used]
             if not into:
                 break
-            source = rng.choice(list(dict.fromkeys(e.from_tool for e in into)))
+            sources = list(dict.fromkeys(e.from_tool for e in into))
+            if len(chain) + 1 < length:  # more to come: a source something feeds, if any
+                fed = [name for name in sources if _fed(name, used, graph)]
+                sources = fed or sources
+            source = rng.choice(sources)
             by_parameter: dict[str, list[Edge]] = {}
             for edge in into:
                 if edge.from_tool == source:
@@ -159,6 +170,10 @@ class MultiStep(Category):
         return None
 
 
+def _fed(name: str, used: set[str], graph: DataFlowGraph) -> bool:
+    return any(e.from_tool not in used and e.from_tool != name for e in graph.edges_into(name))
+
+
 def _link(
     edge: Edge,
     to_step: int,
@@ -186,6 +201,8 @@ def _link(
         if value is _NOTHING:
             return None
         earlier.must_return[path] = value
+        for flag in flags_for(tools[edge.from_tool], edge.field):
+            earlier.call.arguments[flag] = True  # the result holds the field only then
     arguments[edge.parameter] = value
     return ChainLink(
         from_step=to_step - 1, to_step=to_step, argument=edge.parameter, value=value, path=path
