@@ -66,6 +66,9 @@ _IDENTIFYING = re.compile(
     r"(^|_)(id|code|sku|number|ref|key|email|url|uri|iata|currency|city|country|phone|airport)$",
     re.I,
 )
+_MONEY = re.compile(r"(^|_)(price|total|amount|cost|fare|fee)$", re.I)
+_AMOUNT_PARAMETER = re.compile(r"(^|_)amount$", re.I)
+_FROM_PARAMETER = re.compile(r"^(from|source|base)_(?P<what>.+)$", re.I)
 _ID_PARAMETER = re.compile(r"^(?P<entity>[a-z0-9_]+?)_?(id|Id|ID)$")
 _IDENTIFYING_FORMATS = frozenset({"email", "uri", "url", "uuid", "phone", "hostname", "ipv4"})
 _CHAINABLE_TYPES = frozenset({"string", "integer", "number"})
@@ -265,13 +268,13 @@ def _schema_fields(
 
 def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec) -> Iterator[Edge]:
     """At most one edge per parameter of ``target``: its best field of ``source``."""
-    echoes = _echoed_names(source)
+    echoes, priced = _echoed_names(source), _priced(fields)
     for parameter, schema in chainable_parameters(target).items():
         best: tuple[float, OutputField, str] | None = None
         for output in fields:
             if _echoes(output, echoes):
                 continue
-            match = _match(output, parameter, schema, target)
+            match = _match(output, parameter, schema, target, priced)
             if match and (best is None or match[0] > best[0]):
                 best = (match[0], output, match[1])
         if best is None:
@@ -302,8 +305,39 @@ def _echoed_names(tool: ToolSpec) -> set[str]:
     return names
 
 
+def _priced(fields: list[OutputField]) -> set[str]:
+    """Money a chain can pass on as an amount: a number named like a price (``price``,
+    ``total_price``, ``refund_amount``) next to a ``currency``, unless its record holds a
+    list (a total over items is the result's own arithmetic, not a value to set)."""
+    records: dict[str, set[str]] = {}
+    for field in fields:
+        record, _, name = field.path.rpartition(".")
+        records.setdefault(record, set()).add(name.lower())
+    listing = {f.path.rpartition(".")[0].rpartition(_LIST_ITEM)[0] for f in fields}
+    return {
+        field.path
+        for field in fields
+        if _scalar_type(field.schema) in ("number", "integer")
+        and _MONEY.search(field.name)
+        and "currency" in records[field.path.rpartition(".")[0]]
+        and not any(
+            path.startswith(_record_prefix(field.path)) and path != field.path.rpartition(".")[0]
+            for path in listing
+        )
+    }
+
+
+def _record_prefix(path: str) -> str:
+    record = path.rpartition(".")[0]
+    return f"{record}." if record else ""
+
+
 def _match(
-    output: OutputField, parameter: str, schema: Mapping[str, Any], target: ToolSpec
+    output: OutputField,
+    parameter: str,
+    schema: Mapping[str, Any],
+    target: ToolSpec,
+    priced: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[float, str] | None:
     field_type, parameter_type = _scalar_type(output.schema), _scalar_type(schema)
     if field_type is None or parameter_type not in _TYPES_FED.get(field_type, ()):
@@ -315,6 +349,16 @@ def _match(
         return SAME_NAME, f"both are named '{parameter}'"
     if _same_code(output.name, parameter) and _IDENTIFYING.search(output.name):
         return SAME_NAME_ATTRIBUTE, f"'{output.name}' is given as '{parameter}'"
+    record = output.path.rpartition(".")[0]
+    source = _FROM_PARAMETER.match(parameter)
+    if (
+        source
+        and source["what"].lower() == output.name.lower()
+        and any(path.rpartition(".")[0] == record for path in priced)
+    ):
+        return SAME_NAME_ATTRIBUTE, f"the {output.name} of a price, to convert from"
+    if output.path in priced and _AMOUNT_PARAMETER.search(parameter):
+        return SAME_NAME_ATTRIBUTE, f"'{output.name}' is an amount of money, with its currency"
     field_format, parameter_format = output.schema.get("format"), schema.get("format")
     if field_format and field_format == parameter_format and field_format in _IDENTIFYING_FORMATS:
         return SAME_FORMAT, f"both have format '{field_format}'"

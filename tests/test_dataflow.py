@@ -138,6 +138,43 @@ def test_the_kind_of_a_tool_gives_edges_where_no_output_schema_is_declared() -> 
     }
 
 
+def test_a_price_with_its_currency_feeds_a_conversion() -> None:
+    """A total a result sums from its own items is not a value a plan can set."""
+    money = {"type": "number"}
+    tools = parse_tools(
+        [
+            tool(
+                "book_hotel",
+                {"hotel": STRING},
+                {"type": "object", "properties": {"total_price": money, "currency": STRING}},
+            ),
+            tool(
+                "create_invoice",
+                {"client": STRING},
+                {
+                    "type": "object",
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {"type": "object", "properties": {"price": money}},
+                        },
+                        "total": money,
+                        "currency": STRING,
+                    },
+                },
+            ),
+            tool(
+                "convert_currency",
+                {"amount": money, "from_currency": STRING, "to_currency": STRING},
+            ),
+        ]
+    )
+    assert triples(tools) == {
+        ("book_hotel", "total_price", "convert_currency", "amount"),
+        ("book_hotel", "currency", "convert_currency", "from_currency"),
+    }
+
+
 def test_a_field_of_the_wrong_type_feeds_nothing() -> None:
     tools = parse_tools(
         [

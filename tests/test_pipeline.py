@@ -144,13 +144,12 @@ def test_reproducible_with_the_same_seed(tmp_path: Path, tools: ToolSet) -> None
 def test_cell_targets_split_by_weight(tools: ToolSet) -> None:
     targets, skipped = cell_targets(tools, 50, {"single": 2, "error_recovery": 1, "multi_step": 1})
     # No other tool's result feeds these (nothing returns a flight search's airports, an
-    # email's recipient, a meeting, a currency or a customer's email not already stated).
+    # email's recipient, a meeting's title or a customer's email not already stated).
     assert {tool for tool, _ in skipped} == {
         "search_flights",
         "get_customer",
         "send_email",
         "schedule_meeting",
-        "convert_currency",
     }
     assert targets[("book_flight", "single")] == 25
     assert sorted(
