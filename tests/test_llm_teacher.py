@@ -454,6 +454,41 @@ def test_a_chain_is_told_by_field_and_a_draft_without_the_value_there_is_rejecte
     )
 
 
+def test_the_users_graph_is_the_one_the_teacher_checks_against(server: LocalServer) -> None:
+    """An edge only the user's edited graph has (a customer's name as the passenger) is
+    accepted inside the teacher's re-ask validation too, and refused without that graph."""
+    from callforge.generator.dataflow import parse_graph, with_graph
+
+    tools = load_tools(EXAMPLE_TOOLS)
+    edge = {"from": "get_customer", "field": "name", "to": "book_flight"}
+    graph = parse_graph({"edges": [{**edge, "parameter": "passenger_name"}]}, tools)
+    edited = with_graph(tools, graph)
+    faker = Faker()
+    faker.seed_instance(4)
+    context = PlanContext(random.Random(4), faker, attempt=0, seed=4, style=STYLE)
+    plan = get_category("multi_step").plan(edited["book_flight"], edited, context)
+    assert [(s.call.name, k.path) for s, k in zip(plan.steps, plan.chains, strict=False)] == [
+        ("get_customer", "name")
+    ]
+    used = tuple(tools[name] for name in plan.tools_used())
+
+    async def write(dataflow: Any) -> Any:
+        teacher = OpenAITeacher(
+            model="m", base_url=server.base_url, api_key=SECRET, validation_retries=0
+        )
+        await teacher.start()
+        try:
+            return await teacher.write(TeacherRequest(plan, used, dataflow=dataflow))
+        finally:
+            await teacher.aclose()
+
+    reply = asyncio.run(write(graph))
+    assert reply.validated
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), edited) is None
+    with pytest.raises(TeacherFailure, match="is not an edge of the data-flow graph"):
+        asyncio.run(write(None))
+
+
 def test_a_reply_that_is_no_chat_completion_is_a_failure_that_counts_its_request(
     server: LocalServer,
 ) -> None:
