@@ -476,6 +476,22 @@ def place_values(result: dict[str, Any], values: Mapping[str, Any]) -> None:
         _set(node, parts[-1], value)
 
 
+def value_at(result: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted path of a result (as ``place_values`` reads it), or ``default``.
+
+    ``value_at({"flights": [{"flight_id": "F1"}]}, "flights.0.flight_id") == "F1"``.
+    """
+    node = result
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return default
+    return node
+
+
 def _child(node: Any, part: str, kind: type) -> Any:
     if isinstance(node, list) and part.isdigit():
         index = int(part)

@@ -94,7 +94,9 @@ class OfflineTeacher:
     def _user_request(
         self, plan: ScenarioPlan, tools: dict[str, ToolSpec], rng: random.Random
     ) -> str:
-        chained = {link.to_step: link.argument for link in plan.chains}
+        chained: dict[int, list[str]] = {}
+        for link in plan.chains:
+            chained.setdefault(link.to_step, []).append(humanise(link.argument))
         stated = iter(plan.stated_arguments())
         steps = []
         for index, step in enumerate(plan.steps):
@@ -105,7 +107,7 @@ class OfflineTeacher:
                 {
                     "action": action_phrase(tools[step.call.name]),
                     "arguments": self._argument_phrases(arguments, rng),
-                    "chained_label": humanise(chained.get(index, "")),
+                    "chained_label": join_human(chained.get(index, [])),
                 }
             )
         text = self._request.render(
