@@ -60,6 +60,9 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
         if (step.failure is not None) != result_is_error(result):
             expected = "an error" if step.failure else "a success"
             return Rejection(CATEGORY, f"result mismatch: call {index + 1} must return {expected}")
+    problem = check_layout(scenario)
+    if problem is not None:
+        return problem
     schemas = {tool.name: tool.parameters for tool in tools}
     problem = check_conversation(scenario.to_messages(), schemas)
     if problem is not None:
@@ -69,6 +72,22 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
         return problem
     reason = get_category(plan.category).check(scenario, tools)
     return Rejection(CATEGORY, reason) if reason else None
+
+
+def check_layout(scenario: Scenario) -> Rejection | None:
+    """The draft has words for every text turn, and every planned call sits in one call turn."""
+    plan, draft = scenario.plan, scenario.draft
+    between = len(plan.text_turns()) - 2
+    if len(draft.turn_texts) != between:
+        return Rejection(
+            STRUCTURE,
+            f"wrong turn count: {len(draft.turn_texts)} texts between the request and the "
+            f"answer, the plan has {between}",
+        )
+    placed = sorted(index for turn in plan.layout for index in turn.calls)
+    if placed != list(range(len(plan.steps))):
+        return Rejection(STRUCTURE, "the turns do not call every planned step exactly once")
+    return None
 
 
 def check_results(scenario: Scenario, tools: ToolSet) -> Rejection | None:

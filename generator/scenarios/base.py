@@ -22,7 +22,7 @@ import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,6 +96,33 @@ class ChainLink(BaseModel):
         return self.path or self.argument
 
 
+class Turn(BaseModel):
+    """One turn of the planned conversation.
+
+    * a **user** turn (``role="user"``): the words the teacher writes for it state
+      the arguments listed in ``states`` (step index -> argument names) and nothing
+      the plan withholds;
+    * an **assistant call turn** (``calls`` non-empty): the steps it calls, all in
+      one assistant message (several for parallel calls), each answered by its own
+      tool message;
+    * an **assistant text turn** (``role="assistant"``, no calls): an answer, a
+      clarifying question or a polite decline, as ``intent`` says.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    intent: str = ""
+    """What the words do: request, supply, follow_up (user); answer, clarify, decline
+    (assistant). The offline teacher phrases a turn by its intent."""
+    states: dict[int, list[str]] = Field(default_factory=dict)
+    calls: list[int] = Field(default_factory=list)
+
+    @property
+    def is_text(self) -> bool:
+        return not self.calls
+
+
 class ScenarioPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -110,6 +137,16 @@ class ScenarioPlan(BaseModel):
     """The example's "today" (ISO date), from its seed: dates, results and answers agree on it.
 
     Empty only in scenarios stored before it existed; read ``today_date`` then."""
+    turns: list[Turn] = Field(default_factory=list)
+    """The conversation's turns; empty for the one-request layout of the first
+    categories (``layout`` then derives it: the user states everything, each step
+    is its own call turn, one answer)."""
+    withheld: dict[int, list[str]] = Field(default_factory=dict)
+    """Arguments (step index -> names) the first user turn leaves out (``clarify``)."""
+    unserved: str = ""
+    """What the user asks that no listed tool does (``no_call``)."""
+    system: str = ""
+    """The example's system message, if it has one."""
 
     @property
     def today_date(self) -> date:
@@ -150,30 +187,72 @@ class ScenarioPlan(BaseModel):
     def tools_used(self) -> list[str]:
         return list(dict.fromkeys(step.call.name for step in self.steps))
 
-    def stated_arguments(self) -> list[tuple[str, dict[str, Any]]]:
-        """(tool, arguments) the user must state: successful calls minus chained values."""
+    @property
+    def layout(self) -> list[Turn]:
+        """``turns``, or the one-request layout when the plan has none."""
+        if self.turns:
+            return self.turns
         chained = {(link.to_step, link.argument) for link in self.chains}
-        stated = []
-        for index, step in enumerate(self.steps):
-            if step.failure is not None:
-                continue
-            arguments = {
-                name: value
-                for name, value in step.call.arguments.items()
-                if (index, name) not in chained
-            }
-            stated.append((step.call.name, arguments))
-        return stated
+        states = {
+            index: [name for name in step.call.arguments if (index, name) not in chained]
+            for index, step in enumerate(self.steps)
+            if step.failure is None
+        }
+        return [
+            Turn(role="user", intent="request", states=states),
+            *(Turn(role="assistant", calls=[index]) for index in range(len(self.steps))),
+            Turn(role="assistant", intent="answer"),
+        ]
+
+    def text_turns(self) -> list[Turn]:
+        """The turns a teacher writes words for, in order (user turns and assistant texts)."""
+        return [turn for turn in self.layout if turn.is_text]
+
+    def stated_in(self, turn: Turn) -> list[tuple[str, dict[str, Any]]]:
+        """(tool, arguments) a user turn must state, one entry per step it speaks for."""
+        return [
+            (
+                self.steps[index].call.name,
+                {
+                    name: self.steps[index].call.arguments[name]
+                    for name in names
+                    if name in self.steps[index].call.arguments
+                },
+            )
+            for index, names in turn.states.items()
+        ]
+
+    def stated_arguments(self) -> list[tuple[str, dict[str, Any]]]:
+        """(tool, arguments) the first user turn states: successful calls minus chained
+        and withheld values."""
+        return self.stated_in(self.layout[0])
+
+    def prompt_json(self) -> str:
+        """The plan as JSON for a prompt, without the turn fields the plan leaves empty."""
+        unset = {
+            name for name in ("turns", "withheld", "unserved", "system") if not getattr(self, name)
+        }
+        return self.model_dump_json(exclude=unset)
 
 
 class ScenarioDraft(BaseModel):
-    """What a teacher writes around a plan."""
+    """What a teacher writes around a plan.
+
+    ``user_request`` is the first turn's words and ``final_answer`` the last's;
+    ``turn_texts`` the words of every text turn in between, in order (a clarifying
+    question, the user's reply, an answer before a follow-up...).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     user_request: str
     tool_results: list[dict[str, Any]]
     final_answer: str
+    turn_texts: list[str] = Field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        """The words of every text turn, in order."""
+        return [self.user_request, *self.turn_texts, self.final_answer]
 
 
 class Scenario(BaseModel):
@@ -182,35 +261,50 @@ class Scenario(BaseModel):
     plan: ScenarioPlan
     draft: ScenarioDraft
 
+    def text_of(self) -> dict[int, str]:
+        """Layout position -> the words written for that text turn."""
+        positions = [i for i, turn in enumerate(self.plan.layout) if turn.is_text]
+        return dict(zip(positions, self.draft.texts(), strict=False))
+
     def to_messages(self) -> list[dict[str, Any]]:
-        """OpenAI fine-tuning chat messages, exactly as its docs show them."""
-        messages: list[dict[str, Any]] = [{"role": "user", "content": self.draft.user_request}]
-        for step, result in zip(self.plan.steps, self.draft.tool_results, strict=False):
-            call = step.call
+        """OpenAI fine-tuning chat messages, exactly as its docs show them.
+
+        Parallel calls are one assistant message with several ``tool_calls``,
+        followed by one tool message per call, in call order.
+        """
+        messages: list[dict[str, Any]] = []
+        if self.plan.system:
+            messages.append({"role": "system", "content": self.plan.system})
+        texts = self.text_of()
+        results = self.draft.tool_results
+        for position, turn in enumerate(self.plan.layout):
+            if turn.is_text:
+                messages.append({"role": turn.role, "content": texts.get(position, "")})
+                continue
+            steps = [(self.plan.steps[i], results[i]) for i in turn.calls if i < len(results)]
+            if not steps:
+                continue
             assistant: dict[str, Any] = {
                 "role": "assistant",
                 "tool_calls": [
                     {
-                        "id": call.id,
+                        "id": step.call.id,
                         "type": "function",
                         "function": {
-                            "name": call.name,
-                            "arguments": _json_text(call.arguments),
+                            "name": step.call.name,
+                            "arguments": _json_text(step.call.arguments),
                         },
                     }
+                    for step, _ in steps
                 ],
             }
-            if not step.trainable:
+            if not all(step.trainable for step, _ in steps):
                 assistant["weight"] = 0
             messages.append(assistant)
-            messages.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": call.id,
-                    "content": _json_text(result),
-                }
+            messages.extend(
+                {"role": "tool", "tool_call_id": step.call.id, "content": _json_text(result)}
+                for step, result in steps
             )
-        messages.append({"role": "assistant", "content": self.draft.final_answer})
         return messages
 
 

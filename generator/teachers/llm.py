@@ -70,7 +70,12 @@ from callforge.generator.teachers.base import (
     Usage,
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
-from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.teachers.prompting import (
+    PromptBuilder,
+    TeacherDraft,
+    checking_against,
+    draft_model_for,
+)
 from callforge.generator.tools import ToolSet
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -151,7 +156,7 @@ class OpenAITeacher:
         self._handlers: ModeHandlers = mode_registry.get_handlers(
             Provider.OPENAI, MODES[self.options.mode]
         )
-        self._shape = self._shape_request()
+        self._shapes = {TeacherDraft: self._shape_request(TeacherDraft)}
         self._session: aiohttp.ClientSession | None = None
         version = self.options.api_version
         self._query = f"?{urllib.parse.urlencode({'api-version': version})}" if version else ""
@@ -163,7 +168,7 @@ class OpenAITeacher:
         self._bad_requests = 0
         self._completion_tokens_seen = (0, 0)  # (sum, count), for token estimates
 
-    def _shape_request(self) -> dict[str, Any]:
+    def _shape_request(self, model: type[TeacherDraft]) -> dict[str, Any]:
         """The request as instructor shapes it for this mode, with a placeholder prompt."""
         params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
         if self.options.max_tokens:
@@ -173,7 +178,7 @@ class OpenAITeacher:
             {"role": "user", "content": _USER_PROMPT},
         ]
         _, shaped = self._handlers.request_handler(
-            response_model=TeacherDraft, kwargs={**params, "messages": messages}
+            response_model=model, kwargs={**params, "messages": messages}
         )
         shaped.pop("strict", None)
         if not any(_USER_PROMPT in str(m.get("content")) for m in shaped["messages"]):
@@ -231,16 +236,17 @@ class OpenAITeacher:
 
     async def write(self, request: TeacherRequest) -> TeacherReply:
         prompt = self._prompts.user_prompt(request.plan, request.tools)
-        body = self._request_body(prompt)
+        model = draft_model_for(request.plan)
+        body = self._request_body(prompt, model)
         payload = _dumps(body)
         key = self.cache_key(payload)
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
-            cached = TeacherDraft.model_validate(hit.response)
+            cached = model.model_validate(hit.response)
             return TeacherReply(cached.to_draft(), cached=True, plan=_written(cached, request))
-        draft, spent = await self._converse(request, body, payload)
+        draft, spent = await self._converse(request, body, payload, model)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
             cache.keep(entry)
@@ -252,14 +258,17 @@ class OpenAITeacher:
             plan=_written(draft, request),
         )
 
-    def _request_body(self, prompt: str) -> dict[str, Any]:
+    def _request_body(self, prompt: str, model: type[TeacherDraft]) -> dict[str, Any]:
+        shape = self._shapes.get(model)
+        if shape is None:
+            shape = self._shapes[model] = self._shape_request(model)
         messages = [
             {**m, "content": m["content"].replace(_USER_PROMPT, prompt)}
             if isinstance(m.get("content"), str)
             else m
-            for m in self._shape["messages"]
+            for m in shape["messages"]
         ]
-        return {**self._shape, "messages": messages}
+        return {**shape, "messages": messages}
 
     def cache_key(self, payload: bytes) -> str:
         """Hash of endpoint, mode and the whole body: model, messages, schema, sampling."""
@@ -268,7 +277,11 @@ class OpenAITeacher:
         return digest.hexdigest()
 
     async def _converse(
-        self, request: TeacherRequest, body: dict[str, Any], payload: bytes
+        self,
+        request: TeacherRequest,
+        body: dict[str, Any],
+        payload: bytes,
+        model: type[TeacherDraft] = TeacherDraft,
     ) -> tuple[TeacherDraft, Usage]:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
@@ -279,7 +292,7 @@ class OpenAITeacher:
             try:
                 with checking_against(request.plan, request.tools, request.dataflow):
                     draft = self._handlers.response_parser(
-                        response=completion, response_model=TeacherDraft
+                        response=completion, response_model=model
                     )
                 return draft, spent
             except _DOES_NOT_FIT as exc:

@@ -97,7 +97,29 @@ class TeacherDraft(instructor.OpenAISchema):
             user_request=self.user_request,
             tool_results=self.tool_results,
             final_answer=self.final_answer,
+            turn_texts=list(getattr(self, "turn_texts", [])),
         )
+
+
+class ConversationDraft(TeacherDraft):
+    """A conversation of several turns: the words between the first request and the answer."""
+
+    turn_texts: list[str] = Field(
+        description=(
+            "The words of every turn between user_request and final_answer, in order, "
+            'as listed under "The turns" (a clarifying question, the user\'s reply, '
+            "an answer before a follow-up, the follow-up...)."
+        )
+    )
+
+
+def draft_model_for(plan: ScenarioPlan) -> type[TeacherDraft]:
+    """The response model a plan needs: one with ``turn_texts`` when it has middle turns.
+
+    Plans of one request and one answer keep ``TeacherDraft``, so their requests
+    (and cache keys) are what they were.
+    """
+    return ConversationDraft if len(plan.text_turns()) > 2 else TeacherDraft
 
 
 class PromptBuilder:
@@ -125,7 +147,7 @@ class PromptBuilder:
                 stated=plan.stated_arguments(),
                 written=_written(plan, tools),
                 tools_json=self._tools_json_of(tools),
-                plan_json=plan.model_dump_json(),
+                plan_json=plan.prompt_json(),
             )
             .strip()
         )
