@@ -112,9 +112,16 @@ def _capped_cells(
 
 
 def _task_key(example: StoredExample) -> str:
-    """The final call to the cell's tool: two examples with the same one are one task."""
+    """The final call to the cell's tool: two examples with the same one are one task.
+
+    A conversation that calls nothing is its own task, named by what the user asked.
+    """
     steps = example.scenario["plan"]["steps"]
-    final = next(s["call"] for s in reversed(steps) if s["call"]["name"] == example.tool_name)
+    final = next(
+        (s["call"] for s in reversed(steps) if s["call"]["name"] == example.tool_name), None
+    )
+    if final is None:
+        return canonical_json([example.tool_name, example.scenario["plan"].get("unserved", "")])
     return canonical_json([example.tool_name, final["arguments"]])
 
 
@@ -180,7 +187,9 @@ def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[Any]]:
 
 def _line(example: StoredExample, tools_for: Callable[[StoredExample], list[Any]]) -> str:
     messages = Scenario.model_validate(example.scenario).to_messages()
-    record = {"messages": messages, "tools": tools_for(example)}
+    record: dict[str, Any] = {"messages": messages, "tools": tools_for(example)}
+    if any(len(message.get("tool_calls") or ()) > 1 for message in messages):
+        record["parallel_tool_calls"] = True  # OpenAI's flag for several calls in one turn
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 

@@ -185,7 +185,8 @@ class ScenarioPlan(BaseModel):
         return plan
 
     def tools_used(self) -> list[str]:
-        return list(dict.fromkeys(step.call.name for step in self.steps))
+        """The tools the plan calls (its cell's tool when it calls none)."""
+        return list(dict.fromkeys(step.call.name for step in self.steps)) or [self.tool]
 
     @property
     def layout(self) -> list[Turn]:
