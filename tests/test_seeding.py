@@ -1148,12 +1148,31 @@ def test_the_plan_knows_which_arguments_are_free_text() -> None:
     }
 
 
-def test_an_interval_list_is_in_order() -> None:
+def test_an_interval_list_has_two_ends_in_order() -> None:
+    """BFCL's ``interval``: an array of floats "from the start to the end point"."""
+    schema = {
+        "type": "object",
+        "properties": {"interval": {"type": "array", "items": {"type": "number"}}},
+        "required": ["interval"],
+    }
+    for arguments in draws(schema, 35):
+        start, end = arguments["interval"]
+        assert start <= end
+
+
+def test_people_described_as_email_addresses_get_email_addresses() -> None:
     schema = {
         "type": "object",
         "properties": {
-            "interval": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+            "attendees": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Email addresses of the people to invite",
+            },
+            "passenger": {"type": "string", "description": "Full name, as on the passport"},
         },
-        "required": ["interval"],
+        "required": ["attendees", "passenger"],
     }
-    assert all(a["interval"][0] <= a["interval"][1] for a in draws(schema, 35))
+    for arguments in draws(schema, 36):
+        assert all(re.fullmatch(r"[^@\s]+@[^@\s]+", a) for a in arguments["attendees"])
+        assert re.fullmatch(r"[A-Z][a-z'-]+ [A-Z][\w'-]+", arguments["passenger"]), arguments

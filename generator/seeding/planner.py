@@ -329,6 +329,13 @@ class _Planner:
         items = s.get("items", True)
         if isinstance(items, list):
             raise self.error("tuple-form 'items' (a list) is not supported", path)
+        if (
+            isinstance(items, dict)
+            and "description" in s
+            and not {"description", "$ref"} & items.keys()
+        ):
+            # "Email addresses of the people to invite" describes the items too.
+            items = {**items, "description": s["description"]}
         item: Node | None = None
         if items is not False and high != 0:
             try:
