@@ -320,7 +320,8 @@ class Generation:
         tools_used = tuple(self.tools[name] for name in plan.tools_used())
         tick = time.perf_counter()
         try:
-            reply = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
+            request = TeacherRequest(plan=plan, tools=tools_used, dataflow=self.tools.dataflow)
+            reply = await self.teacher.write(request)
         except TeacherFailure as exc:
             return _Outcome(
                 cell,

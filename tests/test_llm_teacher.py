@@ -344,14 +344,16 @@ def test_an_endpoint_refusing_everything_stops_cleanly_and_keeps_the_store(
 
 
 def plan_for(category: str, seed: int) -> tuple[ToolSet, ScenarioPlan]:
-    """A plan for the first example tool, as the pipeline would make it."""
+    """A plan for the first example tool that has ``category``, as the pipeline would make it."""
     tools = load_tools(EXAMPLE_TOOLS)
     faker = Faker()
     faker.seed_instance(seed)
     context = PlanContext(
         rng=random.Random(seed), faker=faker, attempt=0, seed=seed, optional_rate=0.5, style=STYLE
     )
-    return tools, get_category(category).plan(next(iter(tools)), tools, context)
+    kind = get_category(category)
+    tool = next(tool for tool in tools if kind.unavailable_for(tool, tools) is None)
+    return tools, kind.plan(tool, tools, context)
 
 
 def write_once(server: LocalServer, plan: ScenarioPlan, tools: ToolSet, **options: Any) -> Any:
@@ -414,6 +416,77 @@ def test_a_draft_that_never_fits_is_a_failure_with_the_validators_reason(
     assert failure.value.usage.requests == 2 == server.stats.total
     assert failure.value.reason.startswith("output did not fit after 2 tries: grounding:")
     assert "not stated" in failure.value.reason
+
+
+def test_a_chain_is_told_by_field_and_a_draft_without_the_value_there_is_rejected(
+    server: LocalServer,
+) -> None:
+    """The prompt says which field of which result carries which value to which call; a
+    model that writes the chained value somewhere else in the result is rejected for it."""
+    tools, plan = plan_for("multi_step", seed=1)
+    [link] = plan.chains
+    source, target = (step.call.name for step in plan.steps)
+    assert (source, target, link.path) == ("get_customer", "create_order", "customer_id")
+    reply = write_once(server, plan, tools)
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
+    prompt = server.requests[-1]["messages"][-1]["content"]
+    assert (
+        f"the result of call 1 (get_customer) holds {json.dumps(link.value)} at "
+        '`customer_id`; call 2 (create_order) reads it there and passes it as "customer_id"'
+    ) in prompt
+
+    responder = PlanResponder()
+
+    def elsewhere(request: Any) -> Any:
+        """The value only under another key: grounded, but not where the plan said."""
+        draft = responder(request)
+        result = draft["tool_results"][0]
+        result["previous_customer_id"], result["customer_id"] = link.value, "CUS-00001"
+        return draft
+
+    server.state.responder = elsewhere
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=1)
+    assert failure.value.reason == (
+        "output did not fit after 2 tries: category: the result of call 1 (get_customer) "
+        f"holds 'CUS-00001' at 'customer_id', not the {link.value!r} that call 2 passes "
+        "as 'customer_id'"
+    )
+
+
+def test_the_users_graph_is_the_one_the_teacher_checks_against(server: LocalServer) -> None:
+    """An edge only the user's edited graph has (a customer's name as the passenger) is
+    accepted inside the teacher's re-ask validation too, and refused without that graph."""
+    from callforge.generator.dataflow import parse_graph, with_graph
+
+    tools = load_tools(EXAMPLE_TOOLS)
+    edge = {"from": "get_customer", "field": "name", "to": "book_flight"}
+    graph = parse_graph({"edges": [{**edge, "parameter": "passenger_name"}]}, tools)
+    edited = with_graph(tools, graph)
+    faker = Faker()
+    faker.seed_instance(4)
+    context = PlanContext(random.Random(4), faker, attempt=0, seed=4, style=STYLE)
+    plan = get_category("multi_step").plan(edited["book_flight"], edited, context)
+    assert [(s.call.name, k.path) for s, k in zip(plan.steps, plan.chains, strict=False)] == [
+        ("get_customer", "name")
+    ]
+    used = tuple(tools[name] for name in plan.tools_used())
+
+    async def write(dataflow: Any) -> Any:
+        teacher = OpenAITeacher(
+            model="m", base_url=server.base_url, api_key=SECRET, validation_retries=0
+        )
+        await teacher.start()
+        try:
+            return await teacher.write(TeacherRequest(plan, used, dataflow=dataflow))
+        finally:
+            await teacher.aclose()
+
+    reply = asyncio.run(write(graph))
+    assert reply.validated
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), edited) is None
+    with pytest.raises(TeacherFailure, match="is not an edge of the data-flow graph"):
+        asyncio.run(write(None))
 
 
 def test_a_reply_that_is_no_chat_completion_is_a_failure_that_counts_its_request(

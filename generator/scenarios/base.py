@@ -59,7 +59,9 @@ class PlannedStep(BaseModel):
     call: ToolCall
     failure: PlannedFailure | None = None
     must_return: dict[str, Any] = Field(default_factory=dict)
-    """Values the tool's result has to contain (top-level keys), for later calls to use."""
+    """Values the tool's result has to hold, for later calls to use, keyed by dotted path
+    into the result (``"id"``, ``"customer.id"``, ``"results.0.flight_id"``; see
+    ``result_value``)."""
     free_text: dict[str, str] = Field(default_factory=dict)
     """Free-text arguments of this call (argument -> kind: title, subject, body, query, sql...).
 
@@ -74,7 +76,11 @@ class PlannedStep(BaseModel):
 
 
 class ChainLink(BaseModel):
-    """A later call's argument whose value comes from an earlier tool result."""
+    """A later call's argument whose value comes from an earlier tool result.
+
+    ``path`` is where the earlier result holds it (a dotted path, ``results.0.flight_id``):
+    the earlier tool's output field, never the later tool's parameter name.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,6 +88,12 @@ class ChainLink(BaseModel):
     to_step: int
     argument: str
     value: Any
+    path: str = ""
+    """Empty in plans made before paths: the result's top-level key ``argument``."""
+
+    @property
+    def result_path(self) -> str:
+        return self.path or self.argument
 
 
 class ScenarioPlan(BaseModel):

@@ -276,7 +276,7 @@ class OpenAITeacher:
             completion, usage = await self._complete(payload, spent)
             spent += usage
             try:
-                with checking_against(request.plan, request.tools):
+                with checking_against(request.plan, request.tools, request.dataflow):
                     draft = self._handlers.response_parser(
                         response=completion, response_model=TeacherDraft
                     )

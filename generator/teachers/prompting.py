@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import instructor
 import jinja2
@@ -24,20 +24,27 @@ from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES
 from callforge.generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
 from callforge.generator.templating import as_json, environment
-from callforge.generator.tools import ToolSet, ToolSpec
+from callforge.generator.tools import ToolSet, ToolSpec, stored_definition
+
+if TYPE_CHECKING:
+    from callforge.generator.dataflow import DataFlowGraph
 
 _PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
 
 
 @contextmanager
-def checking_against(plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> Iterator[None]:
+def checking_against(
+    plan: ScenarioPlan, tools: tuple[ToolSpec, ...], dataflow: DataFlowGraph | None = None
+) -> Iterator[None]:
     """Validate ``TeacherDraft``s made in this block (this asyncio task) against ``plan``.
+
+    ``dataflow`` is the user's data-flow graph, if the run has one (else it is inferred).
 
     A context variable, not instructor's ``context=``: instructor also renders
     the messages as Jinja templates with that context, which costs milliseconds
     per request and would mangle a prompt whose values contain ``{{``.
     """
-    token = _PLAN.set((plan, ToolSet(tools)))
+    token = _PLAN.set((plan, ToolSet(tools, dataflow=dataflow)))
     try:
         yield
     finally:
@@ -137,7 +144,8 @@ class PromptBuilder:
         key = tuple(tool.content_hash for tool in tools)
         text = self._tools_json.get(key)
         if text is None:
-            text = self._tools_json[key] = as_json([tool.definition for tool in tools])
+            # Result schemas shown too: the teacher's results must fit them.
+            text = self._tools_json[key] = as_json([stored_definition(tool) for tool in tools])
         return text
 
 
