@@ -1176,3 +1176,23 @@ def test_people_described_as_email_addresses_get_email_addresses() -> None:
     for arguments in draws(schema, 36):
         assert all(re.fullmatch(r"[^@\s]+@[^@\s]+", a) for a in arguments["attendees"])
         assert re.fullmatch(r"[A-Z][a-z'-]+ [A-Z][\w'-]+", arguments["passenger"]), arguments
+
+
+def test_given_values_are_kept_and_their_siblings_agree_with_them() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "country_code": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "start_date": {"type": "string", "format": "date"},
+            "end_date": {"type": "string", "format": "date", "description": "Last day"},
+        },
+        "required": ["city"],
+    }
+    rng, faker = seeded(37)
+    for city, code in (("Lyon", "FR"), ("Osaka", "JP"), ("Austin", "US")):
+        for _ in range(20):
+            given = {"city": city, "end_date": "2025-03-01"}
+            arguments = seed_arguments(schema, rng, faker, optional_rate=1.0, given=given)
+            assert arguments["city"] == city and arguments["country_code"] == code
+            assert arguments["end_date"] == "2025-03-01" >= arguments["start_date"]
