@@ -317,9 +317,7 @@ class Generation:
         tick = time.perf_counter()
         plan = self._plan(cell, number)
         summary.stage_seconds["plan"] += time.perf_counter() - tick
-        tools_used = tuple(
-            self.tools[name] for name in (plan.tools_used() if plan.steps else self.tools.names)
-        )  # a plan that calls nothing is written against every tool: none of them may fit
+        tools_used = plan.tools_shown(self.tools)
         tick = time.perf_counter()
         try:
             request = TeacherRequest(plan=plan, tools=tools_used, dataflow=self.tools.dataflow)

@@ -517,6 +517,10 @@ def estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+class PlainAnswer(str):
+    """A reply given as plain text even where a tool call is forced: a model that calls nothing."""
+
+
 def completion_body(
     request: dict[str, Any],
     reply: Any,
@@ -534,7 +538,10 @@ def completion_body(
     text = reply_text(request, reply, schema)
     if outcome == "malformed":
         text = malform(text)
-    message, finish_reason = reply_message(request, text, schema)
+    if isinstance(reply, PlainAnswer):
+        message, finish_reason = {"role": "assistant", "content": text, "refusal": None}, "stop"
+    else:
+        message, finish_reason = reply_message(request, text, schema)
     prompt_tokens, completion_tokens = max(1, prompt_chars // 4), estimate_tokens(text)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -554,6 +561,8 @@ def completion_body(
 
 def reply_text(request: dict[str, Any], reply: Any, schema: dict[str, Any] | None) -> str:
     """Free text only when nothing asked for JSON; otherwise the reply as JSON."""
+    if isinstance(reply, PlainAnswer):
+        return str(reply)
     wants_json = schema is not None or request.get("response_format") or request.get("tools")
     return json.dumps(reply) if wants_json or not isinstance(reply, str) else reply
 

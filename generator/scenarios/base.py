@@ -181,6 +181,12 @@ class ScenarioPlan(BaseModel):
         """The tools the plan calls (its cell's tool when it calls none)."""
         return list(dict.fromkeys(step.call.name for step in self.steps)) or [self.tool]
 
+    def tools_shown(self, tools: ToolSet) -> tuple[ToolSpec, ...]:
+        """The tools a teacher writes against: the called ones, or all when none is called
+        (a request no tool fits is judged against every tool)."""
+        names = self.tools_used() if self.steps else tools.names
+        return tuple(tools[name] for name in names)
+
     @property
     def layout(self) -> list[Turn]:
         """``turns``, or the one-request layout when the plan has none."""
