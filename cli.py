@@ -377,6 +377,10 @@ def stats_command(
         accepted = f"[green]{row['accepted']}[/]" if done else f"[yellow]{row['accepted']}[/]"
         table.add_row(row["tool"], row["category"], accepted, str(row["target"]), str(row["stale"]))
     out.print(table)
+    for row in stats["categories"]:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in row["subcategories"].items())
+        line = f"  {row['category']}: {row['accepted']} of {row['target']}"
+        out.print(line + (f" ({kinds})" if kinds else ""))
     out.print(
         f"accepted: {stats['accepted_total']} of {stats['target_total']} targeted; "
         f"stale: {stats['stale_total']}; rejections: {stats['rejections_total']}"

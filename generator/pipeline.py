@@ -51,7 +51,9 @@ from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
 from callforge.generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
 
-DEFAULT_MIX = {"single": 2.0, "error_recovery": 1.0, "multi_step": 1.0}
+DEFAULT_MIX = {name: c.default_weight for name, c in CATEGORIES.items() if c.default_weight}
+"""Each category's own ``default_weight``: single 2, the other call categories 1, and
+no_call and clarify at half that (about 7% each)."""
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,29 @@ def collect_stats(store: Store, prices: Mapping[str, float] | None = None) -> di
             {"stage": stage, "reason": reason, "count": count}
             for (stage, reason), count in store.rejection_counts().items()
         ],
+        "categories": category_rows(rows, store.subcategory_counts()),
         "usage": usage_stats(store, sum(accepted.values()), prices or {}),
         "runs": store.run_summaries(),
     }
+
+
+def category_rows(
+    cells: list[dict[str, Any]], subcategories: Mapping[tuple[str, str], int]
+) -> list[dict[str, Any]]:
+    """Accepted and targeted per category, with its subcategories (error_recovery's failure
+    kinds) and their accepted counts."""
+    totals: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        row = totals.setdefault(
+            cell["category"],
+            {"category": cell["category"], "accepted": 0, "target": 0, "subcategories": {}},
+        )
+        row["accepted"] += cell["accepted"]
+        row["target"] += cell["target"]
+    for (category, kind), count in subcategories.items():
+        if category in totals:
+            totals[category]["subcategories"][kind] = count
+    return list(totals.values())
 
 
 def usage_stats(store: Store, accepted: int, prices: Mapping[str, float]) -> dict[str, Any]:

@@ -428,6 +428,16 @@ class Store:
         ).fetchall()
         return {(tool, category): count for tool, category, count in rows}
 
+    def subcategory_counts(self) -> dict[tuple[str, str], int]:
+        """Accepted, non-stale examples per (category, failure kind), for categories with kinds."""
+        rows = self._db.execute(
+            f"""
+            SELECT category, failure_kind, count(*) FROM examples e
+            WHERE failure_kind IS NOT NULL AND NOT ({self._STALE}) GROUP BY ALL ORDER BY ALL
+            """
+        ).fetchall()
+        return {(category, kind): count for category, kind, count in rows}
+
     def unused_attempts(self) -> dict[Cell, tuple[list[int], int]]:
         """Per cell, the attempt numbers not stored below the highest, and the next after it.
 

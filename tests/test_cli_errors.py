@@ -87,7 +87,8 @@ def test_missing_tool_file(small_store: Path, tmp_path: Path) -> None:
     [
         (
             "single=2,bogus=1",
-            "unknown category 'bogus' (known: single, error_recovery, multi_step)",
+            "unknown category 'bogus' (known: single, error_recovery, multi_step, parallel, "
+            "no_call, clarify, multi_turn)",
         ),
         ("single=x", "--mix: weight of 'single' is not a number: 'x'"),
         ("single=0", "--mix: give at least one category a positive weight"),

@@ -348,6 +348,8 @@ class Category(ABC):
     """A scenario category: how to plan it and what must hold of a finished one."""
 
     name: ClassVar[str]
+    default_weight: ClassVar[float] = 1.0
+    """Its share in the default ``--mix`` (0: only when asked for)."""
 
     def unavailable_for(self, tool: ToolSpec, tools: ToolSet) -> str | None:
         """Why this category cannot be built for ``tool``, or None if it can."""

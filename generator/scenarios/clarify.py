@@ -32,6 +32,7 @@ _NOT_A_LABEL = frozenset({"the", "a", "an", "of", "to", "for", "in", "on", "at",
 
 class Clarify(Category):
     name = "clarify"
+    default_weight = 0.5
 
     def unavailable_for(self, tool: ToolSpec, tools: ToolSet) -> str | None:
         if not _askable(tool):

@@ -40,6 +40,7 @@ _WORD = re.compile(r"[a-z]+")
 
 class NoCall(Category):
     name = "no_call"
+    default_weight = 0.5
     marks_free_text = False
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:

@@ -29,6 +29,11 @@ _DRAWS = 5
 class ParallelCalls(Category):
     name = "parallel"
 
+    def unavailable_for(self, tool: ToolSpec, tools: ToolSet) -> str | None:
+        if len(tools) < 2 and not tool.parameters.get("properties"):
+            return "it takes no arguments and no other tool could be called beside it"
+        return None
+
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
         count = rng.choices(_COUNTS, _COUNT_WEIGHTS)[0]

@@ -17,6 +17,7 @@ from callforge.generator.tools import ToolSet, ToolSpec
 
 class SingleCall(Category):
     name = "single"
+    default_weight = 2.0
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         arguments = seed_arguments(
