@@ -110,6 +110,17 @@ def generate_command(
     optional_rate: Annotated[
         float, typer.Option("--optional-rate", min=0.0, max=1.0, help="Share of optional args.")
     ] = 0.5,
+    system_prompt: Annotated[
+        list[str] | None,
+        typer.Option("--system-prompt", help="A system message for the examples (repeatable)."),
+    ] = None,
+    system_prompts: Annotated[
+        str | None,
+        typer.Option(
+            "--system-prompts",
+            help="File of system messages (blank-line separated), or 'shipped' for ours.",
+        ),
+    ] = None,
     teacher: Annotated[
         str | None, typer.Option("--teacher", help="offline (default) or openai.")
     ] = None,
@@ -160,8 +171,15 @@ def generate_command(
         from callforge.generator.dataflow import load_graph, with_graph
 
         tool_set = with_graph(tool_set, load_graph(graph, tool_set))
+    from callforge.generator.system_prompts import load_system_prompts
+
     config = GenerateConfig(
-        per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
+        per_tool=per_tool,
+        mix=parse_mix(mix),
+        seed=seed,
+        locale=locale,
+        optional_rate=optional_rate,
+        system_prompts=load_system_prompts(system_prompt or (), system_prompts),
     )
     flags = {
         "name": teacher,

@@ -38,6 +38,7 @@ from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES, get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.seeding import seed_arguments
+from callforge.generator.system_prompts import system_prompt_for
 from callforge.generator.teachers.base import (
     NO_USAGE,
     CacheEntry,
@@ -60,6 +61,8 @@ no_call and clarify at half that (about 7% each)."""
 class GenerateConfig:
     per_tool: int = 50
     mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    system_prompts: tuple[str, ...] = ()
+    """System messages an example draws one of (``generator.system_prompts``); none if empty."""
     seed: int = 0
     locale: str = "en_US"
     optional_rate: float = 0.5
@@ -362,7 +365,9 @@ class Generation:
             optional_rate=self.config.optional_rate,
             style=style,
         )
-        return get_category(category_name).make_plan(self.tools[tool_name], self.tools, context)
+        plan = get_category(category_name).make_plan(self.tools[tool_name], self.tools, context)
+        plan.system = system_prompt_for(plan, self.config.system_prompts)
+        return plan
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""

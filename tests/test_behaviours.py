@@ -8,18 +8,25 @@ example that is rejected with the stage and reason a user would see.
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+import yaml
 from faker import Faker
 
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
+from callforge.generator.system_prompts import load_system_prompts, system_prompt_for
 from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
 from callforge.generator.teachers.offline import OfflineTeacher
-from callforge.generator.templating import EXAMPLE_TOOLS
+from callforge.generator.templating import EXAMPLE_TOOLS, TEMPLATES_DIR
 from callforge.generator.tools import ToolSet, load_tools
 from callforge.generator.validate import Rejection, check_conversation, validate_scenario
 from tests.conftest import read_jsonl, run_cli
@@ -441,3 +448,70 @@ def test_a_model_that_answers_without_the_structured_call_is_re_asked(
     reply = write_once(server, plan)
     assert reply.usage.requests == 2
     assert validate_scenario(Scenario(plan=plan, draft=reply.draft), TOOLS) is None
+
+
+# -- system messages ------------------------------------------------------------------
+
+
+def test_system_prompts_from_the_command_line_carry_the_examples_today(tmp_path: Path) -> None:
+    db, out = tmp_path / "s.duckdb", tmp_path / "data"
+    made = run_cli(
+        "generate", "--tools", EXAMPLE_TOOLS, "--per-tool", "3", "--seed", "2", "--db", db,
+        "--mix", "single=1,no_call=1", "--system-prompt", "You are Ada. It is {today}.",
+        "--system-prompt", "You are Bob.",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert run_cli("export", "--db", db, "--out", out, "--eval-fraction", "0").returncode == 0
+    lines = read_jsonl(out / "train.jsonl")
+    stored = (
+        duckdb.connect(str(db), read_only=True).execute("SELECT scenario FROM examples").fetchall()
+    )
+    todays = {json.loads(row[0])["plan"]["today"] for row in stored}
+    firsts = [line["messages"][0] for line in lines]
+    assert all(first["role"] == "system" for first in firsts)
+    ada = [f["content"] for f in firsts if f["content"].startswith("You are Ada.")]
+    bob = [f["content"] for f in firsts if f["content"].startswith("You are Bob.")]
+    assert ada and bob and len(ada) + len(bob) == len(lines)
+    for content in ada:
+        day = content.removeprefix("You are Ada. It is ").rstrip(".")
+        weekday, iso = day.split(", ")
+        assert iso in todays and date.fromisoformat(iso).strftime("%A") == weekday
+    dated = [  # a prompt without {today} gets the day where the calls hold dates
+        line
+        for line in lines
+        if line["messages"][0]["content"].startswith("You are Bob.")
+        and any(
+            re.search(r'"\d{4}-\d{2}-\d{2}', c["function"]["arguments"])
+            for m in line["messages"]
+            for c in m.get("tool_calls") or ()
+        )
+    ]
+    assert all("Today is " in line["messages"][0]["content"] for line in dated)
+
+
+def test_shipped_system_prompts_and_a_file_of_them(tmp_path: Path) -> None:
+    shipped = yaml.safe_load((TEMPLATES_DIR / "system_prompts.yaml").read_text())["prompts"]
+    prompts = load_system_prompts((), "shipped")
+    assert list(prompts) == shipped
+    plan = plan_for("single", seed=9)
+    assert system_prompt_for(plan, prompts).split(" Today is ")[0] in shipped
+    assert system_prompt_for(plan, ()) == ""
+    given = tmp_path / "prompts.txt"
+    given.write_text("First prompt,\non two lines.\n\n\nSecond prompt.\n")
+    assert load_system_prompts(("Inline.",), str(given)) == (
+        "Inline.",
+        "First prompt,\non two lines.",
+        "Second prompt.",
+    )
+
+
+def test_a_missing_system_prompt_file_is_one_error_and_nothing_is_made(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    result = run_cli(
+        "generate", "--tools", EXAMPLE_TOOLS, "--db", db, "--system-prompts", tmp_path / "nope.txt"
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: --system-prompts: cannot read {tmp_path / 'nope.txt'}: No such file or directory"
+    ]
+    assert not db.exists()
