@@ -27,6 +27,7 @@ from callforge.generator.tools import ToolSet, ToolSpec
 
 _WORD = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_ENDS = {"from": "source", "to": "target"}
 _NOT_A_LABEL = frozenset({"the", "a", "an", "of", "to", "for", "in", "on", "at", "by", "and", "or"})
 
 
@@ -93,6 +94,8 @@ def argument_label(tool: ToolSpec, argument: str) -> str:
     """What a person calls ``argument``: its name in words ("departure date"), or for a
     name that says nothing ("to", "cc") the start of its description ("recipient address")."""
     words = _WORD.findall(_CAMEL.sub(" ", argument).replace("_", " ").lower())
+    if len(words) > 1 and words[0] in _ENDS:  # from_currency -> source currency
+        return " ".join([_ENDS[words[0]], *words[1:]])
     if any(word not in _NOT_A_LABEL and len(word) > 2 for word in words):
         return " ".join(words)
     schema = (tool.parameters.get("properties") or {}).get(argument) or {}

@@ -30,6 +30,7 @@ from callforge.generator.tools import ToolSet, ToolSpec
 
 _DRAWS = 8
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_IDENTITY = re.compile(r"(^|_)(id|code|sku|number|name|email|to|recipient|username)$", re.I)
 
 
 class MultiTurn(Category):
@@ -126,12 +127,16 @@ def _changeable(tool: ToolSpec) -> list[str]:
         for name, schema in properties.items()
         if isinstance(schema, dict)
         and schema.get("type") in ("string", "integer", "number")
-        and "format" not in schema
         and name not in free_text
         and not _DATE.match(str(schema.get("default", "")))
-        # an action is repeated on another record ("cancel ORD-2 too"), not with another
-        # option on the same one (cancelling one order twice, for another reason)
-        and (not acting or (name in required and "enum" not in schema))
+        # an action is repeated for another record or person ("cancel ORD-2 too"), not
+        # with another option on the same one (cancelling one order twice, for another
+        # reason; a meeting scheduled twice, once for 45 minutes)
+        and (
+            _IDENTITY.search(name) and name in required and "enum" not in schema
+            if acting
+            else "format" not in schema
+        )
     ]
 
 

@@ -36,6 +36,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _NUMBER = re.compile(r"(?<![\w.])\d+(\.\d+)?(?![\w.])")
 _TOKEN = re.compile(r"[^\s,;:!?()\"']+")
 _WORD = re.compile(r"[a-z]+")
+_RECORD_VERBS = {Verb.LOOKUP, Verb.SEARCH, Verb.CREATE, Verb.SEND, Verb.SCHEDULE, Verb.BOOK}
 
 
 class NoCall(Category):
@@ -76,13 +77,16 @@ def unserved_asks(tool: ToolSpec, tools: ToolSet) -> list[str]:
     bank = _bank()
     entity = tool_kind(tool).entity
     done = {tool_kind(t).verb for t in tools if tool_kind(t).entity == entity}
+    if not done & _RECORD_VERBS:  # a forecast or a conversion is nothing a user keeps
+        done = set(Verb)
     near = [
         form.format(entity=entity)
         for verb, forms in bank["actions"].items()
         if Verb(verb) not in done
         for form in forms
     ]
-    near += [form.format(entity=entity) for form in bank["never_done"]]
+    if done != set(Verb):
+        near += [form.format(entity=entity) for form in bank["never_done"]]
     vocabulary = {
         word for t in tools for word in _WORD.findall(f"{t.name} {t.description}".lower())
     }

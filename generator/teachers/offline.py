@@ -235,7 +235,8 @@ class OfflineTeacher:
             call = plan.steps[index].call
             first = next(iter(call.arguments.values()), None)
             label = humanise(call.name) + (f" ({_value_text(first)})" if first is not None else "")
-            facts = join_human(result_facts(result)[:2]) or "done"
+            news = {k: v for k, v in result.items() if call.arguments.get(k) != v}
+            facts = join_human(result_facts(news)[:2]) or "done"
             item = rng.choice(bank["answer_items"]).format(call=label, facts=facts)
             items.append(item[0].upper() + item[1:])
         return " ".join([rng.choice(bank["answer_openers"]), *items])
@@ -249,9 +250,15 @@ class OfflineTeacher:
         return at.rng.choice(self._bank(at.plan)["questions"]).format(label=join_human(labels))
 
     def _supply(self, at: Turning) -> str:
-        return at.rng.choice(self._bank(at.plan)["replies"]).format(
-            arguments=self._stated_phrase(at)
-        )
+        """The value asked for, labelled as the question asked for it."""
+        phrases = []
+        for tool, arguments in at.plan.stated_in(at.turn):
+            for name, value in arguments.items():
+                form = at.rng.choice(self._phrases["argument_forms"])
+                label = argument_label(at.tools[tool], name)
+                phrases.append(form.format(label=label, value=_value_text(value)))
+        reply = at.rng.choice(self._bank(at.plan)["replies"]).format(arguments=join_human(phrases))
+        return reply[0].upper() + reply[1:]
 
     def _follow_up(self, at: Turning) -> str:
         return at.rng.choice(self._bank(at.plan)["follow_ups"]).format(
@@ -290,7 +297,7 @@ class Turning:
         return before[-1].calls if before else []
 
 
-_ASKING = re.compile(r"(\w+[,!]? )?(can|could|would|will) you\b", re.I)
+_ASKING = re.compile(r"(\w+[,!:]? ){0,2}(can|could|would|will) you\b", re.I)
 _PERSON = {"my": "your", "me": "you", "i": "you", "mine": "yours", "i'm": "you're"}
 
 
