@@ -453,6 +453,47 @@ def _parse_edge(entry: Any, index: int, tools: ToolSet, source: str) -> Edge:
     return Edge(from_tool, field, to_tool, parameter, float(score), str(evidence))
 
 
+PROPOSED = 0.5
+"""The score of an edge the LLM teacher proposed (``generate --propose-links``)."""
+
+
+def with_proposed_links(
+    tools: ToolSet, proposals: list[Mapping[str, Any]]
+) -> tuple[ToolSet, list[Edge]]:
+    """``tools`` chaining along its graph plus the teacher's proposals that hold up.
+
+    A proposal is kept when it would be a valid line of a graph file (known tools,
+    a parameter that takes a passed-on value, a field the declared schema has) and
+    its field does not echo the first tool's own arguments; it never replaces an
+    edge the graph has for the same tools and parameter. Returns the new tool set
+    and the edges it added.
+    """
+    graph = graph_of(tools)
+    taken = {(e.from_tool, e.to_tool, e.parameter) for e in graph.edges}
+    added: list[Edge] = []
+    for index, proposal in enumerate(proposals):
+        entry = {
+            "from": proposal.get("from_tool"),
+            "field": proposal.get("field"),
+            "to": proposal.get("to_tool"),
+            "parameter": proposal.get("parameter"),
+            "score": PROPOSED,
+            "evidence": f"proposed by the teacher: {proposal.get('reason') or 'no reason'}",
+        }
+        try:
+            edge = _parse_edge(entry, index, tools, "<proposal>")
+        except InputError:
+            continue
+        name = field_of_path(edge.field).rsplit(".", 1)[-1]
+        field = OutputField(edge.field, name, {}, "")
+        triple = (edge.from_tool, edge.to_tool, edge.parameter)
+        if triple in taken or _echoes(field, _echoed_names(tools[edge.from_tool])):
+            continue
+        taken.add(triple)
+        added.append(edge)
+    return with_graph(tools, DataFlowGraph((*graph.edges, *added))), added
+
+
 def with_graph(tools: ToolSet, graph: DataFlowGraph) -> ToolSet:
     """``tools`` chaining along ``graph`` instead of the inferred graph."""
     return dataclasses.replace(tools, dataflow=graph)
