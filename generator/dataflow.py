@@ -208,12 +208,25 @@ def chainable_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
     }
 
 
-def output_fields(tool: ToolSpec) -> list[OutputField]:
+def output_fields(tool: ToolSpec) -> tuple[OutputField, ...]:
     """The scalar fields of a tool's result: declared, or else the shape the offline
-    teacher gives it (``results.inferred_schema``, from the tool's kind and entity)."""
-    schema = tool.output_schema or inferred_schema(tool)
-    doc = SchemaDocument(schema, tool=tool.name)
-    return list(_schema_fields(doc, schema, "", tool_kind(tool).entity, 0))
+    teacher gives it (``results.inferred_schema``, from the tool's kind and entity).
+
+    Worked out once per tool definition (plans ask for it every time they chain).
+    """
+    key = (tool.name, tool.content_hash)
+    fields = _fields.get(key)
+    if fields is None:
+        schema = tool.output_schema or inferred_schema(tool)
+        doc = SchemaDocument(schema, tool=tool.name)
+        fields = tuple(_schema_fields(doc, schema, "", tool_kind(tool).entity, 0))
+        if len(_fields) >= 1024:
+            _fields.pop(next(iter(_fields)))
+        _fields[key] = fields
+    return fields
+
+
+_fields: dict[tuple[str, str], tuple[OutputField, ...]] = {}
 
 
 def flags_for(tool: ToolSpec, field: str) -> list[str]:
@@ -266,7 +279,9 @@ def _schema_fields(
             yield from _schema_fields(doc, sub, inner, entity, depth + 1, notes)
 
 
-def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec) -> Iterator[Edge]:
+def _edges_between(
+    source: ToolSpec, fields: tuple[OutputField, ...], target: ToolSpec
+) -> Iterator[Edge]:
     """At most one edge per parameter of ``target``: its best field of ``source``."""
     echoes, priced = _echoed_names(source), _priced(fields)
     for parameter, schema in chainable_parameters(target).items():
@@ -305,7 +320,7 @@ def _echoed_names(tool: ToolSpec) -> set[str]:
     return names
 
 
-def _priced(fields: list[OutputField]) -> set[str]:
+def _priced(fields: tuple[OutputField, ...]) -> set[str]:
     """Money a chain can pass on as an amount: a number named like a price (``price``,
     ``total_price``, ``refund_amount``) next to a ``currency``, unless its record holds a
     list (a total over items is the result's own arithmetic, not a value to set)."""
