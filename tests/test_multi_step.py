@@ -148,7 +148,7 @@ def example_plans(seeds: range) -> list[tuple[str, Any]]:
 def test_every_link_drawn_on_the_example_tool_set_is_a_plausible_flow() -> None:
     plans = example_plans(range(60))
     lengths = Counter(len(plan.steps) for _, plan in plans)
-    assert set(lengths) <= {2, 3, 4} and lengths[3] > 0
+    assert set(lengths) == {2, 3, 4}
     for tool, plan in plans:
         steps = plan.steps
         assert steps[-1].call.name == tool
