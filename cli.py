@@ -32,7 +32,7 @@ from callforge.generator.pipeline import (
 from callforge.generator.pipeline import Progress as RunProgress
 from callforge.generator.stats import collect_stats
 from callforge.generator.teachers import get_teacher
-from callforge.generator.tools import load_tools
+from callforge.generator.tools import load_tools, stored_definition
 from callforge.store import Store
 
 app = typer.Typer(
@@ -252,7 +252,9 @@ def tools_import_command(
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
-    text = json.dumps(tool_set.definitions(), indent=2, ensure_ascii=False) + "\n"
+    # A tool file to pass back with --tools: declared result schemas kept (x-output-schema).
+    entries = [stored_definition(tool) for tool in tool_set]
+    text = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -337,7 +337,7 @@ class Generation:
         finally:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        scenario = Scenario(plan=plan, draft=reply.draft)
+        scenario = Scenario(plan=reply.plan or plan, draft=reply.draft)
         rejection = None if reply.validated else validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
         outcome = _Outcome(
@@ -368,7 +368,7 @@ class Generation:
             optional_rate=self.config.optional_rate,
             style=style,
         )
-        return get_category(category_name).plan(self.tools[tool_name], self.tools, context)
+        return get_category(category_name).make_plan(self.tools[tool_name], self.tools, context)
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""

@@ -33,7 +33,7 @@ from callforge.generator.teachers.flow import AdaptiveLimiter
 from callforge.generator.teachers.llm import OpenAITeacher
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.tools import ToolSet, load_tools, parse_tools
 from callforge.generator.validate import check_conversation, validate_scenario
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
@@ -645,3 +645,137 @@ def test_limiter_never_exceeds_its_limit_and_staggers_starts() -> None:
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.005  # no two requests leave together (timer jitter allowed)
     assert (starts[-1] - starts[0]) / len(gaps) >= 0.0095
+
+
+# ---------------------------------------------------------------------------
+# Free text: the teacher writes the arguments the plan marks, under their schema.
+
+TICKET_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "create_ticket",
+        "description": "Open a support ticket.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string", "maxLength": 60, "pattern": "^[A-Z][^!]*$"},
+                "customer_email": {"type": "string", "format": "email"},
+            },
+            "required": ["title", "customer_email"],
+        },
+    },
+}
+
+
+def free_text_plan(tools: ToolSet, tool: str, seed: int = 5) -> ScenarioPlan:
+    faker = Faker()
+    faker.seed_instance(seed)
+    context = PlanContext(random.Random(seed), faker, attempt=0, seed=seed, style=STYLE)
+    return get_category("single").make_plan(tools[tool], tools, context)
+
+
+def rewriting(argument: str, new: str) -> Any:
+    """A model that writes ``new`` for ``argument`` and states it in the request."""
+    responder = PlanResponder()
+
+    def answer(request: Any) -> Any:
+        draft = responder(request)
+        old = draft["free_text"][0][argument]
+        draft["free_text"][0][argument] = new
+        draft["user_request"] = draft["user_request"].replace(old, new)
+        return draft
+
+    return answer
+
+
+def test_the_plan_marks_free_text_and_the_prompt_asks_for_it() -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    plan = free_text_plan(tools, "send_email")
+    assert plan.steps[0].free_text == {"subject": "subject", "body": "body"}
+    prompt = PromptBuilder().user_prompt(plan, (tools["send_email"],))
+    assert (
+        '- call 1 send_email: "subject" (subject), schema {"type": "string", "maxLength": 80}'
+        in (prompt)
+    )
+
+
+def test_a_teacher_written_subject_becomes_the_calls_argument(server: LocalServer) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    plan = free_text_plan(tools, "send_email")
+    seeded = dict(plan.steps[0].call.arguments)
+    server.state.responder = rewriting("subject", "Team lunch moved to Thursday")
+    reply = write_once(server, plan, tools)
+    assert reply.usage.requests == 1 and reply.plan is not None
+    final = reply.plan.steps[0].call.arguments
+    assert final == {**seeded, "subject": "Team lunch moved to Thursday"}
+    assert plan.steps[0].call.arguments == seeded  # the request's plan is left as it was
+    assert validate_scenario(Scenario(plan=reply.plan, draft=reply.draft), tools) is None
+
+
+@pytest.mark.parametrize(
+    ("tool", "argument", "bad", "reason"),
+    [
+        ("send_email", "subject", "Re: " + "very " * 20 + "long subject", "is too long"),
+        ("create_ticket", "title", "urgent!!! nothing works", "does not match"),
+    ],
+)
+def test_free_text_that_breaks_its_schema_is_re_asked_with_the_reason(
+    server: LocalServer, tool: str, argument: str, bad: str, reason: str
+) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    tools = ToolSet((*tools, *parse_tools([TICKET_TOOL])))
+    plan = free_text_plan(tools, tool)
+    assert argument in plan.steps[0].free_text
+    answers = iter([rewriting(argument, bad), PlanResponder()])
+    server.state.responder = lambda request: next(answers)(request)
+    reply = write_once(server, plan, tools)
+    assert reply.usage.requests == 2
+    reask = json.dumps(server.requests[-1]["messages"])
+    assert "free_text: call 1" in reask and reason in reask and "breaks the tool's schema" in reask
+    assert reply.plan is not None and reply.plan.steps[0].call.arguments[argument] != bad
+
+
+def test_a_teacher_that_never_writes_the_free_text_fails_with_the_reason(
+    server: LocalServer,
+) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    plan = free_text_plan(tools, "send_email")
+    responder = PlanResponder()
+    server.state.responder = lambda request: {**responder(request), "free_text": []}
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=1)
+    assert "free_text: call 1 (send_email): write 'subject' as a non-empty string" in (
+        failure.value.reason
+    )
+
+
+def test_the_stored_scenario_holds_the_teachers_free_text(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    responder = PlanResponder()
+
+    def signed(request: Any) -> Any:
+        draft = responder(request)
+        for index, written in enumerate(draft["free_text"]):
+            for name, value in written.items():
+                new = f"{value[:60]} (teacher)"
+                draft["free_text"][index][name] = new
+                draft["user_request"] = draft["user_request"].replace(value, new)
+        return draft
+
+    server.state.responder = signed
+    db = tmp_path / "free.duckdb"
+    assert generate(server, db, per_tool=2).returncode == 0
+    rows = (
+        duckdb.connect(str(db), read_only=True)
+        .execute(
+            "SELECT scenario FROM examples WHERE tool_name = 'send_email' AND category = 'single'"
+        )
+        .fetchall()
+    )
+    assert rows
+    for (scenario,) in rows:
+        arguments = json.loads(scenario)["plan"]["steps"][0]["call"]["arguments"]
+        assert arguments["subject"].endswith("(teacher)") and arguments["body"].endswith(
+            "(teacher)"
+        )

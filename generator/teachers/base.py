@@ -66,6 +66,8 @@ class TeacherReply:
     """A fresh response the pipeline stores in the cache with its next batch."""
     validated: bool = False
     """The teacher already ran the validator on this draft and plan, and it passed."""
+    plan: ScenarioPlan | None = None
+    """The plan with the free text the teacher wrote, when it wrote any (else the request's)."""
 
 
 class TeacherFailure(Exception):
