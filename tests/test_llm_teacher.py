@@ -430,6 +430,7 @@ def test_a_chain_is_told_by_field_and_a_draft_without_the_value_there_is_rejecte
     reply = write_once(server, plan, tools)
     assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
     prompt = server.requests[-1]["messages"][-1]["content"]
+    assert f'\n2. create_order({{"customer_id": {json.dumps(link.value)}' in prompt  # a line each
     assert (
         f"the result of call 1 (get_customer) holds {json.dumps(link.value)} at "
         '`customer_id`; call 2 (create_order) reads it there and passes it as "customer_id"'
