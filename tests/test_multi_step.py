@@ -284,10 +284,26 @@ def test_a_field_present_only_with_a_flag_gets_the_flag_set() -> None:
 
 
 def test_a_city_and_its_country_pass_on_together() -> None:
-    plans = [plan for tool, plan in example_plans(range(20)) if tool == "get_weather_forecast"]
-    assert plans
+    plans = [plan for tool, plan in example_plans(range(60)) if tool == "get_weather_forecast"]
+    # hand-written: where these cities are
+    country_of = {
+        "New York": "US", "Boston": "US", "Chicago": "US", "San Francisco": "US",
+        "Los Angeles": "US", "Seattle": "US", "Austin": "US", "Cape Town": "ZA",
+        "Milan": "IT", "Rome": "IT", "Tokyo": "JP", "Osaka": "JP", "Paris": "FR",
+        "London": "GB", "Berlin": "DE", "Hamburg": "DE", "Munich": "DE", "Sydney": "AU",
+        "Melbourne": "AU", "Toronto": "CA", "Madrid": "ES", "Barcelona": "ES",
+        "Lisbon": "PT", "Dubai": "AE", "Mumbai": "IN", "Amsterdam": "NL", "Dublin": "IE",
+        "Oslo": "NO", "Mexico City": "MX", "Singapore": "SG", "Auckland": "NZ",
+    }  # fmt: skip
+    known = 0
     for plan in plans:
         assert {(link.path, link.argument) for link in plan.chains} == {
             ("city", "city"),
             ("country", "country_code"),
         }
+        # seeded as one pair, so the city lies in the country passed on with it
+        weather = plan.steps[-1].call.arguments
+        if weather["city"] in country_of:
+            known += 1
+            assert country_of[weather["city"]] == weather["country_code"], weather
+    assert known >= 10

@@ -83,8 +83,9 @@ class MultiStep(Category):
         steps: list[PlannedStep] = []
         links: list[ChainLink] = []
         for index, step_tool in enumerate(chain):
+            fed = {edge.parameter for edge in feeds[index - 1]} if index else set()
             arguments = seed_arguments(
-                step_tool.parameters,
+                _requiring(step_tool.parameters, fed),
                 context.rng,
                 context.faker,
                 optional_rate=context.optional_rate,
@@ -168,6 +169,15 @@ class MultiStep(Category):
             if user_words.contains(link.value):
                 return f"chained value stated by the user: '{link.argument}' = {link.value!r}"
         return None
+
+
+def _requiring(parameters: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The parameters schema with ``names`` required: a chained city and country are
+    seeded together, as a pair that holds together, not one of them on its own later."""
+    missing = names - set(parameters.get("required") or ())
+    if not missing:
+        return parameters
+    return {**parameters, "required": [*parameters.get("required", ()), *sorted(missing)]}
 
 
 def _fed(name: str, used: set[str], graph: DataFlowGraph) -> bool:
