@@ -307,3 +307,16 @@ def test_a_city_and_its_country_pass_on_together() -> None:
             known += 1
             assert country_of[weather["city"]] == weather["country_code"], weather
     assert known >= 10
+
+
+def test_an_order_passed_on_to_be_cancelled_has_not_shipped() -> None:
+    """cancel_order: "Cancel an order that has not shipped yet"."""
+    plans = [plan for tool, plan in example_plans(range(40)) if tool == "cancel_order"]
+    for plan in plans:
+        [link] = [k for k in plan.chains if k.argument == "order_id"]
+        earlier = plan.steps[link.from_step]
+        record = link.path.rpartition(".")[0]
+        status = f"{record}.status" if record else "status"
+        assert earlier.must_return[status] == "pending", plan.steps[link.from_step]
+        assert earlier.call.arguments.get("status", "pending") == "pending"
+    assert len(plans) == 40

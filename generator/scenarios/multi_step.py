@@ -36,6 +36,7 @@ from callforge.generator.scenarios.base import (
 )
 from callforge.generator.schema import instance_is_valid, property_document
 from callforge.generator.seeding import seed_arguments
+from callforge.generator.tool_kinds import Verb, tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
 MIN_STEPS, MAX_STEPS = 2, 4
@@ -43,6 +44,7 @@ _LENGTHS, _LENGTH_WEIGHTS = (2, 3, 4), (0.55, 0.3, 0.15)
 _CHAIN_DRAWS = 5
 _VALUE_DRAWS = 5
 _NOTHING = object()
+_OPEN_STATES = ("pending", "open", "active", "confirmed", "scheduled", "created", "processing")
 
 
 class MultiStep(Category):
@@ -213,10 +215,34 @@ def _link(
         earlier.must_return[path] = value
         for flag in flags_for(tools[edge.from_tool], edge.field):
             earlier.call.arguments[flag] = True  # the result holds the field only then
+        if tool_kind(target).verb is Verb.CANCEL:
+            _still_open(edge, earlier, tools[edge.from_tool])
     arguments[edge.parameter] = value
     return ChainLink(
         from_step=to_step - 1, to_step=to_step, argument=edge.parameter, value=value, path=path
     )
+
+
+def _still_open(edge: Edge, earlier: PlannedStep, source: ToolSpec) -> None:
+    """A record passed on to be cancelled is still open: its ``status`` (where the result
+    has one with such a state) is the first open state, and so is a status filter of the
+    earlier call ("list my pending orders, cancel the first"), never a delivered order."""
+    record = edge.field.rpartition(".")[0]
+    status = next((f for f in output_fields(source) if f.path == _joined(record, "status")), None)
+    states = list((status.schema.get("enum") if status else None) or ())
+    state = next((s for s in _OPEN_STATES if s in states), None)
+    if state is None:
+        return
+    earlier.must_return[_joined(edge.result_path().rpartition(".")[0], "status")] = state
+    asked = earlier.call.arguments.get("status")
+    if asked is not None and asked != state:
+        document = property_document(source.parameters, "status")
+        if instance_is_valid(document, {"status": state}):
+            earlier.call.arguments["status"] = state
+
+
+def _joined(record: str, name: str) -> str:
+    return f"{record}.{name}" if record else name
 
 
 def _fitting_value(
