@@ -73,7 +73,11 @@ def test_a_ref_parameter_can_be_chained(required: bool) -> None:
         assert plan.steps[-1].call.arguments["order_id"] == link.value
         # where find_order's result holds an order's id (a search: a list of orders)
         assert link.path == "orders.0.order_id"
-        assert plan.steps[0].must_return == {"orders.0.order_id": link.value}
+        # and, as it is to be cancelled, an order that is still pending
+        assert plan.steps[0].must_return == {
+            "orders.0.order_id": link.value,
+            "orders.0.status": "pending",
+        }
 
 
 def test_a_ref_parameter_chains_through_the_pipeline(tmp_path: Path) -> None:
