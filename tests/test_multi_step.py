@@ -324,3 +324,18 @@ def test_an_order_passed_on_to_be_cancelled_has_not_shipped() -> None:
         assert earlier.must_return[status] == "pending", plan.steps[link.from_step]
         assert earlier.call.arguments.get("status", "pending") == "pending"
     assert len(plans) == 40
+
+
+def test_a_country_code_is_stated_only_as_written() -> None:
+    """A chained "IT" is not the word "it"; written as "IT" it is stated."""
+    tools, scenario = written("get_weather_forecast", seed=1)
+    [link] = [k for k in scenario.plan.chains if k.argument == "country_code"]
+    country = link.value
+    place = {"city": scenario.plan.steps[-1].call.arguments["city"]}
+    for text, stated in [(f" {country.lower()} is urgent.", False), (f" In {country}.", True)]:
+        changed = scenario.model_copy(deep=True)
+        changed.draft.user_request += text
+        found = validate_scenario(changed, tools)
+        assert (found is not None) == stated, (text, found, place)
+        if stated:
+            assert found is not None and "chained value stated by the user" in found.reason

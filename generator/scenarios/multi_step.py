@@ -12,6 +12,7 @@ that no edge feeds gets no ``multi_step``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from callforge.generator.dataflow import (
@@ -44,6 +45,7 @@ _LENGTHS, _LENGTH_WEIGHTS = (2, 3, 4), (0.55, 0.3, 0.15)
 _CHAIN_DRAWS = 5
 _VALUE_DRAWS = 5
 _NOTHING = object()
+_CODE = re.compile(r"[A-Z]{2,3}")
 _OPEN_STATES = ("pending", "open", "active", "confirmed", "scheduled", "created", "processing")
 
 
@@ -168,9 +170,20 @@ class MultiStep(Category):
                     f"at '{link.result_path}', not the {link.value!r} that call "
                     f"{link.to_step + 1} passes as '{link.argument}'"
                 )
-            if user_words.contains(link.value):
+            if _stated(link.value, user_words, scenario.draft.user_request):
                 return f"chained value stated by the user: '{link.argument}' = {link.value!r}"
         return None
+
+
+def _stated(value: Any, words: GroundingText, request: str) -> bool:
+    """Whether the user's request states a chained value.
+
+    A short upper-case code is stated only as written: "IT" (Italy) is not the
+    word "it" in "it needs attention", nor "us" the country US.
+    """
+    if isinstance(value, str) and _CODE.fullmatch(value):
+        return re.search(rf"(?<![A-Za-z0-9]){value}(?![A-Za-z0-9])", request) is not None
+    return words.contains(value)
 
 
 def _requiring(parameters: dict[str, Any], names: set[str]) -> dict[str, Any]:
