@@ -157,6 +157,12 @@ def generate_command(
         Path | None,
         typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
     ] = None,
+    propose_links: Annotated[
+        bool,
+        typer.Option(
+            "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
+        ),
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -180,6 +186,7 @@ def generate_command(
         locale=locale,
         optional_rate=optional_rate,
         system_prompts=load_system_prompts(system_prompt or (), system_prompts),
+        propose_links=propose_links,
     )
     flags = {
         "name": teacher,
@@ -199,8 +206,9 @@ def generate_command(
         given = sorted(
             name for name, value in flags.items() if value is not None and name != "name"
         )
-        if given:
-            raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
+        if given or propose_links:
+            flag = given[0].replace("_", "-") if given else "propose-links"
+            raise InputError(f"--{flag} needs --teacher openai")
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
         options = {**settings, "templates": templates}
