@@ -151,7 +151,10 @@ def _tool_lists(store: Store, config: ExportConfig) -> Callable[[StoredExample],
     def sampled(example: StoredExample) -> list[dict[str, Any]]:
         """The called tools plus distractors, in an order that does not give them away."""
         tools = whole_set(example)
-        called = {step["call"]["name"] for step in example.scenario["plan"]["steps"]}
+        # A conversation that calls nothing keeps its own tool: the one it must not call.
+        called = {step["call"]["name"] for step in example.scenario["plan"]["steps"]} or {
+            example.tool_name
+        }
         rng = random.Random(_order_key(config.seed, example))
         others = [tool for tool in tools if tool["function"]["name"] not in called]
         chosen = [tool for tool in tools if tool["function"]["name"] in called]

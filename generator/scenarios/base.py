@@ -4,15 +4,20 @@ A scenario is made in two halves:
 
 * the **plan** (``ScenarioPlan``) is the generator's: which tools are called, with
   which seeded arguments, which call fails and why, which argument is chained from
-  an earlier result. It is decided before a teacher writes a word, so it is valid
-  by construction and reproducible from the seed;
-* the **draft** (``ScenarioDraft``) is the teacher's: the user's words, each tool's
-  result and the final answer, written *around* the plan.
+  an earlier result, and the conversation's **turns** (``Turn``): user turns and
+  the values each states, assistant turns with zero or more calls (several calls
+  in one turn are parallel), assistant texts (an answer, a clarifying question, a
+  decline). It is decided before a teacher writes a word, so it is valid by
+  construction and reproducible from the seed;
+* the **draft** (``ScenarioDraft``) is the teacher's: the words of every text turn
+  and each tool's result, written *around* the plan.
 
-``Scenario`` joins them and renders OpenAI chat messages. A category is a plan
-builder plus its own validation rules (``Category``); the renderer and the
-generic checks are shared, so a new category touches only its own module and
-the registry.
+``Scenario`` joins them and renders OpenAI chat messages by walking the turns. A
+category is a plan builder plus its own validation rules (``Category``); the
+renderer and the generic checks read the turns, never the category's name, so a
+new category touches only its own module and the registry. Plans without turns
+(the first categories, and everything stored before turns) have the one-request
+layout: the user states everything, each call its own turn, one answer.
 """
 
 from __future__ import annotations
