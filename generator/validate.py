@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from callforge.generator.grounding import GroundingText, normalise_parts
 from callforge.generator.scenarios import get_category
-from callforge.generator.scenarios.base import Scenario, result_is_error
+from callforge.generator.scenarios.base import Scenario, ScenarioPlan, result_is_error
 from callforge.generator.schema import validate_instance
 from callforge.generator.tools import ToolSet
 
@@ -55,7 +56,7 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
             expected = "an error" if step.failure else "a success"
             return Rejection(CATEGORY, f"result mismatch: call {index + 1} must return {expected}")
     schemas = {tool.name: tool.parameters for tool in tools}
-    problem = check_conversation(scenario.to_messages(), schemas)
+    problem = check_conversation(scenario.to_messages(), schemas, today=plan_today(plan))
     if problem is not None:
         return problem
     reason = get_category(plan.category).check(scenario, tools)
@@ -63,15 +64,31 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
 
 
 def check_conversation(
-    messages: Sequence[Mapping[str, Any]], schemas: Mapping[str, Mapping[str, Any]]
+    messages: Sequence[Mapping[str, Any]],
+    schemas: Mapping[str, Mapping[str, Any]],
+    today: date | None = None,
 ) -> Rejection | None:
-    """Check OpenAI chat messages against the tools' parameter schemas."""
-    return _ConversationCheck(schemas).run(messages)
+    """Check OpenAI chat messages against the tools' parameter schemas.
+
+    ``today`` is the day the conversation happens on, for relative dates
+    ("tomorrow"); without it only absolute dates ground a date.
+    """
+    return _ConversationCheck(schemas, today).run(messages)
+
+
+def plan_today(plan: ScenarioPlan) -> date | None:
+    """The example's "today" (``ScenarioPlan.today``), if the plan has one."""
+    today = getattr(plan, "today", None)
+    try:
+        return date.fromisoformat(today) if isinstance(today, str) else None
+    except ValueError:
+        return None
 
 
 class _ConversationCheck:
-    def __init__(self, schemas: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(self, schemas: Mapping[str, Mapping[str, Any]], today: date | None) -> None:
         self.schemas = schemas
+        self.today = today
         # What the user and the tool results so far have said, normalised for
         # grounding one text at a time (each is normalised once per conversation).
         self.evidence: list[str] = []
@@ -169,14 +186,15 @@ class _ConversationCheck:
         errors = validate_instance(self.schemas[name], arguments)
         if errors:
             return Rejection(SCHEMA, f"invalid arguments of {name}: {errors[0]}")
-        missing = GroundingText.of_parts(self.evidence).missing(arguments)
+        missing = GroundingText.of_parts(self.evidence, self.today).missing(arguments)
         if missing:
             path, value = missing[0]
-            return Rejection(
-                GROUNDING,
-                f"ungrounded value: {name}{path} = {value!r} is not stated by the user "
-                "or an earlier tool result",
+            said = (
+                "the user's words say the opposite"
+                if isinstance(value, bool)
+                else "is not stated by the user or an earlier tool result"
             )
+            return Rejection(GROUNDING, f"ungrounded value: {name}.{path} = {value!r} {said}")
         self.unrepaired.pop(name, None)
         return None
 
