@@ -5,7 +5,9 @@ Two layers:
 * ``check_conversation`` needs only OpenAI messages and the tool schemas, so it
   re-checks any exported line: role order, every tool call answered by exactly
   one tool message with its id, known functions, arguments that parse and fit the
-  schema, grounded values, failed calls repaired, a final answer;
+  schema, grounded values, failed calls repaired, a final answer faithful to
+  the results (``answers.py``: no number, date or name from nowhere, and some of
+  the results' data when they hold any);
 * ``validate_scenario`` renders a scenario, runs ``check_conversation`` on it and
   then its category's own rules (a chained value really came from the earlier
   result, an error_recovery first call really fails, ...).
@@ -22,7 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from callforge.generator.grounding import GroundingText, normalise_parts
+from callforge.generator.answers import ignored_results, informative_leaves, unsupported_claim
+from callforge.generator.grounding import GroundingText, normalise_parts, scalar_values
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import Scenario, ScenarioPlan, result_is_error
 from callforge.generator.schema import validate_instance
@@ -31,6 +34,7 @@ from callforge.generator.tools import ToolSet
 STRUCTURE = "structure"
 SCHEMA = "schema"
 GROUNDING = "grounding"
+ANSWER = "answer"
 CATEGORY = "category"
 DEDUP = "dedup"
 TEACHER = "teacher"
@@ -93,6 +97,8 @@ class _ConversationCheck:
         # grounding one text at a time (each is normalised once per conversation).
         self.evidence: list[str] = []
         self.unrepaired: dict[str, str] = {}
+        self.results: list[Any] = []  # successful tool results, parsed
+        self.arguments: list[Any] = []  # every call's arguments, for echoes
 
     def _add_evidence(self, texts: Sequence[str]) -> None:
         self.evidence.extend(normalise_parts(texts))
@@ -134,7 +140,19 @@ class _ConversationCheck:
         if self.unrepaired:
             name, call_id = next(iter(self.unrepaired.items()))
             return Rejection(STRUCTURE, f"unrepaired failure: call {call_id} to {name} failed")
-        return None
+        return self._check_answer(messages[-1]["content"])
+
+    def _check_answer(self, answer: str) -> Rejection | None:
+        """The final answer states only what it was told, and what the results hold."""
+        evidence = GroundingText.of_parts(self.evidence, self.today)
+        claim = unsupported_claim(answer, evidence, self.results)
+        if claim:
+            return Rejection(ANSWER, f"unfaithful answer: {claim}")
+        # The last result is what the user asked for; earlier ones fed the later calls.
+        last = self.results[-1] if self.results else None
+        facts = informative_leaves(last, scalar_values(self.arguments))
+        ignored = ignored_results(GroundingText([answer], self.today), facts)
+        return Rejection(ANSWER, ignored) if ignored else None
 
     def _check_weight(self, message: Mapping[str, Any]) -> Rejection | None:
         if "weight" not in message:
@@ -180,9 +198,12 @@ class _ConversationCheck:
             return Rejection(SCHEMA, f"arguments of {name} must be a JSON object")
         if not isinstance(answer.get("content"), str):
             return Rejection(STRUCTURE, f"the tool message answering {call['id']} has no content")
-        if _is_error_content(answer["content"]):
+        self.arguments.append(arguments)
+        result = _parsed(answer["content"])
+        if result_is_error(result):
             self.unrepaired[name] = call["id"]
             return None
+        self.results.append(result)
         errors = validate_instance(self.schemas[name], arguments)
         if errors:
             return Rejection(SCHEMA, f"invalid arguments of {name}: {errors[0]}")
@@ -203,8 +224,9 @@ def _non_empty_text(content: Any) -> bool:
     return isinstance(content, str) and bool(content.strip())
 
 
-def _is_error_content(content: str) -> bool:
+def _parsed(content: str) -> Any:
+    """A tool message's content as JSON, or as the text it is."""
     try:
-        return result_is_error(json.loads(content))
+        return json.loads(content)
     except json.JSONDecodeError:
-        return False
+        return content

@@ -19,6 +19,8 @@ from typing import Any
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
+from callforge.generator.answers import Fact, count_words, informative_leaves, record_lists
+from callforge.generator.grounding import humanise, scalar_values
 from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
@@ -28,13 +30,10 @@ from callforge.generator.tools import ToolSpec
 # same seed writes the same bytes on any day.
 _EPOCH = datetime(2026, 1, 15, 12, 0, 0)
 _MONTH = timedelta(days=30)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _LISTING = re.compile(r"^(search|list|find|query|browse)", re.I)
-
-
-def humanise(name: str) -> str:
-    """``departure_date`` / ``departureDate`` -> ``departure date``."""
-    return " ".join(_CAMEL.sub(" ", name).replace("_", " ").replace("-", " ").split()).lower()
+_DATE_TIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 def join_human(items: list[str]) -> str:
@@ -183,23 +182,81 @@ class OfflineTeacher:
     def _final_answer(
         self, plan: ScenarioPlan, results: list[dict[str, Any]], rng: random.Random
     ) -> str:
+        """What the last result says that the user did not: its data, not its ids.
+
+        A list of records is reported by its count and its first record; anything
+        else by its first few informative values (``answers.informative_leaves``).
+        """
         last = results[-1]
-        facts = [
-            f"{humanise(key)} {_value_text(value)}"
-            for key, value in last.items()
-            if key != "status"
-            and isinstance(value, str | int | float)
-            and not isinstance(value, bool)
-        ]
-        if "results" in last:
-            first = last["results"][0]["name"]
-            facts.insert(0, f"{len(last['results'])} matching result(s), the first being {first}")
+        echoed = list(scalar_values([step.call.arguments for step in plan.steps]))
+        listed = _main_records(last)
+        record = listed[1][0] if listed else last
+        facts = _distinct_labels(informative_leaves(record, echoed))[:3]
+        bank = self._phrases["answer"]
+        listing = None
+        if listed:
+            noun = humanise(_last_key(listed[0])) or "result"
+            count = len(listed[1])
+            listing = (
+                rng.choice(bank["listings"])
+                .replace("{count}", count_words(count))
+                .replace("{noun}", noun if count != 1 else _singular(noun))
+            )
+        style = rng.choice(bank["fact_styles"])
         kind = plan.failure_kind
-        retry_note = rng.choice(self._phrases["retry_notes"][kind]) if kind else ""
         text = self._answer.render(
-            facts=facts[:3], retry_note=retry_note, phrases=self._phrases, pick=rng.choice
+            opener=rng.choice(bank["openers"]),
+            retry_note=rng.choice(self._phrases["retry_notes"][kind]) if kind else "",
+            listing=listing,
+            first=rng.choice(bank["first_record"]) if listing else "",
+            lead=rng.choice(style["leads"]),
+            facts=[
+                style["item"].format(label=fact.label, value=_spoken(fact.value)) for fact in facts
+            ],
+            joiner=style.get("joiner", ", "),
+            nothing=rng.choice(bank["nothing_new"]),
         )
-        return " ".join(text.split())
+        text = " ".join(text.split())
+        return text[0].upper() + text[1:] if text else text
+
+
+def _main_records(result: Any) -> tuple[str, list[Any]] | None:
+    """The longest list of records (objects) in a result, with its path: what a search found."""
+    lists = [
+        (path, items)
+        for path, items in record_lists(result)
+        if all(isinstance(item, dict) for item in items)
+    ]
+    return max(lists, key=lambda found: len(found[1]), default=None)
+
+
+def _distinct_labels(facts: list[Fact]) -> list[Fact]:
+    seen: set[str] = set()
+    kept = []
+    for fact in facts:
+        if fact.label not in seen:
+            seen.add(fact.label)
+            kept.append(fact)
+    return kept
+
+
+def _last_key(path: str) -> str:
+    return re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+
+
+def _singular(noun: str) -> str:
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
+def _spoken(value: Any) -> str:
+    """A value as an answer says it: dates spelt out, everything else as it is."""
+    if isinstance(value, str):
+        date_time = _DATE_TIME.match(value)
+        if date_time:
+            day = datetime.strptime(date_time.group(1), "%Y-%m-%d")
+            spelt = f"{day:%B} {day.day}, {day.year}"
+            return f"{spelt} at {date_time.group(2)}" if date_time.group(2) else spelt
+    return _value_text(value)
 
 
 def _value_text(value: Any) -> str:
