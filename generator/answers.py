@@ -57,6 +57,7 @@ _CAPITALISED = re.compile(r"(?<![\w'])(?:[A-Z][\w'\u2019&-]*\.?)(?:\s+[A-Z][\w'\
 _CODE_LIKE = re.compile(
     r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+"
 )
+_NUMBER_COMPOUND = re.compile(r"\b(\d+(?:\.\d+)?)-([a-z]+)\b")
 _ORDINARY_CAPITALS = frozenset(
     [
         "i",
@@ -203,6 +204,7 @@ def unsupported_claim(answer: str, evidence: GroundingText, results: Iterable[An
                 return f"'{token.group(0)}' is in neither the request nor the tool results"
         rest = pattern.sub(" ", rest)
     words = _evidence_words(evidence.text)
+    rest = _NUMBER_COMPOUND.sub(r"\1 \2", rest)  # "a 3-second wait": the number is 3
     for token in _CODE_LIKE.finditer(rest):
         if not _name_found(token.group(0), evidence, words):
             return f"'{token.group(0)}' is in neither the request nor the tool results"

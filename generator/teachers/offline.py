@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict
 
 from callforge.generator.answers import Fact, count_words, informative_leaves, record_lists
 from callforge.generator.grounding import humanise, scalar_values
-from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
+from callforge.generator.scenarios.base import ERROR_KEY, PlannedStep, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
-from callforge.generator.tools import ToolSpec
+from callforge.generator.tools import ToolSpec, sha256_hex
 
 # Fabricated timestamps are drawn around a fixed day, never the wall clock, so the
 # same seed writes the same bytes on any day.
@@ -133,16 +133,36 @@ class OfflineTeacher:
     def _result(self, plan: ScenarioPlan, index: int, rng: random.Random) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
-            template = self._phrases["errors"][step.failure.kind]
-            seconds = rng.choice([1, 2, 5, 10, 30])
-            error = {
-                key: _fill(text, detail=step.failure.detail, seconds=seconds)
-                for key, text in template.items()
-            }
-            return {ERROR_KEY: error}
+            return self._error_result(step, rng)
         result = self._fabricate(step.call.name, step.call.arguments, rng)
         result.update(step.must_return)
         return result
+
+    def _error_result(self, step: PlannedStep, rng: random.Random) -> dict[str, Any]:
+        """What the tool says when the call fails, in the tool's own way of saying it.
+
+        Each tool has one error dialect (picked from its name: a real API reports
+        all its errors alike) and each failure kind several messages.
+        """
+        failure = step.failure
+        assert failure is not None
+        errors = self._phrases["errors"]
+        dialects = errors["dialects"]
+        dialect = dialects[int(sha256_hex(step.call.name)[:8], 16) % len(dialects)]
+        argument = failure.argument or ""
+        values = {
+            "detail": failure.detail,
+            "argument": argument,
+            "value": _value_text(step.call.arguments.get(argument, "")),
+            "entity": humanise(step.call.name).split()[-1],
+            "seconds": failure.retry_after_seconds or "",
+            "code": dialect["codes"][failure.kind],
+            "title": dialect.get("titles", {}).get(failure.kind, ""),
+        }
+        values["message"] = rng.choice(errors["messages"][failure.kind]).format(**values)
+        shape = {**dialect["shape"], **dialect.get("extra", {}).get(failure.kind, {})}
+        error = {key: _fill(text, **values) for key, text in shape.items()}
+        return {ERROR_KEY: {key: value for key, value in error.items() if value != ""}}
 
     def _fabricate(
         self, tool: str, arguments: dict[str, Any], rng: random.Random
@@ -193,22 +213,25 @@ class OfflineTeacher:
         record = listed[1][0] if listed else last
         facts = _distinct_labels(informative_leaves(record, echoed))[:3]
         bank = self._phrases["answer"]
-        listing = None
+        listing = first = ""
         if listed:
             noun = humanise(_last_key(listed[0])) or "result"
             count = len(listed[1])
-            listing = (
-                rng.choice(bank["listings"])
-                .replace("{count}", count_words(count))
-                .replace("{noun}", noun if count != 1 else _singular(noun))
-            )
+            if count == 1:
+                listing = rng.choice(bank["listings_one"]).replace("{noun}", _singular(noun))
+            else:
+                listing = rng.choice(bank["listings"]).replace("{count}", count_words(count))
+                listing = listing.replace("{noun}", noun)
+            listed_facts = [f"{fact.label} {_spoken(fact.value)}" for fact in facts]
+            if listed_facts:
+                record = rng.choice(bank["first_record" if count > 1 else "only_record"])
+                first = record.replace("{facts}", join_human(listed_facts))
         style = rng.choice(bank["fact_styles"])
-        kind = plan.failure_kind
         text = self._answer.render(
             opener=rng.choice(bank["openers"]),
-            retry_note=rng.choice(self._phrases["retry_notes"][kind]) if kind else "",
-            listing=listing,
-            first=rng.choice(bank["first_record"]) if listing else "",
+            retry_note=self._retry_note(plan, rng),
+            listing=_capitalised(listing),
+            first=first,
             lead=rng.choice(style["leads"]),
             facts=[
                 style["item"].format(label=fact.label, value=_spoken(fact.value)) for fact in facts
@@ -218,6 +241,15 @@ class OfflineTeacher:
         )
         text = " ".join(text.split())
         return text[0].upper() + text[1:] if text else text
+
+    def _retry_note(self, plan: ScenarioPlan, rng: random.Random) -> str:
+        failure = plan.steps[0].failure
+        if failure is None:
+            return ""
+        note: str = rng.choice(self._phrases["retry_notes"][failure.kind])
+        return note.format(
+            argument=humanise(failure.argument or "value"), seconds=failure.retry_after_seconds
+        )
 
 
 def _main_records(result: Any) -> tuple[str, list[Any]] | None:
@@ -242,6 +274,10 @@ def _distinct_labels(facts: list[Fact]) -> list[Fact]:
 
 def _last_key(path: str) -> str:
     return re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _singular(noun: str) -> str:
