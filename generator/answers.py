@@ -48,7 +48,7 @@ _SPELT_DATE = re.compile(
     re.IGNORECASE,
 )
 _CLOCK = re.compile(
-    r"\b(\d{1,2})(?::(\d{2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?|\s*([ap])\.?m\b\.?)",
+    r"\b(\d{1,2})(?::(\d{2})(?::\d{2})?(?:\s*([ap])(?:\.m\.|m\b))?|\s*([ap])(?:\.m\.|m\b))",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"(?<![\w.,-])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|[.,]\d)")

@@ -38,6 +38,8 @@ ANSWER = "answer"
 CATEGORY = "category"
 DEDUP = "dedup"
 TEACHER = "teacher"
+JUDGE = "judge"
+"""A teacher's grader (``--judge``) failed the conversation; the reason is the judge's."""
 
 
 @dataclass(frozen=True)
