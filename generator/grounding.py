@@ -167,25 +167,55 @@ class GroundingText:
         """True if ``value`` (any JSON value) is stated in this text."""
         return not self.missing(value)
 
-    def missing(self, value: Any) -> list[tuple[str, Any]]:
-        """The (JSON path, leaf) pairs of ``value`` this text does not state."""
-        # Paths are only spelt out for the leaves that are missing (usually none) or
-        # for flags, whose name says what to look for.
+    def missing(
+        self, value: Any, rivals: Mapping[str, Iterable[str]] | None = None
+    ) -> list[tuple[str, Any]]:
+        """The (JSON path, leaf) pairs of ``value`` this text does not state.
+
+        ``rivals`` maps a top-level key to the other options of its enum: "premium
+        economy" in the text states ``premium_economy``, so it does not state
+        ``economy`` too, though the word is there.
+        """
+        # Paths are only spelt out for the leaves that are missing (usually none), for
+        # flags, whose name says what to look for, and for options with rivals.
         leaves = list(scalar_values(value))
         absent = [
             index
             for index, leaf in enumerate(leaves)
             if type(leaf) is not bool and not self._contains_scalar(leaf)
         ]
-        if bool in map(type, leaves) or absent:
-            pairs = list(scalar_leaves(value))
-            absent += [
-                index
-                for index, (path, leaf) in enumerate(pairs)
-                if type(leaf) is bool and not self._states_flag(path, leaf)
-            ]
-            return [pairs[index] for index in sorted(absent)]
-        return []
+        outshone = self._outshone(value, rivals) if rivals and isinstance(value, Mapping) else ()
+        if bool not in map(type, leaves) and not absent and not outshone:
+            return []
+        pairs = list(scalar_leaves(value))
+        return [
+            (path, leaf)
+            for index, (path, leaf) in enumerate(pairs)
+            if index in absent
+            or path in outshone
+            or (type(leaf) is bool and not self._states_flag(path, leaf))
+        ]
+
+    def _outshone(self, value: Mapping[str, Any], rivals: Mapping[str, Iterable[str]]) -> set[str]:
+        """Top-level keys whose option is stated only inside a longer rival option."""
+        outshone = set()
+        for key, leaf in value.items():
+            if not isinstance(leaf, str) or key not in rivals:
+                continue
+            words = humanise(leaf)
+            covering = {
+                form
+                for rival in rivals[key]
+                for form in (normalise(rival), humanise(rival))
+                if words in form and form != words
+            }
+            if covering:
+                text = self.text
+                for form in sorted(covering, key=len, reverse=True):
+                    text = text.replace(form, " \u00a4 ")
+                if not GroundingText.of_parts([text], self.today)._contains_scalar(leaf):
+                    outshone.add(key)
+        return outshone
 
     def _contains_scalar(self, value: Any) -> bool:
         if value is None or isinstance(value, bool):
@@ -194,7 +224,7 @@ class GroundingText:
             if _contains_number(self.text, _number_forms(value)):
                 return True
             words = number_words(value) if isinstance(value, int) else ()
-            return any(_contains_phrase(self.text, word) for word in words)
+            return any(_contains_number_word(self.text, word) for word in words)
         text = _normalised_value(str(value))
         if _contains_phrase(self.text, text):
             return True
@@ -220,6 +250,10 @@ class GroundingText:
         parsed = _parse_date(iso)
         if parsed is None:
             return _contains_phrase(self.text, iso)
+        if _contains_phrase(self.text, iso) or (
+            f"{iso}t" in self.text and re.search(rf"(?<!\w){iso}t\d", self.text)
+        ):  # the day of a date-time: 2026-03-05t14:30:00z
+            return True
         if any(_contains_phrase(self.text, form) for form in _date_forms(parsed)):
             return True
         if any(self._contains_yearless(form, parsed.year) for form in _yearless_forms(parsed)):
@@ -297,6 +331,7 @@ def scalar_values(value: Any) -> Iterator[Any]:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
 _normalised_value = lru_cache(maxsize=65536)(normalise.__wrapped__)
 
 
@@ -321,6 +356,30 @@ def _contains_phrase(haystack: str, phrase: str) -> bool:
         ):
             return True
         start = haystack.find(phrase, start + 1)
+    return False
+
+
+_LONGER_NUMBER_BEFORE = re.compile(
+    r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ]$"
+)
+_LONGER_NUMBER_AFTER = re.compile(
+    r"^[- ](?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million)\b"
+)
+
+
+def _contains_number_word(haystack: str, word: str) -> bool:
+    """A number in words, standing alone: "five" is not in "twenty-five" or "five hundred"."""
+    start = haystack.find(word)
+    while start != -1:
+        end = start + len(word)
+        if (
+            (start == 0 or not _is_word(haystack[start - 1]))
+            and (end == len(haystack) or not _is_word(haystack[end]))
+            and not _LONGER_NUMBER_BEFORE.search(haystack[max(0, start - 8) : start])
+            and not _LONGER_NUMBER_AFTER.match(haystack[end : end + 10])
+        ):
+            return True
+        start = haystack.find(word, start + 1)
     return False
 
 

@@ -209,7 +209,9 @@ class _ConversationCheck:
         errors = validate_instance(self.schemas[name], arguments)
         if errors:
             return Rejection(SCHEMA, f"invalid arguments of {name}: {errors[0]}")
-        missing = GroundingText.of_parts(self.evidence, self.today).missing(arguments)
+        missing = GroundingText.of_parts(self.evidence, self.today).missing(
+            arguments, _enum_rivals(self.schemas[name], arguments)
+        )
         if missing:
             path, value = missing[0]
             said = (
@@ -220,6 +222,17 @@ class _ConversationCheck:
             return Rejection(GROUNDING, f"ungrounded value: {name}.{path} = {value!r} {said}")
         self.unrepaired.pop(name, None)
         return None
+
+
+def _enum_rivals(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each top-level option argument, the enum's other options."""
+    properties = schema.get("properties") or {}
+    rivals = {}
+    for name, value in arguments.items():
+        options = (properties.get(name) or {}).get("enum") if isinstance(value, str) else None
+        if options:
+            rivals[name] = [o for o in options if isinstance(o, str) and o != value]
+    return rivals
 
 
 def _non_empty_text(content: Any) -> bool:

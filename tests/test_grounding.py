@@ -134,3 +134,20 @@ def test_a_contradicted_flag_names_its_path() -> None:
         {"order": {"express": True, "sku": "A1"}}
     )
     assert missing == [("order.express", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("add twenty-five units", 20), ("add twenty-five units", 5), ("five hundred", 5)],
+)
+def test_a_number_word_inside_a_longer_number_is_not_that_number(text: str, value: int) -> None:
+    assert not GroundingText([text]).contains(value)
+
+
+def test_an_option_inside_a_longer_rival_option_is_not_stated() -> None:
+    rivals = {"cabin": ["premium_economy", "business"]}
+    stated = GroundingText(["I'd like premium economy seats"])
+    assert stated.missing({"cabin": "economy"}, rivals) == [("cabin", "economy")]
+    assert stated.missing({"cabin": "premium_economy"}, {"cabin": ["economy"]}) == []
+    both = GroundingText(["premium economy for me, economy for the kids"])
+    assert both.missing({"cabin": "economy"}, rivals) == []

@@ -57,7 +57,12 @@ class ErrorRecovery(Category):
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
         good = seed_arguments(
-            tool.parameters, rng, context.faker, optional_rate=context.optional_rate, tool=tool.name
+            tool.parameters,
+            rng,
+            context.faker,
+            optional_rate=context.optional_rate,
+            tool=tool.name,
+            today=context.today,
         )
         bad: dict[str, Any] = good
         failure: PlannedFailure | None = None

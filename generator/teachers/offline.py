@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +21,12 @@ from pydantic import BaseModel, ConfigDict
 
 from callforge.generator.answers import Fact, count_words, informative_leaves, record_lists
 from callforge.generator.grounding import humanise, scalar_values
+from callforge.generator.results import successful_result, today_of
 from callforge.generator.scenarios.base import ERROR_KEY, PlannedStep, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
 from callforge.generator.tools import ToolSpec, sha256_hex
 
-# Fabricated timestamps are drawn around a fixed day, never the wall clock, so the
-# same seed writes the same bytes on any day.
-_EPOCH = datetime(2026, 1, 15, 12, 0, 0)
-_MONTH = timedelta(days=30)
-_LISTING = re.compile(r"^(search|list|find|query|browse)", re.I)
 _DATE_TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -85,7 +81,7 @@ class OfflineTeacher:
     def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results = [self._result(plan, index, rng) for index in range(len(plan.steps))]
+        results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
@@ -130,13 +126,20 @@ class OfflineTeacher:
 
     # -- the tools' results ----------------------------------------------------
 
-    def _result(self, plan: ScenarioPlan, index: int, rng: random.Random) -> dict[str, Any]:
+    def _result(
+        self, plan: ScenarioPlan, tools: dict[str, ToolSpec], index: int, rng: random.Random
+    ) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
             return self._error_result(step, rng)
-        result = self._fabricate(step.call.name, step.call.arguments, rng)
-        result.update(step.must_return)
-        return result
+        return successful_result(
+            tools[step.call.name],
+            step.call.arguments,
+            rng=rng,
+            faker=self._faker,
+            today=today_of(plan),
+            must_return=step.must_return,
+        )
 
     def _error_result(self, step: PlannedStep, rng: random.Random) -> dict[str, Any]:
         """What the tool says when the call fails, in the tool's own way of saying it.
@@ -164,39 +167,6 @@ class OfflineTeacher:
         error = {key: _fill(text, **values) for key, text in shape.items()}
         return {ERROR_KEY: {key: value for key, value in error.items() if value != ""}}
 
-    def _fabricate(
-        self, tool: str, arguments: dict[str, Any], rng: random.Random
-    ) -> dict[str, Any]:
-        """A plausible success payload: what a real API of this shape tends to return."""
-        entity = humanise(tool).split()[-1].rstrip("s") or "item"
-        faker = self._faker
-        if _LISTING.match(tool):
-            count = rng.randint(1, 3)
-            items = [
-                {
-                    "id": faker.bothify("??-#####").upper(),
-                    "name": faker.catch_phrase(),
-                    "score": round(rng.uniform(0.5, 1), 2),
-                }
-                for _ in range(count)
-            ]
-            return {"status": "ok", "count": count, "results": items}
-        scalars = {
-            k: v
-            for k, v in arguments.items()
-            if isinstance(v, str | int | float) and not isinstance(v, bool)
-        }
-        echoed = dict(list(scalars.items())[: rng.randint(1, 3)]) if scalars else {}
-        return {
-            "status": rng.choice(["ok", "success", "completed", "confirmed"]),
-            f"{entity}_id": faker.bothify(f"{entity[:3].upper()}-#####"),
-            **echoed,
-            "updated_at": faker.date_time_between(_EPOCH - _MONTH, _EPOCH).isoformat(
-                timespec="seconds"
-            )
-            + "Z",
-        }
-
     # -- the final answer --------------------------------------------------------
 
     def _final_answer(
@@ -211,7 +181,8 @@ class OfflineTeacher:
         echoed = list(scalar_values([step.call.arguments for step in plan.steps]))
         listed = _main_records(last)
         record = listed[1][0] if listed else last
-        facts = _distinct_labels(informative_leaves(record, echoed))[:3]
+        facts = _distinct_labels(informative_leaves(record, echoed))
+        facts = sorted(facts, key=lambda fact: _DATE_TIME.match(str(fact.value)) is not None)[:3]
         bank = self._phrases["answer"]
         listing = first = ""
         if listed:
@@ -222,7 +193,7 @@ class OfflineTeacher:
             else:
                 listing = rng.choice(bank["listings"]).replace("{count}", count_words(count))
                 listing = listing.replace("{noun}", noun)
-            listed_facts = [f"{fact.label} {_spoken(fact.value)}" for fact in facts]
+            listed_facts = [_fact_text("{label} {value}", fact) for fact in facts]
             if listed_facts:
                 record = rng.choice(bank["first_record" if count > 1 else "only_record"])
                 first = record.replace("{facts}", join_human(listed_facts))
@@ -233,9 +204,7 @@ class OfflineTeacher:
             listing=_capitalised(listing),
             first=first,
             lead=rng.choice(style["leads"]),
-            facts=[
-                style["item"].format(label=fact.label, value=_spoken(fact.value)) for fact in facts
-            ],
+            facts=[_fact_text(style["item"], fact) for fact in facts],
             joiner=style.get("joiner", ", "),
             nothing=rng.choice(bank["nothing_new"]),
         )
@@ -276,6 +245,13 @@ def _last_key(path: str) -> str:
     return re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
 
 
+def _fact_text(form: str, fact: Fact) -> str:
+    """A fact in a phrase form; a when-field reads "cancelled on July 24, 2025 at 19:15"."""
+    if fact.label.endswith((" at", " on")) and isinstance(fact.value, str):
+        return f"{fact.label[:-3]} on {_spoken(fact.value)}"
+    return form.format(label=fact.label, value=_spoken(fact.value))
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -289,7 +265,7 @@ def _spoken(value: Any) -> str:
     if isinstance(value, str):
         date_time = _DATE_TIME.match(value)
         if date_time:
-            day = datetime.strptime(date_time.group(1), "%Y-%m-%d")
+            day = date.fromisoformat(date_time.group(1))
             spelt = f"{day:%B} {day.day}, {day.year}"
             return f"{spelt} at {date_time.group(2)}" if date_time.group(2) else spelt
     return _value_text(value)
