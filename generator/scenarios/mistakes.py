@@ -33,6 +33,7 @@ from typing import Any
 from callforge.generator.scenarios.base import PlannedFailure
 from callforge.generator.schema import instance_is_valid, resolved_properties
 from callforge.generator.templating import load_yaml
+from callforge.generator.tool_kinds import singular
 from callforge.generator.tools import ToolSpec
 
 Arguments = dict[str, Any]
@@ -249,10 +250,9 @@ def _guessed_names(name: str) -> list[str]:
     if len(lower) > 1:
         guesses.append(lower[0] + "".join(w.capitalize() for w in lower[1:]))  # camelCase
         guesses.append(lower[-1])  # the last word alone
-    else:
+    else:  # one word: the other grammatical number, "attendee" for "attendees"
         word = lower[0]
-        guesses += [f"{word}_name" if not word.endswith("name") else f"{word[:-4]}_id"]
-        guesses += [f"num_{word}" if word.endswith("s") else f"{word}_value"]
+        guesses.append(singular(word) if singular(word) != word else f"{word}s")
     synonyms = load_yaml("mistakes.yaml")["parameter_synonyms"]
     guesses += synonyms.get(name.lower(), [])
     return [guess for guess in dict.fromkeys(guesses) if guess and guess != name]

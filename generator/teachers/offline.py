@@ -24,7 +24,9 @@ from callforge.generator.grounding import humanise, scalar_values
 from callforge.generator.results import successful_result, today_of
 from callforge.generator.scenarios.base import ERROR_KEY, PlannedStep, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
+from callforge.generator.teachers.phrasing import RequestPhrasing, plural
 from callforge.generator.templating import environment, load_yaml
+from callforge.generator.tool_kinds import ToolKind, Verb, singular, tool_kind
 from callforge.generator.tools import ToolSpec, sha256_hex
 
 _DATE_TIME = re.compile(
@@ -37,14 +39,6 @@ def join_human(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def action_phrase(tool: ToolSpec) -> str:
-    """What the user asks the tool to do, from its description or else its name."""
-    first = re.split(r"(?<=[.!?])\s", tool.description.strip(), maxsplit=1)[0].rstrip(".!?")
-    if first and len(first.split()) <= 14:
-        return first[0].lower() + first[1:] if not first[:2].isupper() else first
-    return humanise(tool.name)
 
 
 class OfflineTeacher:
@@ -65,6 +59,7 @@ class OfflineTeacher:
         self._request = env.get_template("offline/user_request.j2")
         self._answer = env.get_template("offline/final_answer.j2")
         self._phrases = load_yaml("offline/phrases.yaml", self.options.templates)
+        self._phrasing = RequestPhrasing(self._phrases["request"])
         self._faker = Faker(self.options.locale)
         self.stats = TeacherStats()
 
@@ -85,7 +80,9 @@ class OfflineTeacher:
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
-            final_answer=self._final_answer(plan, results, rng),
+            final_answer=self._final_answer(
+                plan, tool_kind(tools[plan.steps[-1].call.name]), results, rng
+            ),
         )
 
     # -- the user's words ------------------------------------------------------
@@ -93,36 +90,39 @@ class OfflineTeacher:
     def _user_request(
         self, plan: ScenarioPlan, tools: dict[str, ToolSpec], rng: random.Random
     ) -> str:
+        """What a person would write to get these calls made (``phrasing.py``)."""
+        bank = self._phrases["request"]
+        tone = plan.style.get("tone", "polite")
+        today = date.fromisoformat(plan.today) if plan.today else None
         chained = {link.to_step: link.argument for link in plan.chains}
         stated = iter(plan.stated_arguments())
-        steps = []
+        asks = []
         for index, step in enumerate(plan.steps):
             if step.failure is not None:
                 continue
             _, arguments = next(stated)
-            steps.append(
-                {
-                    "action": action_phrase(tools[step.call.name]),
-                    "arguments": self._argument_phrases(arguments, rng),
-                    "chained_label": humanise(chained.get(index, "")),
-                }
+            ask = self._phrasing.ask(tools[step.call.name], arguments, today, rng)
+            link = rng.choice(bank["chain_links"]).replace(
+                "{label}", humanise(chained.get(index, "")) or "result"
             )
+            asks.append((link, ask))
+        opening, end = rng.choice(bank["frames"][tone])
+        greeting = rng.choice(bank["greetings"][tone])
+        context = rng.choice(bank["contexts"][plan.style.get("length", "short")])
+        context_first = rng.random() < 0.4
+        if context and context_first and greeting.endswith((",", ":")):
+            greeting = ""  # "Hi, It came up in a ticket." reads wrong; the context opens
         text = self._request.render(
-            steps=steps, style=plan.style, phrases=self._phrases, pick=rng.choice
+            greeting=greeting,
+            opening=opening,
+            end=end,
+            first=asks[0][1],
+            later=asks[1:],
+            context=context,
+            context_first=context_first,
+            closer=rng.choice(bank["closers"][tone]),
         )
-        return " ".join(text.split())
-
-    def _argument_phrases(self, arguments: dict[str, Any], rng: random.Random) -> list[str]:
-        phrases = []
-        for name, value in arguments.items():
-            label = humanise(name)
-            if isinstance(value, bool):
-                form = rng.choice(self._phrases["flag_forms"][value])
-                phrases.append(form.format(label=label))
-            else:
-                form = rng.choice(self._phrases["argument_forms"])
-                phrases.append(form.format(label=label, value=_value_text(value)))
-        return phrases
+        return _sentence_case(" ".join(text.split()))
 
     # -- the tools' results ----------------------------------------------------
 
@@ -170,16 +170,18 @@ class OfflineTeacher:
     # -- the final answer --------------------------------------------------------
 
     def _final_answer(
-        self, plan: ScenarioPlan, results: list[dict[str, Any]], rng: random.Random
+        self, plan: ScenarioPlan, kind: ToolKind, results: list[dict[str, Any]], rng: random.Random
     ) -> str:
         """What the last result says that the user did not: its data, not its ids.
 
-        A list of records is reported by its count and its first record; anything
-        else by its first few informative values (``answers.informative_leaves``).
+        A search's matches are reported by their count and the first one, a forecast
+        by its days and the first day; anything else by its first few informative
+        values (``answers.informative_leaves``).
         """
         last = results[-1]
         echoed = list(scalar_values([step.call.arguments for step in plan.steps]))
-        listed = _main_records(last)
+        forecast = kind.verb is Verb.FORECAST
+        listed = _main_records(last) if kind.lists or forecast else None
         record = listed[1][0] if listed else last
         facts = _distinct_labels(informative_leaves(record, echoed))
         facts = sorted(facts, key=lambda fact: _DATE_TIME.match(str(fact.value)) is not None)[:3]
@@ -188,15 +190,19 @@ class OfflineTeacher:
         if listed:
             noun = humanise(_last_key(listed[0])) or "result"
             count = len(listed[1])
-            if count == 1:
-                listing = rng.choice(bank["listings_one"]).replace("{noun}", _singular(noun))
+            if forecast:
+                many = "listings_forecast" if count > 1 else "listings_one"
+                listing = rng.choice(bank[many]).replace("{count}", count_words(count))
+                listing = listing.replace("{noun}", "day") if count == 1 else listing
+            elif count == 1:
+                listing = rng.choice(bank["listings_one"]).replace("{noun}", singular(noun))
             else:
                 listing = rng.choice(bank["listings"]).replace("{count}", count_words(count))
-                listing = listing.replace("{noun}", noun)
+                listing = listing.replace("{noun}", plural(singular(noun)))
             listed_facts = [_fact_text("{label} {value}", fact) for fact in facts]
             if listed_facts:
-                record = rng.choice(bank["first_record" if count > 1 else "only_record"])
-                first = record.replace("{facts}", join_human(listed_facts))
+                frames = "first_day" if forecast else "first_record" if count > 1 else "only_record"
+                first = rng.choice(bank[frames]).replace("{facts}", join_human(listed_facts))
         style = rng.choice(bank["fact_styles"])
         text = self._answer.render(
             opener=rng.choice(bank["openers"]),
@@ -204,7 +210,8 @@ class OfflineTeacher:
             listing=_capitalised(listing),
             first=first,
             lead=rng.choice(style["leads"]),
-            facts=[_fact_text(style["item"], fact) for fact in facts],
+            facts=[_fact_text(style["item"], fact) for fact in facts if not _is_when(fact)],
+            when=join_human([_fact_text("", fact) for fact in facts if _is_when(fact)]),
             joiner=style.get("joiner", ", "),
             nothing=rng.choice(bank["nothing_new"]),
         )
@@ -245,19 +252,25 @@ def _last_key(path: str) -> str:
     return re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
 
 
+def _is_when(fact: Fact) -> bool:
+    """A when-field: ``cancelled_at``, ``placed_on``."""
+    return fact.label.endswith((" at", " on")) and isinstance(fact.value, str)
+
+
 def _fact_text(form: str, fact: Fact) -> str:
     """A fact in a phrase form; a when-field reads "cancelled on July 24, 2025 at 19:15"."""
-    if fact.label.endswith((" at", " on")) and isinstance(fact.value, str):
+    if _is_when(fact):
         return f"{fact.label[:-3]} on {_spoken(fact.value)}"
     return form.format(label=fact.label, value=_spoken(fact.value))
 
 
+def _sentence_case(text: str) -> str:
+    """A capital after each sentence's end, and at the start."""
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _singular(noun: str) -> str:
-    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
 
 
 def _spoken(value: Any) -> str:
