@@ -99,7 +99,7 @@ class RequestPhrasing:
         clauses = [
             self._clause(parameter, value, kind.verb, today, rng)
             for parameter, value in self._ordered(tool, arguments)
-            if value is not None  # nothing to say (and grounding asks nothing of a null)
+            if value not in (None, "", [], {})  # nothing to say, and grounding asks nothing
         ]
         # a clause form that needs a comma starts with one: ", shipping address: ..."
         return ask + "".join(c if c.startswith(",") else f" {c}" for c in clauses if c)
