@@ -53,6 +53,7 @@ _WAIT = re.compile(
 
 class ErrorRecovery(Category):
     name = "error_recovery"
+    marks_free_text = False  # the failed call and its retry must keep the same free text
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from callforge.generator.answers import Fact, count_words, informative_leaves, record_lists
 from callforge.generator.grounding import humanise, scalar_values
-from callforge.generator.results import successful_result, today_of
+from callforge.generator.results import successful_result
 from callforge.generator.scenarios.base import ERROR_KEY, PlannedStep, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.teachers.phrasing import RequestPhrasing, plural
@@ -94,7 +94,9 @@ class OfflineTeacher:
         bank = self._phrases["request"]
         tone = plan.style.get("tone", "polite")
         today = date.fromisoformat(plan.today) if plan.today else None
-        chained = {link.to_step: link.argument for link in plan.chains}
+        chained: dict[int, list[str]] = {}
+        for link in plan.chains:
+            chained.setdefault(link.to_step, []).append(humanise(link.argument))
         stated = iter(plan.stated_arguments())
         asks = []
         for index, step in enumerate(plan.steps):
@@ -103,7 +105,7 @@ class OfflineTeacher:
             _, arguments = next(stated)
             ask = self._phrasing.ask(tools[step.call.name], arguments, today, rng)
             link = rng.choice(bank["chain_links"]).replace(
-                "{label}", humanise(chained.get(index, "")) or "result"
+                "{label}", join_human(chained.get(index, [])) or "result"
             )
             asks.append((link, ask))
         opening, end = rng.choice(bank["frames"][tone])
@@ -137,7 +139,7 @@ class OfflineTeacher:
             step.call.arguments,
             rng=rng,
             faker=self._faker,
-            today=today_of(plan),
+            today=plan.today_date,
             must_return=step.must_return,
         )
 
@@ -216,7 +218,7 @@ class OfflineTeacher:
             nothing=rng.choice(bank["nothing_new"]),
         )
         text = " ".join(text.split())
-        return text[0].upper() + text[1:] if text else text
+        return _sentence_case(text)
 
     def _retry_note(self, plan: ScenarioPlan, rng: random.Random) -> str:
         failure = plan.steps[0].failure
