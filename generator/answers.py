@@ -24,14 +24,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from callforge.generator.grounding import GroundingText, humanise, normalise, number_words
+from callforge.generator.results import is_bookkeeping_key
 from callforge.generator.schema import scalar_leaves
 
-_PLUMBING_KEY = re.compile(
-    r"(^|_)(id|ids|uuid|guid|status|state|etag|version|timestamp|created|updated|modified"
-    r"|created_at|updated_at|modified_at|deleted_at|ok|success|code|status_code)$"
-    r"|[a-z](Id|Ids|At)$",
-)
-"""Result keys that are plumbing, not news for the user: ids, status, bookkeeping times."""
 _LONGEST_FACT = 80
 """A longer text (a body, a description) is data, but not one an answer repeats verbatim."""
 
@@ -147,8 +142,9 @@ class Fact:
 def informative_leaves(result: Any, echoed: Iterable[Any] = ()) -> list[Fact]:
     """The values of a result worth telling the user, in the result's order.
 
-    Left out: ids, status and bookkeeping timestamps (by key: ``id``, ``order_id``,
-    ``status``, ``created_at``...), booleans and nulls, empty text, texts too long
+    Left out: ids, status, bookkeeping timestamps and paging (by key, the rule
+    ``results.is_bookkeeping_key`` owns: ``id``, ``order_id``, ``status``,
+    ``created_at``...), booleans and nulls, empty text, texts too long
     to repeat, and values the call was given (``echoed``): an answer that reads
     those back tells the user nothing new.
     """
@@ -160,7 +156,7 @@ def informative_leaves(result: Any, echoed: Iterable[Any] = ()) -> list[Fact]:
         if isinstance(value, str) and not 0 < len(value.strip()) <= _LONGEST_FACT:
             continue
         key = _last_key(path)
-        if not key or _PLUMBING_KEY.search(key):
+        if not key or is_bookkeeping_key(key):
             continue
         facts.append(Fact(path, _label(path), value))
     return facts
