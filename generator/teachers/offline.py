@@ -215,10 +215,31 @@ class OfflineTeacher:
             facts=[_fact_text(style["item"], fact) for fact in facts if not _is_when(fact)],
             when=join_human([_fact_text("", fact) for fact in facts if _is_when(fact)]),
             joiner=style.get("joiner", ", "),
-            nothing=rng.choice(bank["nothing_new"]),
+            nothing=self._made(kind, last, echoed, rng) or rng.choice(bank["nothing_new"]),
         )
         text = " ".join(text.split())
         return _sentence_case(text)
+
+    def _made(self, kind: ToolKind, result: Any, echoed: list[Any], rng: random.Random) -> str:
+        """For a tool that makes something: the new thing's id and status, if it has them."""
+        if not kind.makes or not isinstance(result, dict):
+            return ""
+        seen = {str(value) for value in echoed}
+        made = next(
+            (
+                (humanise(key), value)
+                for key, value in result.items()
+                if isinstance(value, str) and key.endswith("id") and value not in seen
+            ),
+            None,
+        )
+        if made is None:
+            return ""
+        text: str = rng.choice(self._phrases["answer"]["made"]).format(
+            label=made[0], value=made[1], entity=kind.entity
+        )
+        status = result.get("status")
+        return f"{text} Status: {status}." if isinstance(status, str) else text
 
     def _retry_note(self, plan: ScenarioPlan, rng: random.Random) -> str:
         failure = plan.steps[0].failure
