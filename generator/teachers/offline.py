@@ -29,6 +29,8 @@ from callforge.generator.templating import environment, load_yaml
 from callforge.generator.tool_kinds import ToolKind, Verb, singular, tool_kind
 from callforge.generator.tools import ToolSpec, sha256_hex
 
+_CODE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
+"""A code-like value (``VX07``, ``07D``, ``SKU-12``): data, but not the news."""
 _DATE_TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -93,7 +95,6 @@ class OfflineTeacher:
         """What a person would write to get these calls made (``phrasing.py``)."""
         bank = self._phrases["request"]
         tone = plan.style.get("tone", "polite")
-        today = date.fromisoformat(plan.today) if plan.today else None
         chained: dict[int, list[str]] = {}
         for link in plan.chains:
             chained.setdefault(link.to_step, []).append(humanise(link.argument))
@@ -103,7 +104,7 @@ class OfflineTeacher:
             if step.failure is not None:
                 continue
             _, arguments = next(stated)
-            ask = self._phrasing.ask(tools[step.call.name], arguments, today, rng)
+            ask = self._phrasing.ask(tools[step.call.name], arguments, rng)
             link = rng.choice(bank["chain_links"]).replace(
                 "{label}", join_human(chained.get(index, [])) or "result"
             )
@@ -185,8 +186,7 @@ class OfflineTeacher:
         forecast = kind.verb is Verb.FORECAST
         listed = _main_records(last) if kind.lists or forecast else None
         record = listed[1][0] if listed else last
-        facts = _distinct_labels(informative_leaves(record, echoed))
-        facts = sorted(facts, key=lambda fact: _DATE_TIME.match(str(fact.value)) is not None)[:3]
+        facts = _telling(_distinct_labels(informative_leaves(record, echoed)))
         bank = self._phrases["answer"]
         listing = first = ""
         if listed:
@@ -261,6 +261,18 @@ def _main_records(result: Any) -> tuple[str, list[Any]] | None:
     return max(lists, key=lambda found: len(found[1]), default=None)
 
 
+def _telling(facts: list[Fact]) -> list[Fact]:
+    """The facts an answer leads with: words and amounts before codes, and one time.
+
+    "airline Air France, price 412.3 and stops 1, departing March 5, 2026 at 08:30"
+    tells more than "flight number VX07"; the result's order decides within a kind.
+    """
+    times = [fact for fact in facts if _DATE_TIME.match(str(fact.value))]
+    rest = [fact for fact in facts if fact not in times]
+    ranked = sorted(rest, key=lambda fact: _CODE.fullmatch(str(fact.value)) is not None)
+    return ranked[:3] + times[:1]
+
+
 def _distinct_labels(facts: list[Fact]) -> list[Fact]:
     seen: set[str] = set()
     kept = []
@@ -284,7 +296,8 @@ def _fact_text(form: str, fact: Fact) -> str:
     """A fact in a phrase form; a when-field reads "cancelled on July 24, 2025 at 19:15"."""
     if _is_when(fact):
         return f"{fact.label[:-3]} on {_spoken(fact.value)}"
-    return form.format(label=fact.label, value=_spoken(fact.value))
+    text = form.format(label=fact.label, value=_spoken(fact.value))
+    return re.sub(r"^a (?=[aeiou])", "an ", text)  # "an end time of ..."
 
 
 def _sentence_case(text: str) -> str:

@@ -83,9 +83,7 @@ class RequestPhrasing:
         self.bank = bank
         self._properties: dict[str, dict[str, dict[str, Any]]] = {}
 
-    def ask(
-        self, tool: ToolSpec, arguments: Mapping[str, Any], today: date | None, rng: random.Random
-    ) -> str:
+    def ask(self, tool: ToolSpec, arguments: Mapping[str, Any], rng: random.Random) -> str:
         """The imperative ask with every value stated: "book a flight for Ann Lee, FL-12"."""
         kind = tool_kind(tool)
         noun = entity_phrase(tool.original_name or tool.name, kind.entity)
@@ -97,7 +95,7 @@ class RequestPhrasing:
             tool=humanise(tool.original_name or tool.name),
         )
         clauses = [
-            self._clause(parameter, value, kind.verb, today, rng)
+            self._clause(parameter, value, kind.verb, rng)
             for parameter, value in self._ordered(tool, arguments)
             if value not in (None, "", [], {})  # nothing to say, and grounding asks nothing
         ]
@@ -126,7 +124,6 @@ class RequestPhrasing:
         parameter: Parameter,
         value: Any,
         verb: Verb,
-        today: date | None,
         rng: random.Random,
     ) -> str:
         """One value as a phrase: "from LIS", "for three passengers", "no to express"."""
@@ -135,7 +132,7 @@ class RequestPhrasing:
         if isinstance(value, bool):
             forms = clauses["flag_on" if value else "flag_off"]
             return str(rng.choice(forms)).format(label=label)
-        spoken = self.spoken(value, parameter, today, rng)
+        spoken = self.spoken(value, parameter, rng)
         role = parameter.role
         if role == "amount" and verb is not Verb.CONVERT:
             role = "number"  # "convert 120 from EUR", but "a refund with amount 120"
@@ -149,9 +146,7 @@ class RequestPhrasing:
             label, unit = singular(label), singular(unit)
         return str(form).format(label=label, value=spoken, unit=unit)
 
-    def spoken(
-        self, value: Any, parameter: Parameter, today: date | None, rng: random.Random
-    ) -> str:
+    def spoken(self, value: Any, parameter: Parameter, rng: random.Random) -> str:
         """A value as a person writes it, in a form grounding accepts."""
         if isinstance(value, bool):
             return "yes" if value else "no"
@@ -160,14 +155,14 @@ class RequestPhrasing:
         if isinstance(value, str):
             if parameter.role == "option":
                 return humanise(value) if re.search(r"[_-]", value) else value
-            return spoken_date(value, today, rng) or value
+            return spoken_date(value, rng) or value
         if isinstance(value, list):
-            return _join([self.spoken(item, parameter, today, rng) for item in value])
+            return _join([self.spoken(item, parameter, rng) for item in value])
         if isinstance(value, dict):
-            return self._record(value, today, rng)
+            return self._record(value, rng)
         return str(value)
 
-    def _record(self, record: Mapping[str, Any], today: date | None, rng: random.Random) -> str:
+    def _record(self, record: Mapping[str, Any], rng: random.Random) -> str:
         """A nested object: "3 of SKU-1", or its values in a row (an address)."""
         counts = [k for k, v in record.items() if isinstance(v, int) and not isinstance(v, bool)]
         rest = [k for k in record if k not in counts]
@@ -176,7 +171,7 @@ class RequestPhrasing:
         parts = []
         for key, value in record.items():
             parameter = _parameter(key, {}, value)
-            text = self.spoken(value, parameter, today, rng)
+            text = self.spoken(value, parameter, rng)
             parts.append(text if isinstance(value, str) else f"{parameter.label} {text}")
         return ", ".join(parts)
 
@@ -213,8 +208,8 @@ def plural(noun: str) -> str:
     return f"{head} {last}".strip()
 
 
-def spoken_date(value: str, today: date | None, rng: random.Random) -> str | None:
-    """An ISO date or date-time as people write it: "March 5", "the 5th of March, 2027"."""
+def spoken_date(value: str, rng: random.Random) -> str | None:
+    """An ISO date or date-time as people write it: "March 5, 2026", "the 5th of March 2026"."""
     moment = _ISO_DATE_TIME.match(value)
     day_text = moment.group(1) if moment else value
     match = _ISO_DATE.match(day_text)
@@ -225,13 +220,14 @@ def spoken_date(value: str, today: date | None, rng: random.Random) -> str | Non
     except ValueError:
         return None
     month = _MONTHS[day.month - 1]
-    same_year = today is not None and today.year == day.year
-    forms = [f"{month} {day.day}", f"the {_ordinal(day.day)} of {month}", f"{day.day} {month}"]
-    if not same_year:
-        forms = [
-            f"{form}, {day.year}" if "of" not in form else f"{form} {day.year}" for form in forms
-        ]
-        forms.append(day_text)
+    # Always with the year: an exported conversation does not say what day it is,
+    # so "March 5" would teach the model to make the year up.
+    forms = [
+        f"{month} {day.day}, {day.year}",
+        f"the {_ordinal(day.day)} of {month} {day.year}",
+        f"{day.day} {month} {day.year}",
+        day_text,
+    ]
     spoken = rng.choice(forms)
     if moment:
         hour, minute = int(moment.group(2)), int(moment.group(3))
