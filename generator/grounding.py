@@ -299,7 +299,10 @@ def _flag_intents(text: str, label: str) -> Iterator[bool]:
     """What each mention of ``label`` in ``text`` says: on (True) or off (False)."""
     for match in _label_pattern(label).finditer(text):
         start, end = match.span()
-        before = _CLAUSE_END.split(text[max(0, start - 40) : start])[-1].split()[-4:]
+        before = [
+            word.strip("()[]\"'")
+            for word in _CLAUSE_END.split(text[max(0, start - 40) : start])[-1].split()[-4:]
+        ]
         after = _CLAUSE_END.split(text[end : end + 20].lstrip(" :=-"))[0].split()[:2]
         if any(word in _NEGATIONS or word.endswith("n't") for word in before) or any(
             word.strip(".,!") in _OFF_WORDS for word in after

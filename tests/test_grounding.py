@@ -151,3 +151,9 @@ def test_an_option_inside_a_longer_rival_option_is_not_stated() -> None:
     assert stated.missing({"cabin": "premium_economy"}, {"cabin": ["economy"]}) == []
     both = GroundingText(["premium economy for me, economy for the kids"])
     assert both.missing({"cabin": "economy"}, rivals) == []
+
+
+def test_a_negation_in_brackets_still_negates() -> None:
+    text = GroundingText(["cancel it (no need to notify the customer)"])
+    assert text.missing({"notify_customer": False}) == []
+    assert text.missing({"notify_customer": True}) == [("notify_customer", True)]

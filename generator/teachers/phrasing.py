@@ -130,8 +130,9 @@ class RequestPhrasing:
         clauses = self.bank["clauses"]
         label = parameter.label
         if isinstance(value, bool):
-            forms = clauses["flag_on" if value else "flag_off"]
-            return str(rng.choice(forms)).format(label=label)
+            verb_led = classify(parameter.name).verb is not Verb.OTHER and " " in label
+            kind = ("action_" if verb_led else "flag_") + ("on" if value else "off")
+            return str(rng.choice(clauses[kind])).format(label=label)
         spoken = self.spoken(value, parameter, rng)
         role = parameter.role
         if role == "amount" and verb is not Verb.CONVERT:
