@@ -247,7 +247,9 @@ class OfflineTeacher:
             return ""
         note: str = rng.choice(self._phrases["retry_notes"][failure.kind])
         return note.format(
-            argument=humanise(failure.argument or "value"), seconds=failure.retry_after_seconds
+            argument=humanise(failure.argument or "value"),
+            name=failure.argument,
+            seconds=failure.retry_after_seconds,
         )
 
 
@@ -297,7 +299,7 @@ def _fact_text(form: str, fact: Fact) -> str:
     if _is_when(fact):
         return f"{fact.label[:-3]} on {_spoken(fact.value)}"
     text = form.format(label=fact.label, value=_spoken(fact.value))
-    return re.sub(r"^a (?=[aeiou])", "an ", text)  # "an end time of ..."
+    return re.sub(r"^a (?=[aeio])", "an ", text)  # "an end time of ..." ("a unit price")
 
 
 def _sentence_case(text: str) -> str:
