@@ -68,10 +68,14 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
             expected = "an error" if step.failure else "a success"
             return Rejection(CATEGORY, f"result mismatch: call {index + 1} must return {expected}")
     schemas = {tool.name: tool.parameters for tool in tools}
-    problem = check_conversation(scenario.to_messages(), schemas, today=plan_today(plan))
-    if problem is not None:
-        return problem
-    problem = check_results(scenario, tools)
+    conversation = _ConversationCheck(schemas, plan_today(plan))
+    messages = scenario.to_messages()
+    # The results are judged before the answer is judged against them.
+    problem = (
+        conversation.run(messages)
+        or check_results(scenario, tools)
+        or conversation.check_answer(messages[-1]["content"])
+    )
     if problem is not None:
         return problem
     reason = get_category(plan.category).check(scenario, tools)
@@ -119,7 +123,8 @@ def check_conversation(
     ``today`` is the day the conversation happens on, for relative dates
     ("tomorrow"); without it only absolute dates ground a date.
     """
-    return _ConversationCheck(schemas, today).run(messages)
+    check = _ConversationCheck(schemas, today)
+    return check.run(messages) or check.check_answer(messages[-1]["content"])
 
 
 def plan_today(plan: ScenarioPlan) -> date | None:
@@ -182,10 +187,11 @@ class _ConversationCheck:
         if self.unrepaired:
             name, call_id = next(iter(self.unrepaired.items()))
             return Rejection(STRUCTURE, f"unrepaired failure: call {call_id} to {name} failed")
-        return self._check_answer(messages[-1]["content"])
+        return None
 
-    def _check_answer(self, answer: str) -> Rejection | None:
-        """The final answer states only what it was told, and what the results hold."""
+    def check_answer(self, answer: str) -> Rejection | None:
+        """After ``run``: the final answer states only what it was told, and what the
+        results hold."""
         evidence = GroundingText.of_parts(self.evidence, self.today)
         claim = unsupported_claim(answer, evidence, self.results)
         if claim:
