@@ -272,6 +272,8 @@ def _role(name: str, schema: Mapping[str, Any], value: Any) -> str:
         return "count" if isinstance(value, int) and humanise(name).endswith("s") else "number"
     if "name" in words and words & _PEOPLE:
         return "person"
+    if words <= {"name", "full", "display"} and "name" in words and isinstance(value, str):
+        return "name"
     if isinstance(value, str) and (_ISO_DATE.match(value) or _ISO_DATE_TIME.match(value)):
         if words & _DATE_STARTS:
             return "start"
