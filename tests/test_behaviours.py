@@ -21,6 +21,8 @@ import pytest
 import yaml
 from faker import Faker
 
+from callforge.generator.answers import informative_leaves
+from callforge.generator.grounding import scalar_values
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.system_prompts import load_system_prompts, system_prompt_for
@@ -156,6 +158,17 @@ def test_old_categories_keep_their_one_request_layout() -> None:
 # -- each validator rule, broken on purpose -------------------------------------------
 
 
+def only_about_last(results: list[Any], steps: list[Any]) -> str:
+    """An answer reporting the last call's result and nothing only the first call has."""
+    first = {str(v) for v in scalar_values([results[0], steps[0].call.arguments])}
+    facts = [
+        fact
+        for fact in informative_leaves(results[-1], scalar_values(steps[-1].call.arguments))
+        if str(fact.value) not in first
+    ]
+    return "Here you go: " + ", ".join(f"{fact.label} {fact.value}" for fact in facts[:3]) + "."
+
+
 def rejection(scenario: Scenario) -> Rejection | None:
     return validate_scenario(scenario, TOOLS)
 
@@ -168,7 +181,7 @@ def test_each_new_category_is_accepted_from_the_offline_teacher() -> None:
 
 
 def test_parallel_rules() -> None:
-    scenario = offline(plan_for("parallel", seed=1, tool="get_weather_forecast"))
+    scenario = offline(plan_for("parallel", seed=4, tool="get_weather_forecast"))
     assert rejection(scenario) is None
     steps = scenario.plan.steps
 
@@ -180,10 +193,9 @@ def test_parallel_rules() -> None:
     def repeated(data: dict[str, Any]) -> None:
         data["plan"]["steps"][1]["call"]["name"] = steps[0].call.name
         data["plan"]["steps"][1]["call"]["arguments"] = steps[0].call.arguments
-        data["draft"]["tool_results"][1] = data["draft"]["tool_results"][0]
 
     def half_answered(data: dict[str, Any]) -> None:
-        data["draft"]["final_answer"] = "Here you go: " + str(steps[0].call.arguments["city"])
+        data["draft"]["final_answer"] = only_about_last(data["draft"]["tool_results"], steps)
 
     def one_at_a_time(data: dict[str, Any]) -> None:
         data["plan"]["turns"][1:2] = [
@@ -198,7 +210,7 @@ def test_parallel_rules() -> None:
     )
     said = rejection(broken(scenario, half_answered))
     assert said is not None and said.stage == "category"
-    assert said.reason == f"the answer says nothing about call 2 ({steps[1].call.name})"
+    assert said.reason == "the answer says nothing about call 1 (get_weather_forecast)"
     assert rejection(broken(scenario, one_at_a_time)) == Rejection(
         "category", "expected one assistant turn with two or more calls"
     )
@@ -222,9 +234,11 @@ def test_no_call_rules() -> None:
 
     def servable(data: dict[str, Any]) -> None:
         data["draft"]["user_request"] = "What's the weather going to be in the city of Lyon?"
+        data["draft"]["final_answer"] = "Sorry, I can't help with that."
 
     def enum_and_number(data: dict[str, Any]) -> None:
         data["draft"]["user_request"] = "Convert 250 from EUR into JPY for me."
+        data["draft"]["final_answer"] = "Sorry, I can't help with that."
 
     assert rejection(broken(scenario, servable)) == Rejection(
         "category",
@@ -402,7 +416,8 @@ def test_llm_drafts_breaking_each_rule_are_rejected_with_the_reason(server: Loca
     no_call = plan_for("no_call", seed=2, tool="get_weather_forecast")
 
     def servable(draft: Any) -> Any:
-        return {**draft, "user_request": "What's the forecast for the city of Oslo?"}
+        request = "What's the forecast for the city of Oslo?"
+        return {**draft, "user_request": request, "final_answer": "Sorry, I can't do that."}
 
     assert failing_with(server, no_call, servable).endswith(
         "category: the request states every required value of get_weather_forecast (city): "
@@ -412,7 +427,7 @@ def test_llm_drafts_breaking_each_rule_are_rejected_with_the_reason(server: Loca
     parallel = plan_for("parallel", seed=1, tool="get_weather_forecast")
 
     def half_answered(draft: Any) -> Any:
-        return {**draft, "final_answer": "Done."}
+        return {**draft, "final_answer": only_about_last(draft["tool_results"], parallel.steps)}
 
     assert failing_with(server, parallel, half_answered).endswith(
         "category: the answer says nothing about call 1 (get_weather_forecast)"

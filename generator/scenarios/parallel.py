@@ -8,6 +8,8 @@ another's result. Checks match results to calls by id, never by position.
 
 from __future__ import annotations
 
+import json
+
 from callforge.generator.grounding import GroundingText, scalar_values
 from callforge.generator.scenarios.base import (
     Category,
@@ -90,11 +92,25 @@ class ParallelCalls(Category):
             if key in seen:
                 return f"calls {seen[key] + 1} and {index + 1} are the same call"
             seen[key] = index
-        answer = GroundingText([scenario.draft.final_answer])
-        for index, (step, result) in enumerate(zip(plan.steps, results, strict=True)):
-            said = [*scalar_values(result), *scalar_values(step.call.arguments)]
-            if not any(
-                answer.contains(value) for value in said if not isinstance(value, bool | None)
-            ):
-                return f"the answer says nothing about call {index + 1} ({step.call.name})"
-        return None
+        return _unreported(scenario)
+
+
+def _unreported(scenario: Scenario) -> str | None:
+    """The first call the answer says nothing about: none of the values only it has (its
+    arguments and result, minus what the other calls share, like a forecast's dates)."""
+    plan, results = scenario.plan, scenario.draft.tool_results
+    values = [
+        {
+            json.dumps(value)
+            for value in (*scalar_values(result), *scalar_values(step.call.arguments))
+            if not isinstance(value, bool | None)
+        }
+        for step, result in zip(plan.steps, results, strict=True)
+    ]
+    answer = GroundingText([scenario.draft.final_answer])
+    for index, own in enumerate(values):
+        others = set().union(*(v for i, v in enumerate(values) if i != index))
+        distinct = [json.loads(value) for value in sorted(own - others)]
+        if distinct and not any(answer.contains(value) for value in distinct):
+            return f"the answer says nothing about call {index + 1} ({plan.steps[index].call.name})"
+    return None
