@@ -343,12 +343,13 @@ class OfflineTeacher:
         return " ".join([rng.choice(bank["answer_openers"]), *items])
 
     def _clarify(self, at: Turning) -> str:
-        labels = [
-            argument_label(at.tools[at.plan.steps[index].call.name], name)
-            for index, names in at.plan.withheld.items()
-            for name in names
-        ]
-        return at.rng.choice(self._bank(at.plan)["questions"]).format(label=join_human(labels))
+        bank = self._bank(at.plan)
+        (index, names), *_ = at.plan.withheld.items()
+        tool = at.tools[at.plan.steps[index].call.name]
+        value = at.plan.steps[index].call.arguments[names[0]]
+        counted = isinstance(value, int) and not isinstance(value, bool)
+        forms = bank["count_questions" if counted else "questions"]
+        return at.rng.choice(forms).format(label=argument_label(tool, names[0]))
 
     def _supply(self, at: Turning) -> str:
         """The value asked for, named as the question named it."""
@@ -356,7 +357,8 @@ class OfflineTeacher:
         name, value = next(iter(arguments.items()))
         reply = at.rng.choice(self._bank(at.plan)["replies"])
         label = argument_label(at.tools[tool], name)
-        return _capitalised(reply.format(label=label, value=_value_text(value)))
+        said = value.replace("_", " ") if isinstance(value, str) else _value_text(value)
+        return _capitalised(reply.format(label=label, value=said))  # an option in words
 
     def _follow_up(self, at: Turning) -> str:
         form = at.rng.choice(self._bank(at.plan)["follow_ups"])
