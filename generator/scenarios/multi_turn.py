@@ -64,7 +64,11 @@ class MultiTurn(Category):
         changeable = [name for name in changeable_names if name in first] or list(first)
         changed: list[str] = []
         follow = dict(first)
-        for _ in range(_DRAWS):
+        for draw in range(2 * _DRAWS):
+            if draw == _DRAWS and tool_kind(tool).returns_data:
+                # every draw kept the same value ("method": its described default): a
+                # look-up or computation may as well be asked again for another value
+                changeable = [n for n in first if n in values and n not in changeable] or changeable
             most = max(1, min(len(changeable), len(kept) - 1))
             names = rng.sample(changeable, min(most, rng.choice((1, 1, 2))))
             fresh = seeded(1.0)
@@ -73,7 +77,7 @@ class MultiTurn(Category):
             if changed and instance_is_valid(tool.parameters, follow):
                 break
         else:
-            follow, changed = dict(first), []
+            follow, changed = dict(first), []  # rejected as a repeat: nothing could change
         steps = [
             PlannedStep(call=ToolCall(id=context.call_id(0), name=tool.name, arguments=first)),
             PlannedStep(call=ToolCall(id=context.call_id(1), name=tool.name, arguments=follow)),
