@@ -26,7 +26,7 @@ import pytest
 from faker import Faker
 
 from callforge.generator.errors import TeacherConfigError
-from callforge.generator.scenarios import get_category
+from callforge.generator.scenarios import CATEGORIES, get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
 from callforge.generator.teachers.flow import AdaptiveLimiter
@@ -158,9 +158,13 @@ def test_the_same_command_twice_sends_nothing_the_second_time(
     server: LocalServer, tmp_path: Path
 ) -> None:
     db = tmp_path / "cached.duckdb"
-    assert generate(server, db).returncode == 0
+    every = ("--mix", ",".join(f"{name}=1" for name in CATEGORIES))  # one of each per tool
+    assert generate(server, db, *every, per_tool=len(CATEGORIES)).returncode == 0
     sent = server.stats.total
-    again = generate(server, db)
+    with duckdb.connect(str(db), read_only=True) as connection:
+        made = {row[0] for row in connection.execute("SELECT category FROM examples").fetchall()}
+    assert made == set(CATEGORIES)
+    again = generate(server, db, *every, per_tool=len(CATEGORIES))
     assert again.returncode == 0, again.stderr
     assert server.stats.total == sent
 
@@ -169,7 +173,7 @@ def test_the_same_command_twice_sends_nothing_the_second_time(
         before = connection.execute("SELECT example_id FROM examples ORDER BY 1").fetchall()
         connection.execute("DELETE FROM examples")
         connection.execute("DELETE FROM rejections")
-    rebuilt = generate(server, db)
+    rebuilt = generate(server, db, *every, per_tool=len(CATEGORIES))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert server.stats.total == sent
     with duckdb.connect(str(db), read_only=True) as connection:
@@ -180,7 +184,7 @@ def test_the_same_command_twice_sends_nothing_the_second_time(
     # --no-cache asks the model again.
     with duckdb.connect(str(db)) as connection:
         connection.execute("DELETE FROM examples")
-    assert generate(server, db, "--no-cache").returncode == 0
+    assert generate(server, db, *every, "--no-cache", per_tool=len(CATEGORIES)).returncode == 0
     assert server.stats.total > sent
 
 
@@ -225,6 +229,8 @@ def test_a_killed_run_loses_only_the_requests_in_flight(tmp_path: Path) -> None:
     ):
         query = "SELECT example_id, scenario FROM examples ORDER BY 1"
         assert killed.execute(query).fetchall() == straight.execute(query).fetchall()
+        made = killed.execute("SELECT DISTINCT category FROM examples").fetchall()
+    assert {row[0] for row in made} == set(CATEGORIES)  # the default mix: every category
 
 
 def test_azure_openai_deployments_get_the_api_version_and_the_key_header(
