@@ -122,14 +122,23 @@ def test_parallel_calls_share_one_assistant_turn(
     assert 0 < len(same_tool) < len(exported["parallel"])  # both kinds are made
 
 
-def test_no_call_conversations_call_nothing_and_decline(
+def test_no_call_conversations_call_nothing_and_decline_or_just_answer(
     exported: dict[str, list[dict[str, Any]]],
 ) -> None:
+    bank = yaml.safe_load((TEMPLATES_DIR / "offline" / "no_call.yaml").read_text())
+    no_tool = [ask.lower() for ask in bank["no_tool"]]
+    declined = answered = 0
     for line in exported["no_call"]:
         assert roles(line["messages"]) == ["user", "assistant"]
         assert "parallel_tool_calls" not in line
-        answer = line["messages"][1]["content"]
-        assert any(word in answer for word in ("can't", "not able", "not something"))
+        request, answer = (m["content"] for m in line["messages"])
+        if any(request.lower().endswith(ask) for ask in no_tool):
+            answered += 1  # a request that needs no tool is answered, not declined
+            assert not any(word in answer for word in ("can't", "not able", "not something"))
+        else:
+            declined += 1
+            assert any(word in answer for word in ("can't", "not able", "not something"))
+    assert declined > answered > 0
 
 
 def test_clarify_asks_then_calls(exported: dict[str, list[dict[str, Any]]]) -> None:

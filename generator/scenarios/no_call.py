@@ -36,6 +36,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _NUMBER = re.compile(r"(?<![\w.])\d+(\.\d+)?(?![\w.])")
 _TOKEN = re.compile(r"[^\s,;:!?()\"']+")
 _WORD = re.compile(r"[a-z]+")
+_NO_TOOL_SHARE = 0.25
 _RECORD_VERBS = {Verb.LOOKUP, Verb.SEARCH, Verb.CREATE, Verb.SEND, Verb.SCHEDULE, Verb.BOOK}
 
 
@@ -45,8 +46,14 @@ class NoCall(Category):
     marks_free_text = False
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
-        asks = unserved_asks(tool, tools)
-        unserved = context.rng.choice(asks)
+        """A request no tool serves, declined; or, one time in four, one that needs no
+        tool at all ("what can you do?", "thanks, that's all"), simply answered."""
+        rng = context.rng
+        if rng.random() < _NO_TOOL_SHARE:
+            ask = rng.choice(list(_bank()["no_tool"]))
+            turns = [Turn(role="user", intent="chat"), Turn(role="assistant", intent="reply")]
+            return self.new_plan(tool, context, [], turns=turns, unserved=ask)
+        unserved = rng.choice(unserved_asks(tool, tools))
         turns = [
             Turn(role="user", intent="unserved"),
             Turn(role="assistant", intent="decline"),

@@ -83,6 +83,8 @@ class OfflineTeacher:
             "answers": self._answers,
             "clarify": self._clarify,
             "decline": self._decline,
+            "reply": self._reply,
+            "chat": self._chat,
         }
         self.stats = TeacherStats()
 
@@ -372,15 +374,33 @@ class OfflineTeacher:
         text = " ".join(f"{greeting} {opening} {at.plan.unserved}".split())
         return _sentence_case(text + (end or "."))
 
+    def _chat(self, at: Turning) -> str:
+        """A request that needs no tool, as the bank writes it, after a greeting."""
+        tone = at.plan.style.get("tone", "polite")
+        greeting = at.rng.choice(self._phrases["request"]["greetings"][tone])
+        ask = at.plan.unserved
+        if greeting.endswith((",", ":")):  # "Hi, are you there?"
+            ask = ask[:1].lower() + ask[1:]
+        return " ".join(f"{greeting} {ask}".split())
+
+    def _reply(self, at: Turning) -> str:
+        """The answer to a request that needs no tool (no_call's ``no_tool`` asks)."""
+        form = at.rng.choice(self._bank(at.plan)["no_tool"][at.plan.unserved])
+        return _sentence_case(form.format(capabilities=self._capabilities(at)))
+
     def _decline(self, at: Turning) -> str:
+        form = at.rng.choice(self._bank(at.plan)["declines"])
+        capabilities = self._capabilities(at)
+        return form.format(ask=second_person(at.plan.unserved), capabilities=capabilities)
+
+    def _capabilities(self, at: Turning) -> str:
+        """Three things the tools do, the cell's tool first: "find flights, cancel an order"."""
         names = [at.plan.tool, *sorted(n for n in at.tools if n != at.plan.tool)]
         shown = [names[0], *at.rng.sample(names[1:], min(2, len(names) - 1))]
         asks = [self._phrasing.ask(at.tools[n], {}, at.rng) for n in shown if n in at.tools]
-        capabilities = join_human(  # a bare "convert" says what the tool's name says
+        return join_human(  # a bare "convert" says what the tool's name says
             [ask if " " in ask else humanise(name) for ask, name in zip(asks, shown, strict=False)]
         )
-        form = at.rng.choice(self._bank(at.plan)["declines"])
-        return form.format(ask=second_person(at.plan.unserved), capabilities=capabilities)
 
 
 @dataclass
