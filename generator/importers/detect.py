@@ -32,7 +32,12 @@ from callforge.generator.errors import InputError
 from callforge.generator.importers.dialect import dialect_functions, uses_dialect
 from callforge.generator.importers.mcp import mcp_functions, tool_entries
 from callforge.generator.importers.openapi import openapi_functions
-from callforge.generator.importers.python import looks_like_python, python_functions
+from callforge.generator.importers.python import (
+    looks_like_python,
+    no_such_module,
+    python_functions,
+    shaped_like_module,
+)
 from callforge.generator.importers.selection import describe_patterns, selected
 from callforge.generator.tools import ToolSet, function_name, parse_tools
 
@@ -59,6 +64,8 @@ def load_tool_file(
     if format == "python" or (format is None and looks_like_python(source)):
         functions = python_functions(source, source=source)
     else:
+        if format is None and shaped_like_module(source) and not Path(path).exists():
+            raise no_such_module(source, source)  # found neither way; nothing was imported
         data = read_document(Path(path), source)
         chosen = format or detect_format(data, source=source)
         if chosen == "openapi":
