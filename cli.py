@@ -407,8 +407,17 @@ class _progress_bar:
 
         return self.progress, update
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.progress.stop()
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if kind is None:
+            self.progress.stop()
+            return
+        # The error's one line says what happened: no half-full bar left above it.
+        self.progress.live.transient = True
+        quiet, self.progress.console.quiet = self.progress.console.quiet, True
+        try:
+            self.progress.stop()
+        finally:
+            self.progress.console.quiet = quiet
 
 
 def _print_summary(summary: RunSummary) -> None:

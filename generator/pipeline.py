@@ -34,7 +34,7 @@ from typing import Any
 from faker import Faker
 
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
-from callforge.generator.errors import InputError
+from callforge.generator.errors import InputError, StoreWriteError
 from callforge.generator.scenarios import CATEGORIES, get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.seeding import seed_arguments
@@ -73,6 +73,7 @@ class RunSummary:
     run_id: str
     targets: dict[Cell, int]
     accepted: int = 0
+    """Accepted examples committed to the store (a batch lost to a failed write is not)."""
     rejected: Counter[str] = field(default_factory=Counter)
     unfilled: dict[Cell, int] = field(default_factory=dict)
     skipped: dict[Cell, str] = field(default_factory=dict)
@@ -211,6 +212,10 @@ class Generation:
         self._last_flush = time.perf_counter()
         self._writing: asyncio.Future[None] | None = None
         self.stage_seconds: defaultdict[str, float] = defaultdict(float)
+        self._made = 0
+        """Accepted examples made, stored or still waiting for their batch: for progress."""
+        self._stored = 0
+        """Accepted examples committed, counted by the writer thread."""
 
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
         started = time.perf_counter()
@@ -223,13 +228,26 @@ class Generation:
         self.stage_seconds = summary.stage_seconds
         status = "interrupted"
         try:
-            await self._fill(summary, started)
-            status = "completed" if not summary.unfilled else "incomplete"
+            try:
+                await self._fill(summary, started)
+                status = "completed" if not summary.unfilled else "incomplete"
+            finally:
+                if not self.store.broken:  # after a failed write, DuckDB takes no more
+                    await self._flush(run_id, force=True)
+        except StoreWriteError as exc:
+            # The run ends here; runs.status stays 'running' and reads 'interrupted' next open.
+            raise StoreWriteError(
+                f"{self.store.path}: cannot write to the store ({exc.detail}); "
+                f"{self._stored} accepted examples of this run were stored before it: free "
+                "some space (or fix the folder's permissions) and run the same command to continue",
+                detail=exc.detail,
+            ) from exc
         finally:
-            await self._flush(run_id, force=True)
+            summary.accepted = self._stored
             summary.seconds = time.perf_counter() - started
             summary.retries = self.teacher.stats.retries
-            self.store.finish_run(run_id, status, summary.as_dict())
+            if not self.store.broken:
+                self.store.finish_run(run_id, status, summary.as_dict())
         return summary
 
     async def _fill(self, summary: RunSummary, started: float) -> None:
@@ -296,7 +314,7 @@ class Generation:
                 self.on_progress(
                     Progress(
                         missing_total,
-                        summary.accepted,
+                        self._made,
                         sum(summary.rejected.values()),
                         self.teacher.stats.in_flight or len(in_flight),
                         self.teacher.stats.requests,
@@ -394,7 +412,7 @@ class Generation:
                         cached=outcome.cached,
                     )
                 )
-                summary.accepted += 1
+                self._made += 1
                 return True
         assert rejection is not None
         summary.rejected[rejection.stage] += 1
@@ -456,6 +474,7 @@ class Generation:
         """In the writer thread: one batch, one transaction."""
         tick = time.perf_counter()
         self.store.write_batch(run_id, *batch)
+        self._stored += len(batch[0])  # one writer thread at a time: no race
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 
