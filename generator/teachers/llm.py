@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from callforge.generator import __version__
-from callforge.generator.config import redact
+from callforge.generator.config import check_base_url, redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
 from callforge.generator.teachers.base import (
     CacheEntry,
@@ -134,6 +134,8 @@ class OpenAITeacher:
         name: str | None = None  # the [teacher] table's own name; already chosen
 
     def __init__(self, **options: Any) -> None:
+        if isinstance(options.get("base_url"), str):
+            check_base_url(options["base_url"])  # before pydantic, whose errors echo values
         self.options = self.Options(**options)
         self.model = self.options.model or ""
         self.base_url = (self.options.base_url or OPENAI_BASE_URL).rstrip("/")
