@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from callforge.generator.config import load_config, prices, teacher_settings
-from callforge.generator.errors import CallforgeError, InputError
+from callforge.generator.errors import CallforgeError, InputError, RunIncompleteError
 from callforge.generator.export import ExportConfig, export_dataset
 from callforge.generator.pipeline import (
     DEFAULT_MIX,
@@ -188,6 +188,9 @@ def generate_command(
             )
             progress.stop()
     _print_summary(summary)
+    shortfall = summary.shortfall()
+    if shortfall:
+        raise RunIncompleteError(shortfall)
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

@@ -72,3 +72,13 @@ class StoreWriteError(StoreError):
     def __init__(self, message: str, *, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+
+
+class RunIncompleteError(CallforgeError):
+    """A run ended with cells short of their targets (every attempt spent, or none accepted).
+
+    What was stored is kept; the message says what is short and the most common
+    reason. Not the user's input at fault, so exit code 1.
+    """
+
+    exit_code = 1

@@ -83,6 +83,23 @@ class RunSummary:
     """Requests and tokens this run spent (cached drafts cost nothing)."""
     cached: int = 0
     retries: int = 0
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Rejections by (stage, reason), for saying why a run ended short."""
+
+    def shortfall(self) -> str | None:
+        """Why the run ended short of its targets, in one line; None when every cell is full."""
+        if not self.unfilled:
+            return None
+        missing = sum(self.unfilled.values())
+        cells = len(self.unfilled)
+        line = (
+            f"the run ended {missing} example{'s'[: missing != 1]} short in {cells} "
+            f"cell{'s'[: cells != 1]} after their attempt budgets (accepted {self.accepted})"
+        )
+        if self.reasons:
+            (stage, reason), count = self.reasons.most_common(1)[0]
+            line += f"; most common rejection ({count}x): {stage}: {reason[:200]}"
+        return line + "; see 'callforge stats', then run the same command to continue"
 
     def as_dict(self) -> dict[str, Any]:
         """What ``runs.summary`` keeps and ``stats`` shows per run."""
@@ -416,6 +433,7 @@ class Generation:
                 return True
         assert rejection is not None
         summary.rejected[rejection.stage] += 1
+        summary.reasons[(rejection.stage, rejection.reason)] += 1
         payload = outcome.payload or (scenario.model_dump(mode="json") if scenario else None)
         self._rejections.append(
             RejectionRow(

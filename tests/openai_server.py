@@ -99,7 +99,8 @@ class ServerBehaviour:
     latency_s: float = 0.0
     latency_jitter_s: float = 0.0
     rate_429: float = 0.0
-    retry_after: str = "0.05"
+    retry_after: str | None = "0.05"
+    """The 429's ``Retry-After`` header as sent (any text, for hostile values); None: none."""
     rate_500: float = 0.0
     rate_timeout: float = 0.0
     timeout_sleep_s: float = 5.0
@@ -767,7 +768,7 @@ class ChatCompletionsApp:
             f"Rate limit reached for requests. Please try again in {retry_after}s.",
             "requests",
             "rate_limit_exceeded",
-            headers={"retry-after": retry_after},
+            headers=None if retry_after is None else {"retry-after": retry_after},
         )
 
     async def wait(self, outcome: str, request: Request, arrived: float) -> None:

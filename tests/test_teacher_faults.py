@@ -6,6 +6,7 @@ Everything runs the real CLI against ``tests/openai_server.py`` over HTTP.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,80 @@ def test_credentials_in_a_base_url_are_refused_and_never_repeated(
     for path, content in _written_bytes(tmp_path):
         if path.name != "callforge.toml":
             assert URL_PASSWORD.encode() not in content, path
+
+
+def _config(tmp_path: Path, **teacher: Any) -> Path:
+    config = tmp_path / "callforge.toml"
+    lines = ["[teacher]", 'name = "openai"', 'model = "m"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in teacher.items()]
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def _generate(server: LocalServer, db: Path, config: Path, per_tool: int = 2) -> Any:
+    return run_cli(
+        "generate", "--tools", EXAMPLE_TOOLS, "--per-tool", per_tool, "--seed", "3",
+        "--db", db, "--base-url", server.base_url, "--config", config,
+        env={"OPENAI_API_KEY": SECRET},
+    )  # fmt: skip
+
+
+def _stats(db: Path) -> dict[str, Any]:
+    result = run_cli("stats", "--db", db, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "1e9", "soon", "3600", "-5", "nan", None])
+def test_retry_after_is_capped_and_never_outlives_the_give_up_time(
+    tmp_path: Path, retry_after: str | None
+) -> None:
+    give_up = 2.0
+    behaviour = ServerBehaviour(api_key=SECRET, refuse_all=True, retry_after=retry_after)
+    with run_server(behaviour, responder=PlanResponder()) as server:
+        started = time.monotonic()
+        result = _generate(server, tmp_path / "s.duckdb", _config(tmp_path, give_up_after=give_up))
+        elapsed = time.monotonic() - started
+        requests = server.stats.total
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {server.base_url} answered nothing but failures for "), line
+    assert "(last: HTTP 429 rate limited)" in line
+    assert requests > 0
+    # the CLI's own start-up and the store's open are a few seconds on a busy machine
+    assert elapsed < give_up + 12, elapsed
+
+
+def test_429s_that_outlast_every_attempt_budget_end_non_zero_saying_why(tmp_path: Path) -> None:
+    """Most requests answered 429 (Retry-After or not): drafts are rejected, cells stay short."""
+    db = tmp_path / "short.duckdb"
+    behaviour = ServerBehaviour(api_key=SECRET, rate_429=0.97, retry_after=None, seed=2)
+    with run_server(behaviour, responder=PlanResponder()) as server:
+        result = _generate(server, db, _config(tmp_path, max_attempts=1))
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    report = _stats(db)
+    missing = report["target_total"] - report["accepted_total"]
+    assert missing > 0
+    assert last.startswith(f"error: the run ended {missing} examples short in "), last
+    assert f"(accepted {report['accepted_total']})" in last
+    assert "teacher: gave up after 1 attempt: HTTP 429 rate limited" in last
+    assert report["runs"][-1]["status"] == "incomplete"
+
+
+def test_drafts_that_never_fit_end_non_zero_saying_why(tmp_path: Path) -> None:
+    responder = PlanResponder()
+
+    def vague(request: Any) -> Any:
+        return {**responder(request), "user_request": "Please do the usual."}
+
+    db = tmp_path / "vague.duckdb"
+    with run_server(ServerBehaviour(api_key=SECRET), responder=vague) as server:
+        result = _generate(server, db, _config(tmp_path, validation_retries=0), per_tool=1)
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the run ended 10 examples short in 10 cells"), last
+    assert "(accepted 0); most common rejection (" in last
+    assert "teacher: output did not fit after 1 tries: grounding:" in last
+    assert _stats(db)["accepted_total"] == 0

@@ -39,6 +39,7 @@ import asyncio
 import email.utils
 import hashlib
 import json
+import math
 import random
 import time
 import urllib.parse
@@ -79,6 +80,8 @@ MODES = {
     "md_json": Mode.MD_JSON,
 }
 _BAD_REQUESTS_BEFORE_GIVING_UP = 5
+MAX_RETRY_AFTER_S = 60.0
+"""The longest a server's ``Retry-After`` makes a request wait (and never past give-up)."""
 _USER_PROMPT = "\x00callforge:user-prompt\x00"
 """Stands in for each request's prompt while instructor shapes the request once."""
 _DOES_NOT_FIT = (ValidationError, json.JSONDecodeError, AsyncValidationError, ResponseParsingError)
@@ -439,12 +442,20 @@ class OpenAITeacher:
         # tenacity counts from the first retry; the request before it failed too
         return self._backoff_after(exc, state.attempt_number + 1)
 
-    @staticmethod
-    def _backoff_after(exc: BaseException | None, failures: int) -> float:
-        """Seconds to wait after ``failures`` failed tries: Retry-After, else exponential."""
+    def _backoff_after(self, exc: BaseException | None, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed tries: Retry-After, else exponential.
+
+        A server's Retry-After is capped at ``MAX_RETRY_AFTER_S``, and no wait
+        outlives the give-up time: the next try lands by then, and if it fails
+        too the run stops (``_transient``) instead of waiting on.
+        """
         if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return min(exc.retry_after, 120.0) + random.uniform(0, 0.1 + exc.retry_after / 10)
-        return min(20.0, 0.25 * 2 ** (failures - 1)) + random.uniform(0, 0.5)
+            asked = min(exc.retry_after, MAX_RETRY_AFTER_S)
+            wait = asked + random.uniform(0, 0.1 + asked / 10)
+        else:
+            wait = min(20.0, 0.25 * 2 ** (failures - 1)) + random.uniform(0, 0.5)
+        left = self._last_success + self.options.give_up_after - time.monotonic()
+        return max(0.0, min(wait, left + 0.01))
 
     def _token_estimate(self, payload: bytes) -> int:
         if not self._budget.limited:
@@ -504,20 +515,35 @@ def _describe(exc: BaseException) -> str:
 
 
 def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if (millis := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    Hostile or broken values (``inf``, ``nan``, ``soon``, a date in the year 9999)
+    read as no hint; the caller caps what is left.
+    """
+    if (millis := _seconds(headers.get("retry-after-ms"))) is not None:
+        return millis / 1000
     value = headers.get("retry-after")
     if value is None:
         return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite, non-negative number of seconds, or None."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _first_line(text: str) -> str:
