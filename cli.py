@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -59,6 +60,22 @@ def main(
     ] = False,
 ) -> None:
     """Manufacture verified tool-calling fine-tuning data from your tool schemas."""
+    _show_warnings()
+
+
+def _show_warnings() -> None:
+    """The library's warnings (``logging``) as ``warning: ...`` lines on stderr."""
+    logger = logging.getLogger("callforge")
+    if not any(isinstance(handler, _WarningLines) for handler in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
+        logger.propagate = False
+
+
+class _WarningLines(logging.Handler):
+    """One ``warning: ...`` line per record, on whatever stderr is when it is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"warning: {record.getMessage()}", err=True)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,6 +10,7 @@ leaves either all of an example or none of it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +26,9 @@ from callforge.generator.errors import StoreError, StoreWriteError
 from callforge.generator.teachers.base import NO_USAGE, CacheEntry, Usage
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+"""Warnings a command shows on stderr (``cli.py`` formats them as ``warning: ...``)."""
 
 Cell = tuple[str, str]
 """A (tool name, category) pair: the unit generation fills and export stratifies by."""
@@ -630,7 +634,21 @@ class Store:
         segments = self.journal.leftovers()
         if not segments:
             return
-        entries = [entry for segment in segments for entry in CacheJournal.read(segment)]
+        entries: list[CacheEntry] = []
+        skipped = 0
+        for segment in segments:
+            kept, dropped = CacheJournal.read(segment)
+            entries += kept
+            skipped += dropped
+        if skipped:
+            log.warning(
+                "%s: skipped %d journal line%s that did not parse or fit the response cache "
+                "(%d stored)",
+                self.path,
+                skipped,
+                "s"[: skipped != 1],
+                len(entries),
+            )
         with self.transaction() as db:
             _insert_rows(
                 db,

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from callforge.generator.templating import EXAMPLE_TOOLS
@@ -145,3 +146,74 @@ def test_drafts_that_never_fit_end_non_zero_saying_why(tmp_path: Path) -> None:
     assert "(accepted 0); most common rejection (" in last
     assert "teacher: output did not fit after 1 tries: grounding:" in last
     assert _stats(db)["accepted_total"] == 0
+
+
+def _filled_store(server: LocalServer, tmp_path: Path) -> tuple[Path, Path]:
+    db, config = tmp_path / "cache.duckdb", _config(tmp_path)
+    first = _generate(server, db, config)
+    assert first.returncode == 0, first.stderr
+    return db, config
+
+
+def test_corrupt_journal_lines_cost_a_warning_not_the_store(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    db, config = _filled_store(server, tmp_path)
+    with duckdb.connect(str(db)) as connection:
+        key, teacher, response = connection.execute(
+            "SELECT key, teacher, response FROM teacher_cache ORDER BY key LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        connection.execute("DELETE FROM teacher_cache WHERE key = ?", [key])
+        connection.execute("DELETE FROM examples")
+    good = {"key": key, "teacher": teacher, "response": json.loads(response), "usage": [1, 2, 3]}
+    bad = [
+        {**good, "usage": ["many", 2, 3]},  # a wrong type in usage
+        {**good, "usage": [1, 2]},
+        {**good, "usage": [True, 2, 3]},
+        {**good, "response": "not an object"},
+        {**good, "key": 7},
+        ["not", "a", "record"],
+    ]
+    segment = db.parent / f"{db.name}.journal-99999999-1"
+    lines = [json.dumps(record) for record in [*bad, good]]
+    segment.write_bytes("\n".join(lines).encode() + b"\n{cut short by a kil\n\xff\xfe\n")
+
+    report = run_cli("stats", "--db", db, "--json")
+    assert report.returncode == 0, report.stderr
+    assert report.stderr == (
+        f"warning: {db}: skipped 8 journal lines that did not parse or fit the response "
+        "cache (1 stored)\n"
+    )
+    assert not segment.exists()
+    sent = server.stats.total
+    again = _generate(server, db, config)
+    assert again.returncode == 0, again.stderr
+    assert server.stats.total == sent  # the one good line answered its request
+    for args in (["tools", "list"], ["export", "--out", tmp_path / "out"]):
+        result = run_cli(*args, "--db", db)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_a_cached_answer_that_no_longer_validates_is_a_miss_and_is_replaced(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    db, config = _filled_store(server, tmp_path)
+    with duckdb.connect(str(db)) as connection:
+        keys = connection.execute("SELECT count(*) FROM teacher_cache").fetchone()[0]  # type: ignore[index]
+        connection.execute("UPDATE teacher_cache SET response = '{\"user_request\": 5}'")
+        connection.execute("DELETE FROM examples")
+        connection.execute("DELETE FROM rejections")
+    sent = server.stats.total
+    result = _generate(server, db, config)
+    assert result.returncode == 0, result.stderr
+    assert server.stats.total - sent >= keys  # every bad answer asked again
+    with duckdb.connect(str(db), read_only=True) as connection:
+        responses = [json.loads(r) for (r,) in connection.execute(
+            "SELECT response FROM teacher_cache").fetchall()]  # fmt: skip
+    assert all(isinstance(r.get("user_request"), str) for r in responses)
+    # replaced: the next run with the examples gone sends nothing
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("DELETE FROM examples")
+    sent = server.stats.total
+    assert _generate(server, db, config).returncode == 0
+    assert server.stats.total == sent

@@ -240,8 +240,12 @@ class OpenAITeacher:
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
-            self.stats.cache_hits += 1
-            return TeacherReply(TeacherDraft.model_validate(hit.response).to_draft(), cached=True)
+            cached = _still_valid(hit, request)
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return TeacherReply(cached.to_draft(), cached=True, validated=True)
+            # A cached answer that no longer validates (a journal line gone bad, a
+            # validator grown stricter) is a miss: asked again, the answer replaces it.
         draft, spent = await self._converse(request, body, payload)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
@@ -465,6 +469,15 @@ class OpenAITeacher:
 
     def _clean(self, text: str) -> str:
         return redact(text, self.options.api_key)
+
+
+def _still_valid(hit: CacheEntry, request: TeacherRequest) -> TeacherDraft | None:
+    """The cached draft, checked against the plan as a fresh answer is; None if it fails."""
+    try:
+        with checking_against(request.plan, request.tools):
+            return TeacherDraft.model_validate(hit.response)
+    except (ValidationError, ValueError, TypeError):
+        return None
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
