@@ -32,6 +32,12 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.limits import (
+    MAX_ENUM_VALUES,
+    MAX_MIN_ITEMS,
+    MAX_MIN_LENGTH,
+    MAX_PROPERTIES,
+)
 
 ROOT_PATH = "parameters"
 # A recursive $ref is expanded at most this many times along one branch; deeper
@@ -80,6 +86,7 @@ def check_parameters_schema(schema: Any, *, tool: str, source: str | None = None
             source=source,
             tool=tool,
         )
+    check_schema_sizes(schema, tool=tool, source=source)
     cls = validator_for(schema, default=Draft202012Validator)
     try:
         cls.check_schema(dict(schema))
@@ -446,6 +453,65 @@ _MERGE_RULES: dict[str, Callable[[SchemaDocument, Any, Any, str], Any]] = {
     "minProperties": _bound(max),
     "maxProperties": _bound(min),
 }
+
+
+_SIZE_LIMITS = (
+    ("enum", MAX_ENUM_VALUES, "values"),
+    ("properties", MAX_PROPERTIES, "properties"),
+    ("required", MAX_PROPERTIES, "required names"),
+)
+_MINIMUM_LIMITS = (
+    ("minLength", MAX_MIN_LENGTH),
+    ("minItems", MAX_MIN_ITEMS),
+    ("minProperties", MAX_MIN_ITEMS),
+)
+
+
+def check_schema_sizes(schema: Any, *, tool: str, source: str | None = None) -> None:
+    """Refuse a schema over ``generator.limits``' sizes, naming the JSON path.
+
+    Seeding's cost grows with an enum's length and with the values a minimum
+    demands; above these limits a tool is refused, not seeded for minutes.
+    """
+    stack: list[tuple[Any, str]] = [(schema, ROOT_PATH)]
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        for keyword, limit, what in _SIZE_LIMITS:
+            value = node.get(keyword)
+            if isinstance(value, Sized) and len(value) > limit:
+                raise UnsupportedSchemaError(
+                    f"{keyword} has {len(value):,} {what}; the limit is {limit:,}",
+                    path=path,
+                    tool=tool,
+                    source=source,
+                )
+        for keyword, limit in _MINIMUM_LIMITS:
+            minimum = node.get(keyword)
+            if isinstance(minimum, int | float) and minimum > limit:
+                raise UnsupportedSchemaError(
+                    f"{keyword} is {minimum:,}; the limit is {limit:,}",
+                    path=path,
+                    tool=tool,
+                    source=source,
+                )
+        stack.extend(_located_subschemas(node, path))
+
+
+def _located_subschemas(schema: Mapping[str, Any], path: str) -> list[tuple[Any, str]]:
+    """The direct subschemas of ``schema`` with their dotted paths."""
+    found: list[tuple[Any, str]] = []
+    for key in SCHEMA_MAPS:
+        if isinstance(schema.get(key), Mapping):
+            found += [(sub, f"{path}.{key}.{name}") for name, sub in schema[key].items()]
+    for key in (*SCHEMA_LISTS, *SCHEMA_VALUES):
+        value = schema.get(key)
+        if isinstance(value, list):
+            found += [(sub, f"{path}.{key}.{index}") for index, sub in enumerate(value)]
+        elif value is not None:
+            found.append((value, f"{path}.{key}"))
+    return found
 
 
 def iter_subschemas(schema: Any) -> Iterator[Mapping[str, Any]]:
