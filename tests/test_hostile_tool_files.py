@@ -184,3 +184,49 @@ def test_a_python_module_whose_schema_breaks_a_limit_is_one_line(tmp_path: Path)
         f"error: {module}: tool 'pick': at parameters.properties.choice: enum has 20,000 "
         "values; the limit is 10,000\n"
     )
+
+
+MARKUP = "[/bold] [link=file:///etc/passwd]x[/link] [red]"
+ANSI = "\x1b[31mRED\x1b[0m \x1b]0;pwned\x07 \x1b[2J"
+
+
+def test_tool_text_reaches_the_terminal_escaped(tmp_path: Path) -> None:
+    """Rich markup is shown as text, escape sequences as \\x1b: neither acts on the terminal."""
+    tools = tmp_path / "evil.json"
+    evil = {
+        "name": f"evil{MARKUP}{ANSI}",  # renamed to fit OpenAI's rule; the original is shown
+        "description": f"{MARKUP} {ANSI}",
+        "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+    }
+    tools.write_text(json.dumps([evil]))
+    db = tmp_path / "evil.duckdb"
+    outputs = []
+    for args in (
+        ["tools", "import", tools],
+        ["generate", "--tools", tools, "--per-tool", "2", "--db", db],
+        ["tools", "list", "--db", db],
+    ):
+        result = run_cli(*args, env={"COLUMNS": "200"})
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout + result.stderr)
+    for text in outputs:
+        assert "\x1b" not in text and "\x07" not in text
+    listed = outputs[2]  # the table cuts descriptions at 32 characters
+    assert "[/bold] [link=file:///etc/passw" in listed
+    assert "evil[/bold]" in outputs[0]  # the original name, cut at 12
+
+
+def test_rejection_reasons_from_an_endpoint_are_shown_escaped(small_store: Path) -> None:
+    from callforge.store import RejectionRow, Store
+
+    with Store(small_store) as store:
+        run_id = store.begin_run("generate", {})
+        reason = "[/bold] [red]boom[/red] \x1b[2J\x1b[31mRED\x07"  # stats shows up to a colon
+        store.write_batch(
+            run_id, [], [RejectionRow("get_weather_forecast", "h", "single", 99, "teacher", reason)]
+        )
+        store.finish_run(run_id, "completed")
+    result = run_cli("stats", "--db", small_store, env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "teacher: [/bold] [red]boom[/red] \\x1b[2J\\x1b[31mRED\\x07" in result.stdout
