@@ -1,4 +1,4 @@
-"""Limits on data callforge does not trust: what a tool file may hold before it is refused.
+"""Limits on data callforge does not trust: tool files, endpoint replies.
 
 Tool files, endpoint answers and journals are data, not code (the README's
 Security section): a few hundred bytes can ask for gigabytes (a YAML "billion
@@ -35,6 +35,10 @@ MAX_MIN_ITEMS = 1_000
 """The largest ``minItems`` / ``minProperties`` (a seeded value holds at least that many)."""
 MAX_PROPERTIES = 1_000
 """Properties (and ``required`` names) of one object schema."""
+MAX_REPLY_BYTES = 4 * 2**20
+"""An endpoint's reply is read up to this size (4 MiB; a draft is a few KiB)."""
+MAX_REASK_BYTES = 64 * 2**10
+"""A draft that does not fit is sent back for a re-ask only up to this size (64 KiB)."""
 
 
 def integer_literal(text: str, *, source: str) -> int:

@@ -13,8 +13,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from callforge.generator.teachers.base import TeacherFailure
 from callforge.generator.templating import EXAMPLE_TOOLS
 from tests.conftest import run_cli
+from tests.test_llm_teacher import plan_for, write_once
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
 
@@ -217,3 +219,39 @@ def test_a_cached_answer_that_no_longer_validates_is_a_miss_and_is_replaced(
     sent = server.stats.total
     assert _generate(server, db, config).returncode == 0
     assert server.stats.total == sent
+
+
+def test_a_reply_above_the_size_limit_is_not_read_and_is_a_rejection(
+    server: LocalServer,
+) -> None:
+    tools, plan = plan_for("single", seed=2)
+    responder = PlanResponder()
+    server.state.responder = lambda request: {
+        **responder(request),
+        "final_answer": "x" * (5 * 2**20),
+    }
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools)
+    assert failure.value.reason.startswith("the reply is larger than 4,194,304 bytes (")
+    assert failure.value.reason.endswith(" bytes declared); not read further")
+    assert failure.value.usage.requests == 1 == server.stats.total  # no retry, no re-ask
+
+
+def test_a_huge_answer_that_does_not_fit_is_not_sent_back_in_a_re_ask(
+    server: LocalServer,
+) -> None:
+    tools, plan = plan_for("single", seed=2)
+    responder = PlanResponder()
+    server.state.responder = lambda request: {
+        **responder(request),
+        "user_request": "Please do the usual.",  # misses the seeded values: a re-ask case
+        "final_answer": "y" * 200_000,
+    }
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=2)
+    assert server.stats.total == 1  # the 200 KB answer went nowhere
+    assert failure.value.usage.requests == 1
+    assert failure.value.reason.startswith("output did not fit (grounding: ")
+    assert failure.value.reason.endswith("is too long to send back in a re-ask (limit 65,536)")
+    sent = json.dumps(server.requests[-1])
+    assert "y" * 1000 not in sent

@@ -60,6 +60,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from callforge.generator import __version__
 from callforge.generator.config import check_base_url, redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
+from callforge.generator.limits import MAX_REASK_BYTES, MAX_REPLY_BYTES
 from callforge.generator.teachers.base import (
     CacheEntry,
     ResponseCache,
@@ -105,6 +106,28 @@ class _Refused(Exception):
         self.status = status
         self.headers = headers
         self.body = body
+
+
+class _TooLarge(Exception):
+    """A reply above ``MAX_REPLY_BYTES``: dropped unread beyond the limit."""
+
+    def __init__(self, size: str) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
+    """The body, read only while it stays within ``MAX_REPLY_BYTES``."""
+    declared = response.content_length
+    if declared is not None and declared > MAX_REPLY_BYTES:  # not one byte is read
+        raise _TooLarge(f"{declared:,} bytes declared")
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(2**16):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _TooLarge(f"over {MAX_REPLY_BYTES:,} bytes sent")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class OpenAITeacher:
@@ -273,8 +296,8 @@ class OpenAITeacher:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
         problem = "no answer"
-        for _ask in range(self.options.validation_retries + 1):
-            completion, usage = await self._complete(payload, spent)
+        for ask in range(self.options.validation_retries + 1):
+            completion, usage, size = await self._complete(payload, spent)
             spent += usage
             try:
                 with checking_against(request.plan, request.tools):
@@ -284,6 +307,14 @@ class OpenAITeacher:
                 return draft, spent
             except _DOES_NOT_FIT as exc:
                 problem = _why(exc)
+                if size > MAX_REASK_BYTES and ask < self.options.validation_retries:
+                    raise TeacherFailure(  # a re-ask would send the whole answer back
+                        self._clean(
+                            f"output did not fit ({problem}), and the answer ({size:,} bytes) "
+                            f"is too long to send back in a re-ask (limit {MAX_REASK_BYTES:,})"
+                        ),
+                        spent,
+                    ) from None
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
                     response=completion,
@@ -300,8 +331,11 @@ class OpenAITeacher:
             self._clean(f"output did not fit after {spent.requests} tries: {problem}"), spent
         )
 
-    async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage]:
-        """One chat completion, retried on transport failures; raises ``TeacherFailure``."""
+    async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage, int]:
+        """One chat completion (and its size in bytes), retried on transport failures.
+
+        Raises ``TeacherFailure`` when no usable reply comes.
+        """
         requests = 1
         try:
             reply = await self._post(payload)
@@ -322,7 +356,7 @@ class OpenAITeacher:
         )
         total, count = self._completion_tokens_seen
         self._completion_tokens_seen = (total + tokens.completion_tokens, count + 1)
-        return completion, tokens
+        return completion, tokens, len(reply)
 
     async def _retry(self, payload: bytes, first: _Transient, spent: Usage) -> tuple[bytes, int]:
         """After a transient failure: back off and try again (tenacity); (reply, requests)."""
@@ -362,9 +396,14 @@ class OpenAITeacher:
         self.stats.requests += 1
         started = time.monotonic()
         try:
-            reply = await self._call("POST", "/chat/completions", data=payload)
+            reply = await self._call("POST", "/chat/completions", data=payload, limit=True)
         except _Refused as refused:
             raise self._refusal(refused) from None
+        except _TooLarge as large:
+            raise TeacherFailure(
+                f"the reply is larger than {MAX_REPLY_BYTES:,} bytes ({large.size}); "
+                "not read further"
+            ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
                 raise self._transient(f"timed out after {self.options.timeout:g}s") from None
@@ -379,15 +418,26 @@ class OpenAITeacher:
         return reply
 
     async def _call(
-        self, method: str, path: str, data: bytes | None = None, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        data: bytes | None = None,
+        timeout: float | None = None,
+        limit: bool = False,
     ) -> bytes:
+        """One HTTP request; with ``limit``, a reply above ``MAX_REPLY_BYTES`` is not read."""
         assert self._session is not None, "start() first"
         options: dict[str, Any] = {"data": data}
         if timeout is not None:  # None would mean no timeout at all, not the session's
             options["timeout"] = aiohttp.ClientTimeout(total=timeout)
         url = self.base_url + path + self._query
         async with self._session.request(method, url, **options) as response:
-            body = await response.read()
+            length = response.content_length
+            plain = "Content-Encoding" not in response.headers  # a gzip body grows on reading
+            if not limit or (plain and length is not None and length <= MAX_REPLY_BYTES):
+                body = await response.read()
+            else:
+                body = await _read_bounded(response)
             if response.status >= 400:
                 raise _Refused(response.status, response.headers, body)
             return body
