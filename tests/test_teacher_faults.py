@@ -16,9 +16,9 @@ import pytest
 from callforge.generator.teachers.base import TeacherFailure
 from callforge.generator.templating import EXAMPLE_TOOLS
 from tests.conftest import run_cli
-from tests.test_llm_teacher import plan_for, write_once
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
+from tests.test_llm_teacher import plan_for, write_once
 
 SECRET = "sk-callforge-test-7f3a9c1e5b2d4068"
 URL_PASSWORD = "hunter2-url-secret-93c1"
