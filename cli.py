@@ -98,6 +98,13 @@ def user_errors(command: F) -> F:
         except CallforgeError as error:
             typer.echo(f"error: {visible(str(error))}", err=True)
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            if error.filename is None:
+                raise  # no path the user gave: a bug, shown as one
+            # A path the user gave cannot be written or read (below a file, read-only, full).
+            where = visible(str(error.filename))
+            typer.echo(f"error: {where}: {error.strerror or error}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -203,3 +203,34 @@ def test_a_run_killed_outright_shows_as_interrupted(tmp_path: Path) -> None:
         runs = store.run_summaries()
     assert [run["status"] for run in runs] == ["interrupted"]
     assert runs[0]["finished_at"] is None
+
+
+def test_export_below_a_file_or_into_a_read_only_folder_is_one_line(
+    small_store: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("keep me")
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    os.chmod(readonly, 0o555)
+    cases = [
+        (["export", "--out", blocker / "data"], f"{blocker / 'data'}: Not a directory"),
+        (["export", "--out", readonly / "data"], f"{readonly / 'data'}: Permission denied"),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    try:
+        for args, expected in cases:
+            result = subprocess.run(
+                [*CLI, *map(str, args), "--db", str(small_store)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+                preexec_fn=_bound_by_mode_bits,
+            )
+            assert result.returncode == 2, result.stderr
+            assert result.stderr == f"error: {expected}\n"
+        assert list(readonly.iterdir()) == []
+    finally:
+        os.chmod(readonly, 0o755)
+    assert blocker.read_text() == "keep me"
