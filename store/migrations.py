@@ -117,3 +117,9 @@ def m002_teacher_cache_and_usage(db: duckdb.DuckDBPyConnection) -> None:
         db.execute(f"ALTER TABLE {table} ADD COLUMN completion_tokens BIGINT DEFAULT 0")
     db.execute("ALTER TABLE examples ADD COLUMN cached BOOLEAN DEFAULT false")
     db.execute("ALTER TABLE runs ADD COLUMN summary VARCHAR")
+
+
+@migration
+def m003_tool_output_schemas(db: duckdb.DuckDBPyConnection) -> None:
+    """A tool's declared result schema, kept apart from the definition trainers see."""
+    db.execute("ALTER TABLE tools ADD COLUMN output_schema VARCHAR")
