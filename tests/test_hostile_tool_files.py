@@ -8,6 +8,7 @@ checked against the limits in the README before anything is stored.
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,45 @@ def test_rejection_reasons_from_an_endpoint_are_shown_escaped(small_store: Path)
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout + result.stderr
     assert "teacher: [/bold] [red]boom[/red] \\x1b[2J\\x1b[31mRED\\x07" in result.stdout
+
+
+def _seconds_to_seed(schema: dict[str, Any]) -> float:
+    from faker import Faker
+
+    from callforge.generator.seeding import seed_arguments
+
+    faker = Faker()
+    faker.seed_instance(0)
+    started = time.perf_counter()
+    seed_arguments(schema, random.Random(0), faker, tool="t")
+    return time.perf_counter() - started
+
+
+def test_seeding_is_linear_in_the_enum_length() -> None:
+    def enum_of(size: int, run: int) -> dict[str, Any]:  # fresh values: no plan cache hit
+        values = [f"v{run}-{i}" for i in range(size)]
+        return _one_property({"type": "string", "enum": values, "minLength": 2})
+
+    small = min(_seconds_to_seed(enum_of(1_000, run)) for run in range(3))
+    large = min(_seconds_to_seed(enum_of(10_000, run)) for run in range(3, 6))
+    assert large < 30 * max(small, 1e-3), (small, large)  # linear: ~10x; quadratic: ~100x
+
+
+def test_a_huge_max_length_or_max_items_seeds_and_generates_at_once(tmp_path: Path) -> None:
+    tools = tmp_path / "huge.json"
+    schema = {
+        "type": "object",
+        "properties": {
+            "note": {"type": "string", "maxLength": 10_000_000},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 10_000_000},
+        },
+        "required": ["note", "tags"],
+    }
+    tools.write_text(_tool_file(schema))
+    db = tmp_path / "huge.duckdb"
+    started = time.monotonic()
+    result = run_cli("generate", "--tools", tools, "--per-tool", "12", "--db", db, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 60
+    stats = json.loads(run_cli("stats", "--db", db, "--json").stdout)
+    assert stats["accepted_total"] == 12

@@ -206,7 +206,10 @@ class _Planner:
                 raise self.error(f"const {s['const']!r} breaks the schema's other keywords", path)
             return Const(s["const"])
         if "enum" in s:
-            choices = tuple(v for v in s["enum"] if self._accepts(s, v))
+            # Each value is in the enum; checked against the other keywords only, so the
+            # check is linear in the enum's length (with it, each check scans the enum).
+            others = self.validator.evolve(schema={k: v for k, v in s.items() if k != "enum"})
+            choices = tuple(v for v in s["enum"] if others.is_valid(v))
             if not choices:
                 raise self.error("no enum value satisfies the schema's other keywords", path)
             return Enum(choices)
