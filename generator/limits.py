@@ -35,6 +35,9 @@ MAX_MIN_ITEMS = 1_000
 """The largest ``minItems`` / ``minProperties`` (a seeded value holds at least that many)."""
 MAX_PROPERTIES = 1_000
 """Properties (and ``required`` names) of one object schema."""
+PATTERN_SECONDS = 0.1
+"""The longest one ``pattern`` from a tool file may take on one value (a linear pattern
+takes microseconds; ``^(\\w+\\s?)*!$`` on a sentence would take hours)."""
 MAX_REPLY_BYTES = 4 * 2**20
 """An endpoint's reply is read up to this size (4 MiB; a draft is a few KiB)."""
 MAX_REASK_BYTES = 64 * 2**10

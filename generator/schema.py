@@ -13,6 +13,7 @@ keyword in their tool file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -24,7 +25,9 @@ from fractions import Fraction
 from itertools import product
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import regex
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import validators as jsonschema_validators
 from jsonschema._utils import equal as _jsonschema_equal
 from jsonschema._utils import uniq as _jsonschema_uniq
 from jsonschema.exceptions import SchemaError
@@ -37,6 +40,7 @@ from callforge.generator.limits import (
     MAX_MIN_ITEMS,
     MAX_MIN_LENGTH,
     MAX_PROPERTIES,
+    PATTERN_SECONDS,
 )
 
 ROOT_PATH = "parameters"
@@ -125,6 +129,59 @@ def check_output_schema(schema: Any, *, tool: str, source: str | None = None) ->
         ) from None
 
 
+class SlowPattern(Exception):
+    """A tool's ``pattern`` took over ``PATTERN_SECONDS`` on one value: it backtracks."""
+
+    def __init__(self, pattern: str, length: int) -> None:
+        super().__init__(
+            f"pattern {pattern!r} took over {PATTERN_SECONDS:g}s to match a {length:,}-character "
+            "value (a nested repetition that backtracks?); simplify the pattern"
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def bounded_search(pattern: str) -> Callable[[str], bool]:
+    """``re.search(pattern, text) is not None``, stopped after ``PATTERN_SECONDS``.
+
+    Patterns come from tool files, which callforge does not trust: Python's ``re``
+    cannot be interrupted, so ``regex`` (the same syntax) runs them, with its
+    timeout. Raises ``SlowPattern`` when time runs out.
+    """
+    compiled = regex.compile(pattern)
+
+    def search(text: str) -> bool:
+        try:
+            return compiled.search(text, timeout=PATTERN_SECONDS) is not None
+        except TimeoutError:
+            raise SlowPattern(pattern, len(text)) from None
+
+    return search
+
+
+def _bounded_pattern_keyword(
+    validator: Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """jsonschema's ``pattern`` keyword, through ``bounded_search``: too slow is invalid."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = bounded_search(pattern)(instance)
+    except SlowPattern as slow:
+        yield ValidationError(str(slow))
+        return
+    if not found:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _bounded_class(cls: type[Validator]) -> type[Validator]:
+    """``cls`` with its ``pattern`` keyword bounded in time."""
+    return jsonschema_validators.extend(cls, {"pattern": _bounded_pattern_keyword})  # type: ignore[no-any-return]
+
+
+_BOUNDED_2020 = _bounded_class(Draft202012Validator)
+
+
 def compiled_validator(schema: Mapping[str, Any], *, openapi: bool = True) -> Validator:
     """A jsonschema validator with format checking, compiled once per distinct schema.
 
@@ -149,7 +206,7 @@ def _compiled(schema: Mapping[str, Any], openapi: bool) -> tuple[Validator, Chec
     compiled = _validators.get(key)
     if compiled is None:
         document = to_json_schema(schema) if openapi else schema
-        cls = validator_for(document, default=Draft202012Validator)
+        cls = _bounded_class(validator_for(document, default=Draft202012Validator))
         validator = cls(document, format_checker=FORMAT_CHECKER)
         compiled = (validator, fast_check(validator, root=document))
         _validators[key] = compiled
@@ -596,12 +653,13 @@ def fast_check(validator: Validator, *, root: Any) -> Check | None:
     ``root`` is the document the validator's ``$ref``s resolve in: its own schema,
     or the root it was ``evolve``d from.
     """
-    if type(validator) is not Draft202012Validator:
+    if type(validator) not in (_BOUNDED_2020, Draft202012Validator):
         return None
     try:
         if _moves_scope(root, top=True) or _moves_scope(validator.schema, top=True):
             return None
-        return _CheckCompiler(root, validator.format_checker).node(validator.schema)
+        checker = validator.format_checker  # type: ignore[attr-defined]
+        return _CheckCompiler(root, checker).node(validator.schema)
     except Exception:  # anything unusual: jsonschema keeps deciding, as before
         return None
 
@@ -816,8 +874,15 @@ def _length(kind: type[Sized], compare: Callable[[int, Any], bool]) -> Callable[
 def _pattern(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
     if not isinstance(value, str):
         raise _Unsupported("pattern")
-    search = re.compile(value).search
-    return lambda instance: not isinstance(instance, str) or search(instance) is not None
+    search = bounded_search(value)
+
+    def check(instance: Any) -> bool:
+        try:
+            return not isinstance(instance, str) or search(instance)
+        except SlowPattern:
+            return False  # jsonschema's message says why
+
+    return check
 
 
 def _unique_items(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:

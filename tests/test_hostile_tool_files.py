@@ -273,3 +273,29 @@ def test_a_huge_max_length_or_max_items_seeds_and_generates_at_once(tmp_path: Pa
     assert time.monotonic() - started < 60
     stats = json.loads(run_cli("stats", "--db", db, "--json").stdout)
     assert stats["accepted_total"] == 12
+
+
+def test_a_backtracking_pattern_is_stopped_in_time_not_run_for_hours() -> None:
+    from callforge.generator.schema import validate_instance
+
+    schema = _one_property({"type": "string", "pattern": "^(a|aa)+$"})
+    started = time.monotonic()
+    errors = validate_instance(schema, {"x": "a" * 40 + "b"})  # Python's re: minutes
+    assert time.monotonic() - started < 10
+    assert errors == [
+        "$.x: pattern '^(a|aa)+$' took over 0.1s to match a 41-character value "
+        "(a nested repetition that backtracks?); simplify the pattern"
+    ]
+    assert validate_instance(schema, {"x": "aaaa"}) == []
+
+
+def test_a_free_text_pattern_that_backtracks_does_not_hang_seeding(tmp_path: Path) -> None:
+    """The pattern from the issue: with Python's re, seeding a sentence hung for good."""
+    message = {"type": "string", "description": "Free text to send.", "pattern": r"^(\w+\s?)*!$"}
+    tools = tmp_path / "pattern.json"
+    tools.write_text(_tool_file(_one_property(message)))
+    db = tmp_path / "pattern.duckdb"
+    result = run_cli("generate", "--tools", tools, "--per-tool", "4", "--db", db, timeout=120)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(run_cli("stats", "--db", db, "--json").stdout)
+    assert stats["accepted_total"] == 4

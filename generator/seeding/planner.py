@@ -264,11 +264,11 @@ class _Planner:
             tool=self.tool,
         )
 
-    def _pattern(self, s: Mapping[str, Any], path: str) -> re.Pattern[str] | None:
+    def _pattern(self, s: Mapping[str, Any], path: str) -> str | None:
         if "pattern" not in s:
             return None
         try:
-            return re.compile(s["pattern"])
+            return re.compile(s["pattern"]).pattern
         except re.error as error:
             message = f"pattern {s['pattern']!r} is not a usable regex: {error}"
             raise self.error(message, path) from None
