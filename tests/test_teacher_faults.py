@@ -6,6 +6,9 @@ Everything runs the real CLI against ``tests/openai_server.py`` over HTTP.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ import pytest
 
 from callforge.generator.teachers.base import TeacherFailure
 from callforge.generator.templating import EXAMPLE_TOOLS
-from tests.conftest import run_cli
+from tests.conftest import CLI, run_cli
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
 from tests.test_llm_teacher import plan_for, write_once
@@ -255,3 +258,34 @@ def test_a_huge_answer_that_does_not_fit_is_not_sent_back_in_a_re_ask(
     assert failure.value.reason.endswith("is too long to send back in a re-ask (limit 65,536)")
     sent = json.dumps(server.requests[-1])
     assert "y" * 1000 not in sent
+
+
+def test_ctrl_c_stops_a_run_waiting_on_the_endpoint_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "interrupted.duckdb"
+    behaviour = ServerBehaviour(api_key=SECRET, latency_s=30.0)
+    with run_server(behaviour, responder=PlanResponder()) as server:
+        command = [
+            *CLI, "generate", "--tools", str(EXAMPLE_TOOLS), "--per-tool", "4",
+            "--db", str(db), "--teacher", "openai", "--model", "m",
+            "--base-url", server.base_url,
+        ]  # fmt: skip
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        process = subprocess.Popen(
+            command,
+            env={**environ, "OPENAI_API_KEY": SECRET},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while server.stats.in_flight < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.stats.in_flight >= 4, "no request reached the server"
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        stopped_after = time.monotonic() - interrupted
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    assert stopped_after < 3.0, stopped_after  # measured 1.3 s on a loaded 2-core machine
+    assert [run["status"] for run in _stats(db)["runs"]] == ["interrupted"]
