@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import rich.markup
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -34,7 +35,7 @@ from callforge.generator.pipeline import (
 from callforge.generator.pipeline import Progress as RunProgress
 from callforge.generator.stats import collect_stats
 from callforge.generator.teachers import get_teacher
-from callforge.generator.tools import load_tools
+from callforge.generator.tools import load_tools, stored_definition
 from callforge.store import Store
 
 app = typer.Typer(
@@ -186,6 +187,10 @@ def generate_command(
     templates: Annotated[
         Path | None, typer.Option("--templates", help="Folder overriding shipped templates.")
     ] = None,
+    graph: Annotated[
+        Path | None,
+        typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
+    ] = None,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -196,6 +201,10 @@ def generate_command(
     tool_set = load_tools(
         tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
+    if graph is not None:
+        from callforge.generator.dataflow import load_graph, with_graph
+
+        tool_set = with_graph(tool_set, load_graph(graph, tool_set))
     config = GenerateConfig(
         per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
     )
@@ -227,6 +236,8 @@ def generate_command(
             options["cache"] = store.response_cache()
         teacher_impl = get_teacher(teacher_name, **options)
         run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+        if graph is not None:
+            run_config["graph"] = str(graph)
         with _progress_bar() as (progress, on_progress):
             summary = asyncio.run(
                 generate(store, tool_set, teacher_impl, config, on_progress, run_config)
@@ -277,7 +288,9 @@ def tools_import_command(
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
-    text = json.dumps(tool_set.definitions(), indent=2, ensure_ascii=False) + "\n"
+    # A tool file to pass back with --tools: declared result schemas kept (x-output-schema).
+    entries = [stored_definition(tool) for tool in tool_set]
+    text = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -286,6 +299,56 @@ def tools_import_command(
         f"{len(tool_set)} tools from {source}",
         [(tool.name, tool.original_name, tool.parameters, tool.description) for tool in tool_set],
     )
+
+
+@tools_app.command("graph")
+@user_errors
+def tools_graph_command(
+    tools: Annotated[
+        str, typer.Option("--tools", help="Tool set, in any format 'generate' reads.")
+    ],
+    tool_format: FormatOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the graph as editable JSON here.")
+    ] = None,
+) -> None:
+    """Which result field of which tool can feed which parameter: the chains multi_step follows.
+
+    Edit the file --out writes (drop an edge, add one) and pass it back with
+    'generate --graph'.
+
+    Example: callforge tools graph --tools tools.json --out graph.json
+    """
+    from callforge.generator.dataflow import graph_json, infer_graph
+
+    tool_set = load_tools(
+        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    )
+    graph = infer_graph(tool_set)
+    if out is not None:
+        text = json.dumps(graph_json(graph, tool_set), indent=2, ensure_ascii=False) + "\n"
+        out.write_text(text, encoding="utf-8")
+    table = Table(title=f"{len(graph.edges)} data-flow edges in {escape(tools)}")
+    table.add_column("from: tool, result field", no_wrap=True)
+    table.add_column("to: tool, parameter", no_wrap=True)
+    table.add_column("score", justify="right")
+    table.add_column("evidence")
+    for edge in graph.edges:
+        table.add_row(
+            f"{escape(edge.from_tool)}\n  [cyan]{escape(edge.field)}[/]",
+            f"{escape(edge.to_tool)}\n  [cyan]{escape(edge.parameter)}[/]",
+            f"{edge.score:.2f}",
+            escape(edge.evidence),
+        )
+    shown = Console()
+    shown.print(table)
+    unfed = [name for name in tool_set.names if not graph.edges_into(name)]
+    if unfed:
+        shown.print(f"no multi_step (nothing feeds them): {escape(', '.join(unfed))}")
+    if out is not None:
+        typer.echo(f"wrote {len(graph.edges)} edges to {out}", err=True)
 
 
 @tools_app.command("list")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
 from callforge.generator.tools import ToolSpec
+
+if TYPE_CHECKING:
+    from callforge.generator.dataflow import DataFlowGraph
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,8 @@ class TeacherRequest:
 
     plan: ScenarioPlan
     tools: tuple[ToolSpec, ...]
+    dataflow: DataFlowGraph | None = None
+    """The run's data-flow graph when the user gave one (``ToolSet.dataflow``), for the check."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class TeacherReply:
     """A fresh response the pipeline stores in the cache with its next batch."""
     validated: bool = False
     """The teacher already ran the validator on this draft and plan, and it passed."""
+    plan: ScenarioPlan | None = None
+    """The plan with the free text the teacher wrote, when it wrote any (else the request's)."""
 
 
 class TeacherFailure(Exception):

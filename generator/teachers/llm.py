@@ -61,6 +61,7 @@ from callforge.generator import __version__
 from callforge.generator.config import check_base_url, redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
 from callforge.generator.limits import MAX_REASK_BYTES, MAX_REPLY_BYTES
+from callforge.generator.scenarios.base import ScenarioPlan
 from callforge.generator.teachers.base import (
     CacheEntry,
     ResponseCache,
@@ -72,6 +73,7 @@ from callforge.generator.teachers.base import (
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
 from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.tools import ToolSet
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
@@ -263,17 +265,24 @@ class OpenAITeacher:
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
-            cached = _still_valid(hit, request)
-            if cached is not None:
+            valid = _still_valid(hit, request)
+            if valid is not None:
                 self.stats.cache_hits += 1
-                return TeacherReply(cached.to_draft(), cached=True, validated=True)
+                cached, plan = valid
+                return TeacherReply(cached.to_draft(), cached=True, validated=True, plan=plan)
             # A cached answer that no longer validates (a journal line gone bad, a
             # validator grown stricter) is a miss: asked again, the answer replaces it.
         draft, spent = await self._converse(request, body, payload)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
             cache.keep(entry)
-        return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
+        return TeacherReply(
+            draft.to_draft(),
+            usage=spent,
+            cache_entry=entry,
+            validated=True,
+            plan=_written(draft, request),
+        )
 
     def _request_body(self, prompt: str) -> dict[str, Any]:
         messages = [
@@ -300,7 +309,7 @@ class OpenAITeacher:
             completion, usage, size = await self._complete(payload, spent)
             spent += usage
             try:
-                with checking_against(request.plan, request.tools):
+                with checking_against(request.plan, request.tools, request.dataflow):
                     draft = self._handlers.response_parser(
                         response=completion, response_model=TeacherDraft
                     )
@@ -521,11 +530,14 @@ class OpenAITeacher:
         return redact(text, self.options.api_key)
 
 
-def _still_valid(hit: CacheEntry, request: TeacherRequest) -> TeacherDraft | None:
-    """The cached draft, checked against the plan as a fresh answer is; None if it fails."""
+def _still_valid(
+    hit: CacheEntry, request: TeacherRequest
+) -> tuple[TeacherDraft, ScenarioPlan | None] | None:
+    """The cached draft and its written plan, checked as a fresh answer is; None if it fails."""
     try:
-        with checking_against(request.plan, request.tools):
-            return TeacherDraft.model_validate(hit.response)
+        with checking_against(request.plan, request.tools, request.dataflow):
+            draft = TeacherDraft.model_validate(hit.response)
+        return draft, _written(draft, request)
     except (ValidationError, ValueError, TypeError):
         return None
 
@@ -612,3 +624,11 @@ def _seconds(value: Any) -> float | None:
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line[:300]
+
+
+def _written(draft: TeacherDraft, request: TeacherRequest) -> ScenarioPlan | None:
+    """The request's plan with the draft's free text (None when the plan marks none)."""
+    plan = request.plan
+    if not any(step.free_text for step in plan.steps):
+        return None
+    return plan.with_free_text(draft.free_text, ToolSet(request.tools))
