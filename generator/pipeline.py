@@ -25,6 +25,7 @@ import asyncio
 import functools
 import math
 import random
+import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
@@ -183,13 +184,17 @@ def attempt_seed(seed: int, tool: str, category: str, attempt: int) -> int:
     return int(sha256_hex(f"{seed}:{tool}:{category}:{attempt}")[:16], 16)
 
 
-def check_seedable(tools: ToolSet, locale: str) -> Faker:
+def check_seedable(tools: ToolSet, locale: str, stop: threading.Event | None = None) -> Faker:
     """Seed every tool once, so an unsupported schema fails before anything is stored.
 
     Returns the Faker it used, for the run to re-seed per attempt (one is slow to make).
+    ``stop`` (set on Ctrl-C) ends the check between tools: a thread cannot be
+    interrupted, and the process waits for it before exiting.
     """
     faker = Faker(locale)
     for tool in tools:
+        if stop is not None and stop.is_set():
+            break
         faker.seed_instance(0)
         seed_arguments(tool.parameters, random.Random(0), faker, tool=tool.name)
     return faker
@@ -512,8 +517,13 @@ async def generate(
     # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
     # In a thread, the CPU work does not hold up the round trip.
     starting = asyncio.ensure_future(teacher.start())
+    stop = threading.Event()
     try:
-        faker = await asyncio.to_thread(check_seedable, tools, config.locale)
+        try:
+            faker = await asyncio.to_thread(check_seedable, tools, config.locale, stop)
+        except asyncio.CancelledError:
+            stop.set()  # Ctrl-C: the thread stops at the next tool, not after all of them
+            raise
         await starting
         return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
     finally:

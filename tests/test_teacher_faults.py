@@ -5,6 +5,8 @@ Everything runs the real CLI against ``tests/openai_server.py`` over HTTP.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -289,3 +291,30 @@ def test_ctrl_c_stops_a_run_waiting_on_the_endpoint_at_once(tmp_path: Path) -> N
     assert "Traceback" not in stderr
     assert stopped_after < 3.0, stopped_after  # measured 1.3 s on a loaded 2-core machine
     assert [run["status"] for run in _stats(db)["runs"]] == ["interrupted"]
+
+
+def test_ctrl_c_while_the_tools_are_checked_ends_the_check_at_once(tmp_path: Path) -> None:
+    """The seedability check runs in a thread, which Python cannot interrupt: on Ctrl-C
+    (the run's task cancelled) it stops at the next tool, so the process need not wait
+    for the check of a large tool set to finish before exiting."""
+    from callforge.generator.pipeline import GenerateConfig, generate
+    from callforge.generator.teachers.offline import OfflineTeacher
+    from callforge.generator.tools import ToolSet, ToolSpec, load_tools
+    from callforge.store import Store
+
+    example = next(iter(load_tools(EXAMPLE_TOOLS)))
+    many = ToolSet(
+        tuple(ToolSpec(f"tool_{i}", example.description, example.parameters) for i in range(4000))
+    )
+
+    async def cancelled_soon() -> None:
+        with Store(tmp_path / "s.duckdb") as store:
+            run = asyncio.create_task(generate(store, many, OfflineTeacher(), GenerateConfig()))
+            await asyncio.sleep(0.5)  # the check is under way: it takes seconds for 4,000
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+
+    started = time.monotonic()
+    asyncio.run(cancelled_soon())  # returns once the thread is done
+    assert time.monotonic() - started < 2.5
