@@ -71,7 +71,7 @@ import rstr
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 HOST = "127.0.0.1"
@@ -109,6 +109,8 @@ class ServerBehaviour:
     rate_not_completion: float = 0.0
     """HTTP 200 whose body is JSON but no chat completion, as some proxies answer."""
     refuse_all: bool = False
+    chunked_replies: bool = False
+    """Send answers chunked, without a Content-Length (as a streaming proxy would)."""
     api_key: str | None = None
     seed: int = 0
     log_requests: bool = True
@@ -731,7 +733,12 @@ class ChatCompletionsApp:
         """The responder's reply as a chat completion (in the answering thread)."""
         schema = extract_target_schema(body)
         reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
-        return JSONResponse(completion_body(body, reply, outcome, schema, prompt_chars))
+        completion = completion_body(body, reply, outcome, schema, prompt_chars)
+        if self.behaviour.chunked_replies:
+            text = json.dumps(completion).encode()
+            parts = [text[i : i + 2**16] for i in range(0, len(text), 2**16)]
+            return StreamingResponse(iter(parts), media_type="application/json")
+        return JSONResponse(completion)
 
     @staticmethod
     async def read_body(request: Request) -> dict[str, Any] | None:

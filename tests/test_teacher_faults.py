@@ -226,19 +226,23 @@ def test_a_cached_answer_that_no_longer_validates_is_a_miss_and_is_replaced(
     assert server.stats.total == sent
 
 
+@pytest.mark.parametrize(
+    ("chunked", "how"), [(False, "5,243,"), (True, "over 4,194,304 bytes sent")]
+)
 def test_a_reply_above_the_size_limit_is_not_read_and_is_a_rejection(
-    server: LocalServer,
+    server: LocalServer, chunked: bool, how: str
 ) -> None:
     tools, plan = plan_for("single", seed=2)
     responder = PlanResponder()
+    server.configure(api_key=SECRET, chunked_replies=chunked)
     server.state.responder = lambda request: {
         **responder(request),
         "final_answer": "x" * (5 * 2**20),
     }
     with pytest.raises(TeacherFailure) as failure:
         write_once(server, plan, tools)
-    assert failure.value.reason.startswith("the reply is larger than 4,194,304 bytes (")
-    assert failure.value.reason.endswith(" bytes declared); not read further")
+    assert failure.value.reason.startswith(f"the reply is larger than 4,194,304 bytes ({how}")
+    assert failure.value.reason.endswith("); not read further")
     assert failure.value.usage.requests == 1 == server.stats.total  # no retry, no re-ask
 
 
