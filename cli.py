@@ -191,6 +191,12 @@ def generate_command(
         Path | None,
         typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
     ] = None,
+    propose_links: Annotated[
+        bool,
+        typer.Option(
+            "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
+        ),
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -206,7 +212,12 @@ def generate_command(
 
         tool_set = with_graph(tool_set, load_graph(graph, tool_set))
     config = GenerateConfig(
-        per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
+        per_tool=per_tool,
+        mix=parse_mix(mix),
+        seed=seed,
+        locale=locale,
+        optional_rate=optional_rate,
+        propose_links=propose_links,
     )
     flags = {
         "name": teacher,
@@ -226,8 +237,9 @@ def generate_command(
         given = sorted(
             name for name, value in flags.items() if value is not None and name != "name"
         )
-        if given:
-            raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
+        if given or propose_links:
+            flag = given[0].replace("_", "-") if given else "propose-links"
+            raise InputError(f"--{flag} needs --teacher openai")
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
         options = {**settings, "templates": templates}

@@ -34,6 +34,7 @@ from typing import Any
 
 from faker import Faker
 
+from callforge.generator.dataflow import with_proposed_links
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
 from callforge.generator.errors import InputError, StoreWriteError
 from callforge.generator.scenarios import CATEGORIES, get_category
@@ -64,6 +65,9 @@ class GenerateConfig:
     optional_rate: float = 0.5
     attempts_per_example: float = 4.0
     """Budget: a cell gives up after this many attempts per missing example (plus 10)."""
+    propose_links: bool = False
+    """Ask the teacher once which result fields feed which parameters, and chain along
+    the proposals that hold up as well (``generator.dataflow.with_proposed_links``)."""
     batch_size: int = 64
     """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
@@ -386,6 +390,10 @@ class Generation:
             outcome.scenario = scenario
         return outcome
 
+    def keep_answer(self, entry: CacheEntry) -> None:
+        """Store an answer the teacher gave before the run (proposed links) with the first batch."""
+        self._cache_entries.append(entry)
+
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
         tool_name, category_name = cell
         seed = attempt_seed(self.config.seed, tool_name, category_name, number)
@@ -504,6 +512,16 @@ class Generation:
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 
+async def _with_proposed_links(teacher: Teacher, tools: ToolSet) -> tuple[ToolSet, Any]:
+    """The tool set with the data flows the teacher proposes (one cached request)."""
+    propose = getattr(teacher, "propose_links", None)
+    if propose is None:
+        raise InputError(f"proposing links needs an LLM teacher ('{teacher.id}' cannot)")
+    proposal = await propose(tools)
+    tools, _ = with_proposed_links(tools, [link.model_dump() for link in proposal.links])
+    return tools, proposal
+
+
 async def generate(
     store: Store,
     tools: ToolSet,
@@ -525,7 +543,17 @@ async def generate(
             stop.set()  # Ctrl-C: the thread stops at the next tool, not after all of them
             raise
         await starting
-        return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
+        proposal = None
+        if config.propose_links:
+            tools, proposal = await _with_proposed_links(teacher, tools)
+        generation = Generation(store, tools, teacher, config, on_progress, faker)
+        if proposal is not None and proposal.cache_entry is not None:
+            generation.keep_answer(proposal.cache_entry)
+        summary = await generation.run(run_config)
+        if proposal is not None:
+            summary.usage += proposal.usage
+            summary.cached += proposal.cached
+        return summary
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised

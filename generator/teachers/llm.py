@@ -43,6 +43,7 @@ import math
 import random
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +64,7 @@ from callforge.generator.errors import TeacherConfigError, TeacherUnavailableErr
 from callforge.generator.limits import MAX_REASK_BYTES, MAX_REPLY_BYTES
 from callforge.generator.scenarios.base import ScenarioPlan
 from callforge.generator.teachers.base import (
+    NO_USAGE,
     CacheEntry,
     ResponseCache,
     TeacherFailure,
@@ -72,7 +74,13 @@ from callforge.generator.teachers.base import (
     Usage,
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
-from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.teachers.prompting import (
+    PromptBuilder,
+    ProposedLink,
+    ProposedLinks,
+    TeacherDraft,
+    checking_against,
+)
 from callforge.generator.tools import ToolSet
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -130,6 +138,16 @@ async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
             raise _TooLarge(f"over {MAX_REPLY_BYTES:,} bytes sent")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class LinkProposal:
+    """The data flows a model proposed for a tool set, and what asking cost."""
+
+    links: list[ProposedLink]
+    usage: Usage = NO_USAGE
+    cached: bool = False
+    cache_entry: CacheEntry | None = None
 
 
 class OpenAITeacher:
@@ -283,6 +301,42 @@ class OpenAITeacher:
             validated=True,
             plan=_written(draft, request),
         )
+
+    async def propose_links(self, tools: ToolSet) -> LinkProposal:
+        """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
+
+        Cached like every request: the same tool set and model ask nothing the
+        second time. An answer that does not parse is no proposal, not an error.
+        """
+        params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
+        messages = [{"role": "user", "content": self._prompts.links_prompt(tools)}]
+        _, body = self._handlers.request_handler(
+            response_model=ProposedLinks, kwargs={**params, "messages": messages}
+        )
+        body.pop("strict", None)
+        payload = _dumps(dict(body))
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            try:
+                links = ProposedLinks.model_validate(hit.response).links
+            except ValidationError:
+                pass  # a cached answer gone bad is a miss; the fresh one replaces it
+            else:
+                self.stats.cache_hits += 1
+                return LinkProposal(links, cached=True)
+        completion, spent, _size = await self._complete(payload, Usage())
+        try:
+            proposed = self._handlers.response_parser(
+                response=completion, response_model=ProposedLinks
+            )
+        except (*_DOES_NOT_FIT, IncompleteOutputException, AssertionError):
+            return LinkProposal([], usage=spent)
+        entry = CacheEntry(key, self.id, proposed.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return LinkProposal(proposed.links, usage=spent, cache_entry=entry)
 
     def _request_body(self, prompt: str) -> dict[str, Any]:
         messages = [
@@ -628,7 +682,6 @@ def _first_line(text: str) -> str:
 
 def _written(draft: TeacherDraft, request: TeacherRequest) -> ScenarioPlan | None:
     """The request's plan with the draft's free text (None when the plan marks none)."""
-    plan = request.plan
-    if not any(step.free_text for step in plan.steps):
+    if not any(step.free_text for step in request.plan.steps):
         return None
-    return plan.with_free_text(draft.free_text, ToolSet(request.tools))
+    return draft.written_plan(request.plan, request.tools)

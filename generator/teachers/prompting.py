@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import instructor
 import jinja2
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES
@@ -76,6 +76,15 @@ class TeacherDraft(instructor.OpenAISchema):
         ),
     )
 
+    _written_plan: ScenarioPlan | None = PrivateAttr(default=None)
+    """The plan with this draft's free text, kept by the check that made it."""
+
+    def written_plan(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> ScenarioPlan:
+        """``plan`` with this draft's free text (raises ValueError where it does not fit)."""
+        if self._written_plan is not None:
+            return self._written_plan
+        return plan.with_free_text(self.free_text, ToolSet(tools))
+
     @model_validator(mode="after")
     def _fits_the_plan(self) -> TeacherDraft:
         """Inside ``checking_against``, run the whole validator on the draft."""
@@ -87,6 +96,7 @@ class TeacherDraft(instructor.OpenAISchema):
 
         written = plan.with_free_text(self.free_text, tools)
         rejection = validate_scenario(Scenario(plan=written, draft=self.to_draft()), tools)
+        self._written_plan = written
         if rejection is not None:
             raise ValueError(f"{rejection.stage}: {rejection.reason}")
         return self
@@ -98,6 +108,26 @@ class TeacherDraft(instructor.OpenAISchema):
             tool_results=self.tool_results,
             final_answer=self.final_answer,
         )
+
+
+class ProposedLink(instructor.OpenAISchema):
+    """One data flow the model proposes: a result field passed on as a parameter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_tool: str
+    field: str = Field(description='Path of the result field, e.g. "flights[].flight_id".')
+    to_tool: str
+    parameter: str
+    reason: str = ""
+
+
+class ProposedLinks(instructor.OpenAISchema):
+    """The data flows of a tool set, as the model sees them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    links: list[ProposedLink]
 
 
 class PromptBuilder:
@@ -112,6 +142,7 @@ class PromptBuilder:
         try:  # every template now, so a broken --templates file fails before any work
             self.system = env.get_template("prompts/system.j2").render().strip()
             self._templates = {name: env.get_template(f"prompts/{name}.j2") for name in CATEGORIES}
+            self._links = env.get_template("prompts/links.j2")
         except jinja2.TemplateError as exc:
             raise InputError(f"prompt template: {_template_problem(exc)}") from None
         self._tools_json: dict[tuple[str, ...], str] = {}
@@ -129,6 +160,11 @@ class PromptBuilder:
             )
             .strip()
         )
+
+    def links_prompt(self, tools: ToolSet) -> str:
+        """The request for a tool set's data flows, with each tool's declared result schema."""
+        definitions = [stored_definition(tool) for tool in tools]
+        return self._links.render(tools_json=as_json(definitions)).strip()
 
     def _tools_json_of(self, tools: tuple[ToolSpec, ...]) -> str:
         key = tuple(tool.content_hash for tool in tools)
