@@ -181,6 +181,14 @@ def generate_command(
         float | None, typer.Option("--timeout", help="Seconds per request (60).")
     ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Grade each draft with a second request (calls fit the request, "
+            "answer fits the results); a failing grade is a rejection.",
+        ),
+    ] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor reuse cached responses.")
     ] = False,
@@ -230,6 +238,7 @@ def generate_command(
         "tpm": tpm,
         "timeout": timeout,
         "temperature": temperature,
+        "judge": True if judge else None,
     }
     settings = teacher_settings(flags, load_config(config_file))
     teacher_name = settings.pop("name", None) or "offline"

@@ -151,7 +151,7 @@ def test_drafts_that_never_fit_end_non_zero_saying_why(tmp_path: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: the run ended 10 examples short in 10 cells"), last
     assert "(accepted 0); most common rejection (" in last
-    assert "teacher: output did not fit after 1 tries: grounding:" in last
+    assert "grounding: output did not fit after 1 tries: grounding:" in last
     assert _stats(db)["accepted_total"] == 0
 
 
