@@ -136,6 +136,16 @@ def test_faker_sentences_and_word_lists_are_random_words() -> None:
     assert len(flagged) >= 45
 
 
+def test_a_long_run_of_filler_in_written_text_is_random() -> None:
+    context = ["schedule", "meeting", "title"]
+    assert is_random_words("Account review begin clear more go trial even know day edge", context)
+    assert not is_random_words("Account review with the finance team", context)
+    # Hyphenated compounds and contractions are never Faker's.
+    assert not is_random_words("Budget check-in", context)
+    assert not is_random_words("I'll call back", context)
+    assert is_random_words("Budget check in", context)
+
+
 def test_a_filler_word_about_the_tool_is_not_random() -> None:
     assert is_random_words("window", ["search", "flights"])
     assert not is_random_words("meetings", ["schedule", "meeting"])
