@@ -136,6 +136,14 @@ def generate_command(
         float | None, typer.Option("--timeout", help="Seconds per request (60).")
     ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Grade each draft with a second request (calls fit the request, "
+            "answer fits the results); a failing grade is a rejection.",
+        ),
+    ] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor reuse cached responses.")
     ] = False,
@@ -146,6 +154,12 @@ def generate_command(
         Path | None,
         typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
     ] = None,
+    propose_links: Annotated[
+        bool,
+        typer.Option(
+            "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
+        ),
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -161,7 +175,12 @@ def generate_command(
 
         tool_set = with_graph(tool_set, load_graph(graph, tool_set))
     config = GenerateConfig(
-        per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
+        per_tool=per_tool,
+        mix=parse_mix(mix),
+        seed=seed,
+        locale=locale,
+        optional_rate=optional_rate,
+        propose_links=propose_links,
     )
     flags = {
         "name": teacher,
@@ -174,6 +193,7 @@ def generate_command(
         "tpm": tpm,
         "timeout": timeout,
         "temperature": temperature,
+        "judge": True if judge else None,
     }
     settings = teacher_settings(flags, load_config(config_file))
     teacher_name = settings.pop("name", None) or "offline"
@@ -181,8 +201,9 @@ def generate_command(
         given = sorted(
             name for name, value in flags.items() if value is not None and name != "name"
         )
-        if given:
-            raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
+        if given or propose_links:
+            flag = given[0].replace("_", "-") if given else "propose-links"
+            raise InputError(f"--{flag} needs --teacher openai")
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
         options = {**settings, "templates": templates}
