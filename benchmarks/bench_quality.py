@@ -115,21 +115,32 @@ def read_export(folder: Path) -> list[Example]:
     """Every OpenAI-format line of the export's ``*.jsonl`` files, in file-name order.
 
     The folder's own ``*.jsonl`` files, else those below it; lines without
-    ``messages`` (another trainer format) are left out.
+    ``messages`` (another trainer format) are left out. A metadata sidecar
+    (``train.meta.jsonl`` beside ``train.jsonl``, line for line) gives each line its
+    stored category.
     """
     files = sorted(folder.glob("*.jsonl")) or sorted(folder.rglob("*.jsonl"))
+    files = [path for path in files if not path.name.endswith(".meta.jsonl")]
     if not files:
         raise SystemExit(f"no *.jsonl files in {folder}")
     examples = []
     for path in files:
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                parsed = json.loads(line) if line.strip() else None
-                if isinstance(parsed, dict) and parsed.get("messages"):
-                    examples.append(read_example(parsed, len(examples)))
+        sidecar = path.with_name(path.name.removesuffix(".jsonl") + ".meta.jsonl")
+        metadata = _json_lines(sidecar) if sidecar.exists() else []
+        for number, parsed in enumerate(_json_lines(path)):
+            if not isinstance(parsed, dict) or not parsed.get("messages"):
+                continue
+            if number < len(metadata) and isinstance(metadata[number], dict):
+                parsed = {**parsed, "metadata": parsed.get("metadata") or metadata[number]}
+            examples.append(read_example(parsed, len(examples)))
     if not examples:
         raise SystemExit(f"no OpenAI-format lines (with messages) in {folder}")
     return examples
+
+
+def _json_lines(path: Path) -> list[Any]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) if line.strip() else None for line in lines]
 
 
 def grounding_figures(document: dict[str, Any]) -> list[Figure]:

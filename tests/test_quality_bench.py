@@ -612,3 +612,12 @@ def test_an_action_tools_new_id_answers_but_a_lookups_id_does_not() -> None:
     assert answer_uses_result(booked) is True
     assert answer_uses_result(echoed_only) is False
     assert answer_uses_result(looked_up) is False
+
+
+def test_a_metadata_sidecar_gives_each_line_its_category(tmp_path: Path) -> None:
+    two_calls = conversation("x", [("get_customer", {}, {}), ("send_email", {}, {})])
+    (tmp_path / "train.jsonl").write_text(json.dumps(two_calls) + "\n" + json.dumps(two_calls))
+    meta = [{"category": "single", "tool": "get_customer"}, {"tool": "send_email"}]
+    (tmp_path / "train.meta.jsonl").write_text("\n".join(json.dumps(m) for m in meta) + "\n")
+    examples = bench_quality.read_export(tmp_path)
+    assert [e.category for e in examples] == ["single", "multi_step"]  # the second is read off
