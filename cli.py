@@ -21,6 +21,7 @@ from rich.table import Table
 from callforge.generator.config import load_config, prices, teacher_settings
 from callforge.generator.errors import CallforgeError, InputError
 from callforge.generator.export import ExportConfig, export_dataset
+from callforge.generator.exporters import EXPORTERS, FormatOptions
 from callforge.generator.pipeline import (
     DEFAULT_MIX,
     GenerateConfig,
@@ -29,6 +30,7 @@ from callforge.generator.pipeline import (
     parse_mix,
 )
 from callforge.generator.pipeline import Progress as RunProgress
+from callforge.generator.splits import parse_holdout
 from callforge.generator.stats import collect_stats
 from callforge.generator.teachers import get_teacher
 from callforge.generator.tools import load_tools
@@ -337,8 +339,20 @@ def stats_command(
 @app.command("export")
 @user_errors
 def export_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder for train/eval JSONL.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the split files.")],
+    format: Annotated[
+        str,
+        typer.Option("--format", help=f"Trainer format: {', '.join(EXPORTERS)}."),
+    ] = "openai",
     eval_fraction: Annotated[float, typer.Option("--eval-fraction")] = 0.1,
+    eval_per_cell: Annotated[
+        int | None,
+        typer.Option("--eval-per-cell", help="N eval examples per (tool, category) cell."),
+    ] = None,
+    holdout_tools: Annotated[
+        str | None,
+        typer.Option("--holdout-tools", help="K tools (or NAMES, comma-separated) only in eval."),
+    ] = None,
     seed: SeedOption = 0,
     balance: Annotated[bool, typer.Option("--balance", help="Cap cells at the smallest.")] = False,
     cap: Annotated[int | None, typer.Option("--cap", help="Cap every cell at N.")] = None,
@@ -352,11 +366,25 @@ def export_command(
             help="List K tools per line: the called ones plus distractors (default: all).",
         ),
     ] = None,
+    mistakes: Annotated[
+        str | None,
+        typer.Option(
+            "--mistakes",
+            help="hf, llamafactory, hermes: drop|prefix|keep the assistant's mistaken calls.",
+        ),
+    ] = None,
+    json_fields: Annotated[
+        str, typer.Option("--json-fields", help="hf: arguments and tools as object|string.")
+    ] = "object",
+    parquet: Annotated[bool, typer.Option("--parquet", help="hf: write Parquet.")] = False,
+    call_ids: Annotated[
+        str, typer.Option("--call-ids", help="keep|mistral (9-character tool-call ids).")
+    ] = "keep",
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Write balanced, stratified, leak-free train.jsonl, eval.jsonl and manifest.json.
+    """Write train/eval files in a trainer's format, manifest.json and a dataset card.
 
-    Example: callforge export --out data/ --eval-fraction 0.1 --balance
+    Example: callforge export --out data/ --format hf --eval-fraction 0.1 --holdout-tools 1
     """
     config = ExportConfig(
         eval_fraction=eval_fraction,
@@ -365,6 +393,12 @@ def export_command(
         cap=cap,
         include_stale=include_stale,
         tools_per_example=tools_per_example,
+        format=format,
+        options=FormatOptions(
+            mistakes=mistakes, json_fields=json_fields, parquet=parquet, call_ids=call_ids
+        ),
+        eval_per_cell=eval_per_cell,
+        holdout_tools=parse_holdout(holdout_tools),
     )
     config.check()
     with Store(db, must_exist=True) as store:
