@@ -21,7 +21,7 @@ from rich.table import Table
 from callforge.generator.config import load_config, prices, teacher_settings
 from callforge.generator.errors import CallforgeError, InputError
 from callforge.generator.export import ExportConfig, export_dataset
-from callforge.generator.exporters import EXPORTERS, FormatOptions
+from callforge.generator.exporters import FormatOptions, format_names
 from callforge.generator.pipeline import (
     DEFAULT_MIX,
     GenerateConfig,
@@ -342,7 +342,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the split files.")],
     format: Annotated[
         str,
-        typer.Option("--format", help=f"Trainer format: {', '.join(EXPORTERS)}."),
+        typer.Option("--format", help=f"Trainer format: {', '.join(format_names())}."),
     ] = "openai",
     eval_fraction: Annotated[float, typer.Option("--eval-fraction")] = 0.1,
     eval_per_cell: Annotated[

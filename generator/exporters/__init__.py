@@ -18,13 +18,17 @@ def register(exporter: type[Exporter]) -> type[Exporter]:
     return exporter
 
 
+def format_names() -> list[str]:
+    return sorted(EXPORTERS)
+
+
 def get_exporter(name: str, options: FormatOptions | None = None) -> Exporter:
     if name not in EXPORTERS:
-        raise InputError(f"unknown --format {name}; choose one of {', '.join(EXPORTERS)}")
+        raise InputError(f"unknown --format {name}; choose one of {', '.join(format_names())}")
     return EXPORTERS[name](options or FormatOptions())
 
 
-# The built-in formats register themselves on import, in the order --help lists them.
+# The built-in formats register themselves on import.
 from callforge.generator.exporters import (  # noqa: E402
     axolotl,  # noqa: F401
     hermes,  # noqa: F401
@@ -33,4 +37,12 @@ from callforge.generator.exporters import (  # noqa: E402
     openai,  # noqa: F401
 )
 
-__all__ = ["EXPORTERS", "Conversation", "Exporter", "FormatOptions", "get_exporter", "register"]
+__all__ = [
+    "EXPORTERS",
+    "Conversation",
+    "Exporter",
+    "FormatOptions",
+    "format_names",
+    "get_exporter",
+    "register",
+]

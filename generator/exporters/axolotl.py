@@ -15,7 +15,7 @@ from typing import Any
 
 from callforge.generator.exporters import register
 from callforge.generator.exporters.base import Conversation, Exporter
-from callforge.generator.exporters.hf import METADATA
+from callforge.generator.exporters.hf import metadata_columns
 from callforge.generator.exporters.openai import as_openai
 
 MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "train", "weight")
@@ -38,8 +38,7 @@ class AxolotlExporter(Exporter):
             "messages": messages,
             "tools": json.dumps(conversation.tools, ensure_ascii=False),
         }
-        for key in METADATA:
-            record[key] = conversation.metadata.get(key)
+        record.update(metadata_columns(conversation))
         return record
 
     def card_usage(self, data_files: dict[str, str]) -> str:

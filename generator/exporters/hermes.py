@@ -16,7 +16,7 @@ from typing import Any
 
 from callforge.generator.exporters import register
 from callforge.generator.exporters.base import Conversation, Exporter, apply_mistake_rule
-from callforge.generator.exporters.hf import METADATA
+from callforge.generator.exporters.hf import metadata_columns
 from callforge.generator.templating import environment
 
 
@@ -70,8 +70,7 @@ class HermesExporter(Exporter):
             else:
                 turns.append({"from": "gpt", "value": message.get("content") or ""})
         record: dict[str, Any] = {"conversations": turns}
-        for key in METADATA:
-            record[key] = conversation.metadata.get(key)
+        record.update(metadata_columns(conversation))
         return record
 
     def card_usage(self, data_files: dict[str, str]) -> str:

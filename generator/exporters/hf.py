@@ -60,8 +60,7 @@ class HuggingFaceExporter(Exporter):
         record["tools"] = [
             json.dumps(tool, ensure_ascii=False) if as_text else tool for tool in conversation.tools
         ]
-        for key in METADATA:
-            record[key] = conversation.metadata.get(key)
+        record.update(metadata_columns(conversation))
         return record
 
     def open_writer(self, path: Path) -> RecordWriter:
@@ -94,8 +93,7 @@ class HuggingFaceExporter(Exporter):
             {"name": column, "list": message} for column in self.conversation_columns
         ]
         features.append({"name": "tools", "list": json_type})
-        features += [{"name": key, "dtype": "string"} for key in METADATA if key != "seed"]
-        features.append({"name": "seed", "dtype": "int64"})
+        features += [{"name": key, "dtype": "string"} for key in METADATA]
         return features
 
     def card_usage(self, data_files: dict[str, str]) -> str:
@@ -113,6 +111,13 @@ class HuggingFaceExporter(Exporter):
             "(drop `None` values of absent keys first, as TRL's `remove_none_values` does, "
             "if your template tests `'tool_calls' in message`)."
         )
+
+
+def metadata_columns(conversation: Conversation) -> dict[str, str | None]:
+    """Metadata as flat string columns: a 64-bit seed would lose digits in JSON readers
+    that parse numbers as doubles (Arrow's, pandas')."""
+    values = {key: conversation.metadata.get(key) for key in METADATA}
+    return {key: None if value is None else str(value) for key, value in values.items()}
 
 
 def _message(message: dict[str, Any], as_text: bool) -> dict[str, Any]:
@@ -170,8 +175,7 @@ class ParquetWriter(RecordWriter):
         )
         fields = [(column, pa.list_(message)) for column in conversation_columns]
         fields.append(("tools", pa.list_(pa.string())))
-        fields += [(key, pa.string()) for key in METADATA if key != "seed"]
-        fields.append(("seed", pa.int64()))
+        fields += [(key, pa.string()) for key in METADATA]
         self.schema = pa.schema(fields)
         self.writer = pq.ParquetWriter(str(self.temporary), self.schema)
         self.batch: list[dict[str, Any]] = []
