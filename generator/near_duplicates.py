@@ -52,7 +52,10 @@ def request_signatures(requests: Iterable[str]) -> list[list[int]]:
 
 
 def call_keys(scenario: dict[str, Any]) -> list[tuple[str, str]]:
-    """(tool, key) of every call the example makes successfully: its tasks."""
+    """(tool, key) of every call the example makes successfully: its tasks.
+
+    A call without arguments is no task of its own (every example of a tool without
+    parameters makes it): sharing one says nothing, so it keys nothing."""
     return sorted(
         {
             (
@@ -60,7 +63,7 @@ def call_keys(scenario: dict[str, Any]) -> list[tuple[str, str]]:
                 canonical_json([step["call"]["name"], step["call"]["arguments"]]),
             )
             for step in scenario["plan"]["steps"]
-            if step.get("failure") is None
+            if step.get("failure") is None and step["call"]["arguments"]
         }
     )
 

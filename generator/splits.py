@@ -126,7 +126,36 @@ def split_examples(
             evaluation.extend(members)
         else:
             train.extend(members)
+    short = sum(quotas.values())
+    if short > 0:  # groups too big for their cells' quotas: fill the total with whole ones
+        train, moved = _fill_shortfall(train, short, config.seed)
+        evaluation.extend(moved)
     return Split(seeded_order(train, config.seed), seeded_order(evaluation, config.seed), held)
+
+
+def _fill_shortfall(
+    train: list[IndexedExample], short: int, seed: int
+) -> tuple[list[IndexedExample], list[IndexedExample]]:
+    """Move whole train groups to eval, smallest first, while they fit in ``short`` and
+    leave every cell they touch at least one train example."""
+    groups: dict[str, list[IndexedExample]] = defaultdict(list)
+    for example in train:
+        groups[example.group_id].append(example)
+    left = Counter((e.tool_name, e.category) for e in train)
+    moved: set[str] = set()
+    for group_id in sorted(groups, key=lambda g: (len(groups[g]), order_key(seed, g))):
+        members = groups[group_id]
+        if len(members) > short:
+            break
+        need = Counter((m.tool_name, m.category) for m in members)
+        if all(left[cell] > count for cell, count in need.items()):
+            moved.add(group_id)
+            left.subtract(need)
+            short -= len(members)
+    return (
+        [e for e in train if e.group_id not in moved],
+        [e for e in train if e.group_id in moved],
+    )
 
 
 def _quotas(examples: Sequence[IndexedExample], config: SplitConfig) -> dict[Cell, int]:
