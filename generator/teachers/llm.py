@@ -60,6 +60,7 @@ from callforge.generator import __version__
 from callforge.generator.config import redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
 from callforge.generator.teachers.base import (
+    NO_USAGE,
     CacheEntry,
     ResponseCache,
     TeacherFailure,
@@ -242,6 +243,25 @@ class OpenAITeacher:
         if cache is not None:
             cache.keep(entry)
         return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
+
+    async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
+        """One chat completion of ``body`` as it is (no response model): cached, paced,
+        limited and retried like the drafts. ``callforge evaluate`` asks a model with it."""
+        body = {"model": self.model, **body}
+        payload = _dumps(body)
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.stats.cache_hits += 1
+            completion = _completion(_dumps(hit.response))
+            if completion is not None:
+                return completion, NO_USAGE, hit
+        completion, spent = await self._complete(payload, Usage())
+        entry = CacheEntry(key, self.id, completion.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return completion, spent, entry
 
     def _request_body(self, prompt: str) -> dict[str, Any]:
         messages = [
