@@ -693,14 +693,17 @@ class Store:
                 )
 
     def signature_buckets(self, bands: int, rows: int) -> Iterator[list[tuple[str, list[int]]]]:
-        """LSH: per band of ``rows`` signature values, the examples that share it (2 or more)."""
+        """LSH: per band of ``rows`` signature values, the examples that share it (2 or more).
+
+        Bands are grouped by their hash: a collision only adds a candidate, which the
+        caller's similarity check turns away."""
         for band in range(bands):
             start, stop = band * rows + 1, (band + 1) * rows
             cursor = self._db.cursor()
             cursor.execute(
                 f"""
                 SELECT list(example_id ORDER BY example_id), list(signature ORDER BY example_id)
-                FROM request_signatures GROUP BY signature[{start}:{stop}]
+                FROM request_signatures GROUP BY hash(signature[{start}:{stop}])
                 HAVING count(*) > 1
                 """
             )
