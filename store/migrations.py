@@ -120,7 +120,13 @@ def m002_teacher_cache_and_usage(db: duckdb.DuckDBPyConnection) -> None:
 
 
 @migration
-def m003_split_groups(db: duckdb.DuckDBPyConnection) -> None:
+def m003_tool_output_schemas(db: duckdb.DuckDBPyConnection) -> None:
+    """A tool's declared result schema, kept apart from the definition trainers see."""
+    db.execute("ALTER TABLE tools ADD COLUMN output_schema VARCHAR")
+
+
+@migration
+def m004_split_groups(db: duckdb.DuckDBPyConnection) -> None:
     """Export: what keeps related examples on one side of the train/eval split.
 
     ``request_signatures`` holds each example's MinHash signature of its request

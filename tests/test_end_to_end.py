@@ -17,7 +17,6 @@ from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
 
 PER_TOOL = 24
-TOOL_COUNT = 10  # templates/examples/tools.json
 
 
 def _generate(db: Path, tools: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -77,7 +76,7 @@ def test_second_run_generates_nothing(
 
 
 def test_killed_run_resumes_to_the_same_dataset(
-    uninterrupted: Path, example_tools_path: Path, tmp_path: Path
+    uninterrupted: Path, example_tools_path: Path, tmp_path: Path, tools_data: list
 ) -> None:
     db = tmp_path / "killed.duckdb"
     wal = Path(f"{db}.wal")
@@ -95,9 +94,10 @@ def test_killed_run_resumes_to_the_same_dataset(
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    # Committed batches land in the write-ahead log; kill once some have.
+    # Committed batches land in the write-ahead log after the tool set; kill once some have.
+    enough = 20_000 + 3 * example_tools_path.stat().st_size
     while time.monotonic() < deadline and process.poll() is None:
-        if wal.exists() and wal.stat().st_size > 20_000:
+        if wal.exists() and wal.stat().st_size > enough:
             break
         time.sleep(0.005)
     assert process.poll() is None, "generate finished before it could be killed; raise PER_TOOL"
@@ -105,9 +105,9 @@ def test_killed_run_resumes_to_the_same_dataset(
     process.wait()
 
     partial = _stats(db)["accepted_total"]
-    assert 0 < partial < PER_TOOL * TOOL_COUNT
+    assert 0 < partial < PER_TOOL * len(tools_data)
     _generate(db, example_tools_path)
-    assert _stats(db)["accepted_total"] == PER_TOOL * TOOL_COUNT
+    assert _stats(db)["accepted_total"] == PER_TOOL * len(tools_data)
 
     straight = _export(uninterrupted, tmp_path / "straight")
     resumed = _export(db, tmp_path / "resumed")

@@ -65,7 +65,14 @@ def export(db: Path, out: Path, *args: str) -> dict[str, Any]:
 
 
 def rows_of(out: Path, split: str) -> list[dict[str, Any]]:
-    return list(datasets.load_dataset(str(out), split=split))
+    """Rows as ``datasets`` loads the folder (its card), with a cache of its own: the
+    shared cache can hand back an earlier folder's rows under the same name."""
+    return list(datasets.load_dataset(str(out), split=split, cache_dir=str(out / ".cache")))
+
+
+def json_rows(path: Path) -> list[dict[str, Any]]:
+    cache = str(path.parent / ".cache")
+    return list(datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=cache))
 
 
 def call_text_span(text: str, call: dict[str, Any], start: int = 0) -> tuple[int, int]:
@@ -197,7 +204,7 @@ def test_axolotl_train_flags_through_axolotls_qwen_template(store: Path, tmp_pat
     steps = stored_steps(store)
     template = axolotl_template("qwen_25")
     lines = read_jsonl(out / "train.jsonl")
-    rows = list(datasets.load_dataset("json", data_files=str(out / "train.jsonl"), split="train"))
+    rows = json_rows(out / "train.jsonl")
     assert rows == lines
     untrained = 0
     for row in rows:
@@ -238,9 +245,7 @@ def test_llamafactory_alternation_and_dataset_info(store: Path, tmp_path: Path) 
         lines = read_jsonl(out / f"{split}.jsonl")
         meta = read_jsonl(out / f"{split}.meta.jsonl")
         assert len(lines) == len(meta) == manifest["totals"][split]
-        rows = list(
-            datasets.load_dataset("json", data_files=str(out / f"{split}.jsonl"), split="train")
-        )
+        rows = json_rows(out / f"{split}.jsonl")
         assert rows == lines
         for row, about in zip(rows, meta, strict=True):
             turns = row["conversations"]
@@ -262,7 +267,7 @@ def test_hermes_renders_through_chatml(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "hermes"
     export(store, out, "--format", "hermes")
     steps = stored_steps(store)
-    rows = list(datasets.load_dataset("json", data_files=str(out / "train.jsonl"), split="train"))
+    rows = json_rows(out / "train.jsonl")
     assert rows == read_jsonl(out / "train.jsonl")
     roles = {"system": "system", "human": "user", "gpt": "assistant", "tool": "tool"}
     for row in rows:
