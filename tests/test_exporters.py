@@ -335,3 +335,31 @@ def test_bad_format_options(store: Path, tmp_path: Path, args: list[str], expect
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {expected}"
     assert not out.exists()
+
+
+def test_manifest_and_card_record_provenance(store: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from callforge.generator.tools import load_tools
+
+    out = tmp_path / "card"
+    manifest = export(store, out, "--format", "hf")
+    origin = manifest["provenance"]
+    assert origin["teachers"] == {"offline": 60}
+    (run,) = origin["runs"]
+    assert run["seed"] == 21 and run["teacher"] == "offline" and run["per_tool"] == 6
+    assert run["mix"] == {"single": 1.0, "error_recovery": 2.0, "multi_step": 1.0}
+    from callforge.generator.templating import EXAMPLE_TOOLS
+
+    assert origin["tools"] == {t.name: t.content_hash for t in load_tools(EXAMPLE_TOOLS)}
+    assert manifest["callforge_version"] == run_cli("--version").stdout.split()[-1]
+    assert manifest["format"] == "hf" and sum(manifest["totals"].values()) == 60
+    card = (out / "README.md").read_text()
+    header = yaml.safe_load(card.split("---\n")[1])
+    assert header["configs"][0]["data_files"] == [
+        {"split": "train", "path": "train.jsonl"},
+        {"split": "eval", "path": "eval.jsonl"},
+    ]
+    assert "tool-calling" in header["tags"]
+    assert f"| train | {manifest['totals']['train']} |" in card
+    assert manifest["files"]["README.md"]["sha256"]
