@@ -93,8 +93,11 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         raise InputError(f"--out {out} exists and is not a folder")
     tool_names = [name for name, _, _ in store.current_tools()]
     held_out_tools(config.split, tool_names)  # a bad name fails before any work
-    index = store.export_index(include_stale=config.include_stale)
-    if not index:
+    if config.include_stale:
+        available = store.table_counts()["examples"]
+    else:
+        available = sum(store.accepted_counts().values())
+    if not available:
         which = "accepted" if config.include_stale else "accepted, current"
         raise InputError(
             f"{store.path}: nothing to export (no {which} examples); run 'callforge generate' first"

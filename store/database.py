@@ -78,7 +78,7 @@ class StoredExample:
     teacher: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedExample:
     """What the train/eval split knows of an example: its cell, group and called tools."""
 
@@ -811,8 +811,15 @@ class Store:
             ORDER BY e.example_id
             """
         ).fetchall()
+        names: dict[str, str] = {}  # one string per tool and category name, not one per row
         return [
-            IndexedExample(example_id, tool, category, group, tuple(tools))
+            IndexedExample(
+                example_id,
+                names.setdefault(tool, tool),
+                names.setdefault(category, category),
+                group,
+                tuple(names.setdefault(name, name) for name in tools),
+            )
             for example_id, tool, category, group, tools, stale in rows
             if include_stale or not stale
         ]
