@@ -137,7 +137,11 @@ with Store({db!r}) as store:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, action="append", help="N (repeatable)")
-    parser.add_argument("--formats", default="openai,hf,axolotl,llamafactory,hermes")
+    parser.add_argument(
+        "--formats",
+        default="openai,hf,axolotl,llamafactory,hermes",
+        help="comma-separated; empty: only signing and grouping",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
@@ -156,6 +160,7 @@ def main() -> None:
                 EXPORT.format(db=str(db), out=str(work / f"out-{size}-{fmt}"), fmt=fmt),
             )
             for fmt in args.formats.split(",")
+            if fmt
         ]
         steps += [
             ("sign requests", SIGN.format(db=str(db))),

@@ -102,15 +102,17 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         raise InputError(
             f"{store.path}: nothing to export (no {which} examples); run 'callforge generate' first"
         )
-    group_count = group_examples(store)
-    index = store.export_index(include_stale=config.include_stale)
-    chosen = [e for members in _capped_cells(index, config).values() for e in members]
-    split = split_examples(chosen, config.split, tool_names)
-    out.mkdir(parents=True, exist_ok=True)
-    data_files = {name: exporter.data_file(name) for name in SPLITS}
-    files = {}
-    for name in SPLITS:
-        files.update(_write_split(store, out, exporter, split, name, config))
+    with store.memory_bound():
+        group_count = group_examples(store)
+        index = store.export_index(include_stale=config.include_stale)
+        chosen = [e for members in _capped_cells(index, config).values() for e in members]
+        del index
+        split = split_examples(chosen, config.split, tool_names)
+        out.mkdir(parents=True, exist_ok=True)
+        data_files = {name: exporter.data_file(name) for name in SPLITS}
+        files = {}
+        for name in SPLITS:
+            files.update(_write_split(store, out, exporter, split, name, config))
     for file_name, text in exporter.side_files(data_files).items():
         files[file_name] = _write_text(out / file_name, text)
     manifest = {

@@ -718,6 +718,23 @@ class Store:
 
     # -- export: split keys, groups, streaming ------------------------------
 
+    @contextmanager
+    def memory_bound(self, limit: str = "256MB") -> Iterator[None]:
+        """Cap DuckDB's memory for a pass over the whole store: a sort or join beyond
+        the cap spills to ``<db>.tmp`` instead of growing the process with the store
+        (export sorts a million conversations by their seeded order)."""
+        row = self._db.execute(
+            "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar')"
+        ).fetchone()
+        memory, progress = row if row else ("", False)
+        self._db.execute(f"SET memory_limit = '{limit}'")
+        self._db.execute("SET enable_progress_bar = false")  # callforge reports progress
+        try:
+            yield
+        finally:
+            self._db.execute(f"SET memory_limit = '{memory}'")
+            self._db.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+
     def examples_to_key(self, batch_size: int = 2_000) -> Iterator[list[tuple[str, str, str]]]:
         """(example_id, user_request, scenario JSON) of examples not keyed for splits yet."""
         cursor = self._db.cursor()
