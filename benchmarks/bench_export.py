@@ -110,6 +110,12 @@ def child(code: str) -> tuple[float, int]:
     return seconds, usage.ru_maxrss // 1024
 
 
+BUILD = """
+import sys
+sys.path.insert(0, {here!r})
+from bench_export import build_store
+build_store(__import__("pathlib").Path({db!r}), {size}, {seed})
+""".replace("{here!r}", repr(str(Path(__file__).resolve().parent)))
 EXPORT = """
 from callforge.generator.export import ExportConfig, export_dataset
 from callforge.store import Store
@@ -151,9 +157,9 @@ def main() -> None:
     print(f"{'N':>9} {'step':<24} {'seconds':>9} {'examples/s':>11} {'peak RSS MiB':>13}")
     for size in sizes:
         db = work / f"bench-{size}.duckdb"
-        if not db.exists():
-            built = build_store(db, size, args.seed)
-            print(f"{size:>9} {'build store':<24} {built:>9.1f}")
+        if not db.exists():  # in a child too: a forked child starts with its parent's RSS
+            built, rss = child(BUILD.format(db=str(db), size=size, seed=args.seed))
+            print(f"{size:>9} {'build store':<24} {built:>9.1f} {'':>11} {rss:>13}")
         steps = [
             (
                 f"export {fmt}",
