@@ -117,6 +117,11 @@ def similarity(a: list[int], b: list[int]) -> float:
 
 def group_examples(store: Store) -> int:
     """Key new examples, join related ones into groups, store the groups; return their count."""
+    with store.memory_bound():
+        return _group(store)
+
+
+def _group(store: Store) -> int:
     key_new_examples(store)
     groups = _Groups()
     for ids in store.shared_calls():

@@ -742,8 +742,7 @@ class Store:
             """
             SELECT example_id, user_request, scenario FROM examples
             WHERE example_id NOT IN (SELECT example_id FROM request_signatures)
-            ORDER BY example_id
-            """
+            """  # in no order: each example is keyed on its own
         )
         try:
             while rows := cursor.fetchmany(batch_size):
