@@ -44,6 +44,7 @@ from callforge.generator.splits import (
     SplitConfig,
     held_out_tools,
     order_key,
+    order_rank,
     split_examples,
 )
 from callforge.store import Cell, IndexedExample, Store, StoredExample
@@ -184,7 +185,7 @@ def _capped_cells(
     if config.cap is not None:
         limit = min(limit or config.cap, config.cap)
     return {
-        cell: sorted(members, key=lambda e: order_key(config.seed, e.example_id))[:limit]
+        cell: sorted(members, key=lambda e: order_rank(config.seed, e.example_id))[:limit]
         for cell, members in sorted(cells.items())
     }
 

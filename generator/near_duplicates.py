@@ -104,6 +104,8 @@ class _Groups:
         return root
 
     def union(self, a: str, b: str) -> None:
+        self.parent.setdefault(a, a)  # every member is recorded, roots included
+        self.parent.setdefault(b, b)
         root_a, root_b = self.find(a), self.find(b)
         if root_a != root_b:  # the smaller id names the group: stable across runs
             low, high = sorted((root_a, root_b))

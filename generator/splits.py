@@ -60,8 +60,13 @@ def order_key(seed: int, name: str) -> str:
     return sha256_hex(f"{seed}:{name}")
 
 
+def order_rank(seed: int, name: str) -> int:
+    """``order_key`` as a number: a small sort key for a million examples."""
+    return int(order_key(seed, name)[:16], 16)
+
+
 def seeded_order(examples: Sequence[IndexedExample], seed: int) -> list[IndexedExample]:
-    return sorted(examples, key=lambda example: order_key(seed, example.example_id))
+    return sorted(examples, key=lambda example: order_rank(seed, example.example_id))
 
 
 def parse_holdout(text: str | None) -> int | tuple[str, ...] | None:
@@ -101,20 +106,21 @@ def split_examples(
 ) -> Split:
     """Assign every example to train or eval (see the module docstring for the rules)."""
     config.check()
-    held = held_out_tools(config, tool_names)
+    held = set(held_out_tools(config, tool_names))
     groups: dict[str, list[IndexedExample]] = defaultdict(list)
     for example in examples:
         groups[example.group_id].append(example)
     forced = {
         group_id
         for group_id, members in groups.items()
-        if any(set(m.tools_called) & set(held) or m.tool_name in held for m in members)
+        if any(held.intersection(m.tools_called) or m.tool_name in held for m in members)
     }
     rest = [e for e in examples if e.group_id not in forced]
     quotas = _quotas(rest, config)
+    del rest
     train: list[IndexedExample] = []
     evaluation: list[IndexedExample] = []
-    for group_id in sorted(groups, key=lambda g: order_key(config.seed, g)):
+    for group_id in sorted(groups, key=lambda g: order_rank(config.seed, g)):
         members = groups[group_id]
         if group_id in forced:
             evaluation.extend(members)
@@ -130,7 +136,9 @@ def split_examples(
     if short > 0:  # groups too big for their cells' quotas: fill the total with whole ones
         train, moved = _fill_shortfall(train, short, config.seed)
         evaluation.extend(moved)
-    return Split(seeded_order(train, config.seed), seeded_order(evaluation, config.seed), held)
+    return Split(
+        seeded_order(train, config.seed), seeded_order(evaluation, config.seed), tuple(sorted(held))
+    )
 
 
 def _fill_shortfall(
@@ -143,7 +151,7 @@ def _fill_shortfall(
         groups[example.group_id].append(example)
     left = Counter((e.tool_name, e.category) for e in train)
     moved: set[str] = set()
-    for group_id in sorted(groups, key=lambda g: (len(groups[g]), order_key(seed, g))):
+    for group_id in sorted(groups, key=lambda g: (len(groups[g]), order_rank(seed, g))):
         members = groups[group_id]
         if len(members) > short:
             break

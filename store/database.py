@@ -86,6 +86,7 @@ class IndexedExample:
     tool_name: str
     category: str
     group_id: str
+    """Its group's id; its own id when it is in no group."""
     tools_called: tuple[str, ...]
 
 
@@ -819,7 +820,7 @@ class Store:
         """What the split needs of every example, without its conversation."""
         rows = self._db.execute(
             f"""
-            SELECT e.example_id, e.tool_name, e.category, coalesce(g.group_id, e.example_id),
+            SELECT e.example_id, e.tool_name, e.category, g.group_id,
                    coalesce((SELECT list(DISTINCT c.tool_name ORDER BY c.tool_name)
                              FROM example_calls c WHERE c.example_id = e.example_id), []),
                    {self._STALE} AS stale
@@ -833,7 +834,7 @@ class Store:
                 example_id,
                 names.setdefault(tool, tool),
                 names.setdefault(category, category),
-                group,
+                example_id if group is None else group,
                 tuple(names.setdefault(name, name) for name in tools),
             )
             for example_id, tool, category, group, tools, stale in rows
