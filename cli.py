@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -34,7 +35,7 @@ from callforge.generator.pipeline import Progress as RunProgress
 from callforge.generator.splits import parse_holdout
 from callforge.generator.stats import collect_stats
 from callforge.generator.teachers import get_teacher
-from callforge.generator.tools import load_tools
+from callforge.generator.tools import load_tools, stored_definition
 from callforge.store import Store
 
 app = typer.Typer(
@@ -138,12 +139,30 @@ def generate_command(
         float | None, typer.Option("--timeout", help="Seconds per request (60).")
     ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Grade each draft with a second request (calls fit the request, "
+            "answer fits the results); a failing grade is a rejection.",
+        ),
+    ] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor reuse cached responses.")
     ] = False,
     templates: Annotated[
         Path | None, typer.Option("--templates", help="Folder overriding shipped templates.")
     ] = None,
+    graph: Annotated[
+        Path | None,
+        typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
+    ] = None,
+    propose_links: Annotated[
+        bool,
+        typer.Option(
+            "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
+        ),
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -154,8 +173,17 @@ def generate_command(
     tool_set = load_tools(
         tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
+    if graph is not None:
+        from callforge.generator.dataflow import load_graph, with_graph
+
+        tool_set = with_graph(tool_set, load_graph(graph, tool_set))
     config = GenerateConfig(
-        per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
+        per_tool=per_tool,
+        mix=parse_mix(mix),
+        seed=seed,
+        locale=locale,
+        optional_rate=optional_rate,
+        propose_links=propose_links,
     )
     flags = {
         "name": teacher,
@@ -168,6 +196,7 @@ def generate_command(
         "tpm": tpm,
         "timeout": timeout,
         "temperature": temperature,
+        "judge": True if judge else None,
     }
     settings = teacher_settings(flags, load_config(config_file))
     teacher_name = settings.pop("name", None) or "offline"
@@ -175,8 +204,9 @@ def generate_command(
         given = sorted(
             name for name, value in flags.items() if value is not None and name != "name"
         )
-        if given:
-            raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
+        if given or propose_links:
+            flag = given[0].replace("_", "-") if given else "propose-links"
+            raise InputError(f"--{flag} needs --teacher openai")
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
         options = {**settings, "templates": templates}
@@ -185,6 +215,8 @@ def generate_command(
             options["cache"] = store.response_cache()
         teacher_impl = get_teacher(teacher_name, **options)
         run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+        if graph is not None:
+            run_config["graph"] = str(graph)
         with _progress_bar() as (progress, on_progress):
             summary = asyncio.run(
                 generate(store, tool_set, teacher_impl, config, on_progress, run_config)
@@ -232,7 +264,9 @@ def tools_import_command(
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
-    text = json.dumps(tool_set.definitions(), indent=2, ensure_ascii=False) + "\n"
+    # A tool file to pass back with --tools: declared result schemas kept (x-output-schema).
+    entries = [stored_definition(tool) for tool in tool_set]
+    text = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -241,6 +275,56 @@ def tools_import_command(
         f"{len(tool_set)} tools from {source}",
         [(tool.name, tool.original_name, tool.parameters, tool.description) for tool in tool_set],
     )
+
+
+@tools_app.command("graph")
+@user_errors
+def tools_graph_command(
+    tools: Annotated[
+        str, typer.Option("--tools", help="Tool set, in any format 'generate' reads.")
+    ],
+    tool_format: FormatOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the graph as editable JSON here.")
+    ] = None,
+) -> None:
+    """Which result field of which tool can feed which parameter: the chains multi_step follows.
+
+    Edit the file --out writes (drop an edge, add one) and pass it back with
+    'generate --graph'.
+
+    Example: callforge tools graph --tools tools.json --out graph.json
+    """
+    from callforge.generator.dataflow import graph_json, infer_graph
+
+    tool_set = load_tools(
+        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    )
+    graph = infer_graph(tool_set)
+    if out is not None:
+        text = json.dumps(graph_json(graph, tool_set), indent=2, ensure_ascii=False) + "\n"
+        out.write_text(text, encoding="utf-8")
+    table = Table(title=f"{len(graph.edges)} data-flow edges in {escape(tools)}")
+    table.add_column("from: tool, result field", no_wrap=True)
+    table.add_column("to: tool, parameter", no_wrap=True)
+    table.add_column("score", justify="right")
+    table.add_column("evidence")
+    for edge in graph.edges:
+        table.add_row(
+            f"{escape(edge.from_tool)}\n  [cyan]{escape(edge.field)}[/]",
+            f"{escape(edge.to_tool)}\n  [cyan]{escape(edge.parameter)}[/]",
+            f"{edge.score:.2f}",
+            escape(edge.evidence),
+        )
+    shown = Console()
+    shown.print(table)
+    unfed = [name for name in tool_set.names if not graph.edges_into(name)]
+    if unfed:
+        shown.print(f"no multi_step (nothing feeds them): {escape(', '.join(unfed))}")
+    if out is not None:
+        typer.echo(f"wrote {len(graph.edges)} edges to {out}", err=True)
 
 
 @tools_app.command("list")

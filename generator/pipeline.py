@@ -33,6 +33,7 @@ from typing import Any
 
 from faker import Faker
 
+from callforge.generator.dataflow import with_proposed_links
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
 from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES, get_category
@@ -48,7 +49,7 @@ from callforge.generator.teachers.base import (
 )
 from callforge.generator.templating import load_yaml
 from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
-from callforge.generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
+from callforge.generator.validate import DEDUP, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
 
 DEFAULT_MIX = {"single": 2.0, "error_recovery": 1.0, "multi_step": 1.0}
@@ -63,6 +64,9 @@ class GenerateConfig:
     optional_rate: float = 0.5
     attempts_per_example: float = 4.0
     """Budget: a cell gives up after this many attempts per missing example (plus 10)."""
+    propose_links: bool = False
+    """Ask the teacher once which result fields feed which parameters, and chain along
+    the proposals that hold up as well (``generator.dataflow.with_proposed_links``)."""
     batch_size: int = 64
     """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
@@ -186,7 +190,7 @@ class _Outcome:
     payload: dict[str, Any] | None = None
     usage: Usage = NO_USAGE
     cached: bool = False
-    cache_entry: CacheEntry | None = None
+    cache_entries: list[CacheEntry] = field(default_factory=list)
 
 
 class Generation:
@@ -320,23 +324,34 @@ class Generation:
         tools_used = tuple(self.tools[name] for name in plan.tools_used())
         tick = time.perf_counter()
         try:
-            reply = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
+            request = TeacherRequest(plan=plan, tools=tools_used, dataflow=self.tools.dataflow)
+            reply = await self.teacher.write(request)
         except TeacherFailure as exc:
             return _Outcome(
                 cell,
                 number,
-                rejection=Rejection(TEACHER, exc.reason),
+                rejection=Rejection(exc.stage, exc.reason),
                 payload=plan.model_dump(mode="json"),
                 usage=exc.usage,
             )
         finally:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        scenario = Scenario(plan=plan, draft=reply.draft)
-        rejection = None if reply.validated else validate_scenario(scenario, self.tools)
+        scenario = Scenario(plan=reply.plan or plan, draft=reply.draft)
+        if reply.rejection is not None:
+            rejection: Rejection | None = Rejection(*reply.rejection)
+        else:
+            rejection = None if reply.validated else validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
         outcome = _Outcome(
-            cell, number, usage=reply.usage, cached=reply.cached, cache_entry=reply.cache_entry
+            cell,
+            number,
+            usage=reply.usage,
+            cached=reply.cached,
+            cache_entries=[
+                *([reply.cache_entry] if reply.cache_entry else []),
+                *reply.more_cache_entries,
+            ],
         )
         if rejection:
             outcome.rejection = rejection
@@ -344,6 +359,10 @@ class Generation:
         else:
             outcome.scenario = scenario
         return outcome
+
+    def keep_answer(self, entry: CacheEntry) -> None:
+        """Store an answer the teacher gave before the run (proposed links) with the first batch."""
+        self._cache_entries.append(entry)
 
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
         tool_name, category_name = cell
@@ -359,7 +378,7 @@ class Generation:
             optional_rate=self.config.optional_rate,
             style=style,
         )
-        return get_category(category_name).plan(self.tools[tool_name], self.tools, context)
+        return get_category(category_name).make_plan(self.tools[tool_name], self.tools, context)
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""
@@ -368,8 +387,7 @@ class Generation:
         rejection, scenario = outcome.rejection, outcome.scenario
         summary.usage += outcome.usage
         summary.cached += outcome.cached
-        if outcome.cache_entry is not None:
-            self._cache_entries.append(outcome.cache_entry)
+        self._cache_entries.extend(outcome.cache_entries)
         if scenario is not None:
             key = dedup_key(scenario)
             if not dedup.admit(key):
@@ -461,6 +479,16 @@ class Generation:
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 
+async def _with_proposed_links(teacher: Teacher, tools: ToolSet) -> tuple[ToolSet, Any]:
+    """The tool set with the data flows the teacher proposes (one cached request)."""
+    propose = getattr(teacher, "propose_links", None)
+    if propose is None:
+        raise InputError(f"proposing links needs an LLM teacher ('{teacher.id}' cannot)")
+    proposal = await propose(tools)
+    tools, _ = with_proposed_links(tools, [link.model_dump() for link in proposal.links])
+    return tools, proposal
+
+
 async def generate(
     store: Store,
     tools: ToolSet,
@@ -477,7 +505,17 @@ async def generate(
     try:
         faker = await asyncio.to_thread(check_seedable, tools, config.locale)
         await starting
-        return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
+        proposal = None
+        if config.propose_links:
+            tools, proposal = await _with_proposed_links(teacher, tools)
+        generation = Generation(store, tools, teacher, config, on_progress, faker)
+        if proposal is not None and proposal.cache_entry is not None:
+            generation.keep_answer(proposal.cache_entry)
+        summary = await generation.run(run_config)
+        if proposal is not None:
+            summary.usage += proposal.usage
+            summary.cached += proposal.cached
+        return summary
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised

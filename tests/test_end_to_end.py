@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import datasets
+import duckdb
 import pytest
 
 from callforge.generator.validate import check_conversation
@@ -151,16 +152,23 @@ def test_export_is_stratified_and_deterministic(uninterrupted: Path, tmp_path: P
     second = _export(uninterrupted, tmp_path / "b")
     assert first == second
     # Largest-remainder rounding over the whole store: the eval split is 10% of all
-    # examples, every cell within one example of its exact share, every category in eval.
+    # examples, every category in eval, every cell near its exact share; a group (a
+    # shared call, a near-duplicate request) goes whole, so a cell may be off by one
+    # group beyond the rounding.
     cells = {
         (tool, category): (count, first["counts"]["eval"].get(tool, {}).get(category, 0))
         for tool, row in first["counts"]["train"].items()
         for category, count in row.items()
     }
+    with duckdb.connect(str(uninterrupted), read_only=True) as connection:
+        (largest,) = connection.execute(
+            "SELECT coalesce(max(n), 1) FROM "
+            "(SELECT count(*) n FROM example_groups GROUP BY group_id)"
+        ).fetchone()
     total = sum(train + evaluation for train, evaluation in cells.values())
-    assert first["totals"]["eval"] == int(total * 0.1 + 0.5)
+    assert int(total * 0.1 + 0.5) - largest <= first["totals"]["eval"] <= int(total * 0.1 + 0.5)
     for cell, (train, evaluation) in cells.items():
-        assert abs(evaluation - 0.1 * (train + evaluation)) < 1, cell
+        assert abs(evaluation - 0.1 * (train + evaluation)) < 1 + largest, cell
     assert {c for (_, c), (_, e) in cells.items() if e} == {c for _, c in cells}
     other_seed = run_cli("export", "--db", uninterrupted, "--out", tmp_path / "c", "--seed", "6")
     assert other_seed.returncode == 0
@@ -185,6 +193,18 @@ def test_export_balance_and_cap(uninterrupted: Path, tmp_path: Path) -> None:
     assert len(set(totals.values())) == 1
 
 
+TRANSIENT_CODES = {  # each error dialect's codes for a rate limit and a timeout
+    "rate_limited",
+    "timeout",
+    429,
+    504,
+    "rate_limit_error",
+    "api_timeout",
+    "RESOURCE_EXHAUSTED",
+    "DEADLINE_EXCEEDED",
+}
+
+
 def test_error_recovery_mistakes_get_weight_zero(uninterrupted: Path, tmp_path: Path) -> None:
     out = tmp_path / "w"
     _export(uninterrupted, out, "--eval-fraction", "0")
@@ -197,8 +217,8 @@ def test_error_recovery_mistakes_get_weight_zero(uninterrupted: Path, tmp_path: 
             assert all("weight" not in m for m in messages)
             continue
         first_call = next(m for m in messages if m.get("tool_calls"))
-        code = errors[0]["code"]
-        if code in ("rate_limited", "timeout"):
+        code = next(errors[0][key] for key in ("code", "status", "type") if key in errors[0])
+        if code in TRANSIENT_CODES:
             transient += 1
             assert "weight" not in first_call
         else:

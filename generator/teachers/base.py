@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
 from callforge.generator.tools import ToolSpec
+
+if TYPE_CHECKING:
+    from callforge.generator.dataflow import DataFlowGraph
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,8 @@ class TeacherRequest:
 
     plan: ScenarioPlan
     tools: tuple[ToolSpec, ...]
+    dataflow: DataFlowGraph | None = None
+    """The run's data-flow graph when the user gave one (``ToolSet.dataflow``), for the check."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,12 @@ class TeacherReply:
     """A fresh response the pipeline stores in the cache with its next batch."""
     validated: bool = False
     """The teacher already ran the validator on this draft and plan, and it passed."""
+    rejection: tuple[str, str] | None = None
+    """(stage, reason) when the teacher's own grader (``--judge``) failed the draft."""
+    more_cache_entries: tuple[CacheEntry, ...] = ()
+    """Further fresh responses behind this reply (the judge's verdict), to cache too."""
+    plan: ScenarioPlan | None = None
+    """The plan with the free text the teacher wrote, when it wrote any (else the request's)."""
 
 
 class TeacherFailure(Exception):
@@ -70,10 +81,12 @@ class TeacherFailure(Exception):
     ``teacher`` and goes on, it never reaches the user as an error.
     """
 
-    def __init__(self, reason: str, usage: Usage = NO_USAGE) -> None:
+    def __init__(self, reason: str, usage: Usage = NO_USAGE, stage: str = "teacher") -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
+        self.stage = stage
+        """The rejection's stage: ``teacher``, or the validator's for a draft that never fit."""
 
 
 @runtime_checkable

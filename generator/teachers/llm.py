@@ -36,14 +36,16 @@ A draft that still fails is a ``TeacherFailure`` (stored as a rejection at stage
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import hashlib
 import json
 import random
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from instructor.core.exceptions import (
@@ -59,6 +61,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from callforge.generator import __version__
 from callforge.generator.config import redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
+from callforge.generator.scenarios.base import ScenarioPlan
 from callforge.generator.teachers.base import (
     NO_USAGE,
     CacheEntry,
@@ -70,7 +73,17 @@ from callforge.generator.teachers.base import (
     Usage,
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
-from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.teachers.prompting import (
+    JudgeVerdict,
+    PromptBuilder,
+    ProposedLink,
+    ProposedLinks,
+    TeacherDraft,
+    checking_against,
+    rejected_stage,
+)
+from callforge.generator.tools import ToolSet
+from callforge.generator.validate import JUDGE
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
@@ -82,6 +95,7 @@ MODES = {
 _BAD_REQUESTS_BEFORE_GIVING_UP = 5
 _USER_PROMPT = "\x00callforge:user-prompt\x00"
 """Stands in for each request's prompt while instructor shapes the request once."""
+_Answer = TypeVar("_Answer", TeacherDraft, JudgeVerdict)
 _DOES_NOT_FIT = (ValidationError, json.JSONDecodeError, AsyncValidationError, ResponseParsingError)
 """What instructor itself re-asks on: the reply is there, it does not fit."""
 
@@ -103,6 +117,16 @@ class _Refused(Exception):
         self.status = status
         self.headers = headers
         self.body = body
+
+
+@dataclass(frozen=True)
+class LinkProposal:
+    """The data flows a model proposed for a tool set, and what asking cost."""
+
+    links: list[ProposedLink]
+    usage: Usage = NO_USAGE
+    cached: bool = False
+    cache_entry: CacheEntry | None = None
 
 
 class OpenAITeacher:
@@ -130,6 +154,8 @@ class OpenAITeacher:
         api_version: str | None = Field(None, min_length=1)
         """Azure OpenAI's dated API: ``base_url`` is a deployment's URL, every request
         carries ``?api-version=`` and the key goes in an ``api-key`` header."""
+        judge: bool = False
+        """Grade every finished draft with a second structured request (``JudgeVerdict``)."""
         templates: Path | None = None
         cache: ResponseCache | None = None
         name: str | None = None  # the [teacher] table's own name; already chosen
@@ -150,7 +176,12 @@ class OpenAITeacher:
         self._handlers: ModeHandlers = mode_registry.get_handlers(
             Provider.OPENAI, MODES[self.options.mode]
         )
-        self._shape = self._shape_request()
+        self._shape = self._shape_request(TeacherDraft, self._prompts.system)
+        self._judge_shape = (
+            self._shape_request(JudgeVerdict, self._prompts.judge_system)
+            if self.options.judge
+            else None
+        )
         self._session: aiohttp.ClientSession | None = None
         version = self.options.api_version
         self._query = f"?{urllib.parse.urlencode({'api-version': version})}" if version else ""
@@ -162,17 +193,17 @@ class OpenAITeacher:
         self._bad_requests = 0
         self._completion_tokens_seen = (0, 0)  # (sum, count), for token estimates
 
-    def _shape_request(self) -> dict[str, Any]:
+    def _shape_request(self, response_model: type[BaseModel], system: str) -> dict[str, Any]:
         """The request as instructor shapes it for this mode, with a placeholder prompt."""
         params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
         if self.options.max_tokens:
             params["max_tokens"] = self.options.max_tokens
         messages = [
-            {"role": "system", "content": self._prompts.system},
+            {"role": "system", "content": system},
             {"role": "user", "content": _USER_PROMPT},
         ]
         _, shaped = self._handlers.request_handler(
-            response_model=TeacherDraft, kwargs={**params, "messages": messages}
+            response_model=response_model, kwargs={**params, "messages": messages}
         )
         shaped.pop("strict", None)
         if not any(_USER_PROMPT in str(m.get("content")) for m in shaped["messages"]):
@@ -229,20 +260,33 @@ class OpenAITeacher:
     # -- writing -----------------------------------------------------------------
 
     async def write(self, request: TeacherRequest) -> TeacherReply:
+        reply = await self._write_draft(request)
+        if self._judge_shape is None:
+            return reply
+        return await self._judged(request, reply, self._judge_shape)
+
+    async def _write_draft(self, request: TeacherRequest) -> TeacherReply:
         prompt = self._prompts.user_prompt(request.plan, request.tools)
-        body = self._request_body(prompt)
+        body = self._request_body(prompt, self._shape)
         payload = _dumps(body)
         key = self.cache_key(payload)
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
-            return TeacherReply(TeacherDraft.model_validate(hit.response).to_draft(), cached=True)
-        draft, spent = await self._converse(request, body, payload)
+            cached = TeacherDraft.model_validate(hit.response)
+            return TeacherReply(cached.to_draft(), cached=True, plan=_written(cached, request))
+        draft, spent = await self._converse(request, body, payload, TeacherDraft)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
             cache.keep(entry)
-        return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
+        return TeacherReply(
+            draft.to_draft(),
+            usage=spent,
+            cache_entry=entry,
+            validated=True,
+            plan=_written(draft, request),
+        )
 
     async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
         """One chat completion of ``body`` as it is (no response model): cached, paced,
@@ -263,14 +307,83 @@ class OpenAITeacher:
             cache.keep(entry)
         return completion, spent, entry
 
-    def _request_body(self, prompt: str) -> dict[str, Any]:
+    async def propose_links(self, tools: ToolSet) -> LinkProposal:
+        """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
+
+        Cached like every request: the same tool set and model ask nothing the
+        second time. An answer that does not parse is no proposal, not an error.
+        """
+        params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
+        messages = [{"role": "user", "content": self._prompts.links_prompt(tools)}]
+        _, body = self._handlers.request_handler(
+            response_model=ProposedLinks, kwargs={**params, "messages": messages}
+        )
+        body.pop("strict", None)
+        payload = _dumps(dict(body))
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return LinkProposal(ProposedLinks.model_validate(hit.response).links, cached=True)
+        completion, spent = await self._complete(payload, Usage())
+        try:
+            proposed = self._handlers.response_parser(
+                response=completion, response_model=ProposedLinks
+            )
+        except (*_DOES_NOT_FIT, IncompleteOutputException, AssertionError):
+            return LinkProposal([], usage=spent)
+        entry = CacheEntry(key, self.id, proposed.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return LinkProposal(proposed.links, usage=spent, cache_entry=entry)
+
+    async def _judged(
+        self, request: TeacherRequest, reply: TeacherReply, shape: dict[str, Any]
+    ) -> TeacherReply:
+        """Grade a draft with a second structured request, cached like the first.
+
+        A failing grade becomes the reply's rejection at stage ``judge``, with the
+        judge's reason; the draft's cost and the verdict's add up in ``usage``.
+        """
+        prompt = self._prompts.judge_prompt(request.plan, request.tools, reply.draft)
+        body = self._request_body(prompt, shape)
+        payload = _dumps(body)
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        entries: tuple[CacheEntry, ...] = ()
+        if hit is not None:
+            self.stats.cache_hits += 1
+            verdict = JudgeVerdict.model_validate(hit.response)
+            spent = Usage()
+        else:
+            try:
+                verdict, spent = await self._converse(request, body, payload, JudgeVerdict)
+            except TeacherFailure as exc:
+                raise TeacherFailure(
+                    f"judge: {exc.reason}", reply.usage + exc.usage, JUDGE
+                ) from None
+            entry = CacheEntry(key, self.id, verdict.model_dump(mode="json"), spent)
+            if cache is not None:
+                cache.keep(entry)
+            entries = (entry,)
+        rejection = None if verdict.passed else (JUDGE, self._clean(verdict.failure()))
+        return dataclasses.replace(
+            reply,
+            usage=reply.usage + spent,
+            rejection=rejection,
+            more_cache_entries=reply.more_cache_entries + entries,
+        )
+
+    def _request_body(self, prompt: str, shape: dict[str, Any]) -> dict[str, Any]:
         messages = [
             {**m, "content": m["content"].replace(_USER_PROMPT, prompt)}
             if isinstance(m.get("content"), str)
             else m
-            for m in self._shape["messages"]
+            for m in shape["messages"]
         ]
-        return {**self._shape, "messages": messages}
+        return {**shape, "messages": messages}
 
     def cache_key(self, payload: bytes) -> str:
         """Hash of endpoint, mode and the whole body: model, messages, schema, sampling."""
@@ -279,22 +392,26 @@ class OpenAITeacher:
         return digest.hexdigest()
 
     async def _converse(
-        self, request: TeacherRequest, body: dict[str, Any], payload: bytes
-    ) -> tuple[TeacherDraft, Usage]:
+        self,
+        request: TeacherRequest,
+        body: dict[str, Any],
+        payload: bytes,
+        response_model: type[_Answer],
+    ) -> tuple[_Answer, Usage]:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
-        problem = "no answer"
+        problem, stage = "no answer", "teacher"
         for _ask in range(self.options.validation_retries + 1):
             completion, usage = await self._complete(payload, spent)
             spent += usage
             try:
-                with checking_against(request.plan, request.tools):
-                    draft = self._handlers.response_parser(
-                        response=completion, response_model=TeacherDraft
+                with checking_against(request.plan, request.tools, request.dataflow):
+                    answer = self._handlers.response_parser(
+                        response=completion, response_model=response_model
                     )
-                return draft, spent
+                return answer, spent
             except _DOES_NOT_FIT as exc:
-                problem = _why(exc)
+                problem, stage = _why(exc), rejected_stage(exc, "teacher")
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
                     response=completion,
@@ -308,7 +425,9 @@ class OpenAITeacher:
             except AssertionError as exc:  # instructor's signal for a refusal
                 raise TeacherFailure(self._clean(_first_line(str(exc))), spent) from None
         raise TeacherFailure(
-            self._clean(f"output did not fit after {spent.requests} tries: {problem}"), spent
+            self._clean(f"output did not fit after {spent.requests} tries: {problem}"),
+            spent,
+            stage,
         )
 
     async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage]:
@@ -541,3 +660,10 @@ def _retry_after(headers: Any) -> float | None:
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line[:300]
+
+
+def _written(draft: TeacherDraft, request: TeacherRequest) -> ScenarioPlan | None:
+    """The request's plan with the draft's free text (None when the plan marks none)."""
+    if not any(step.free_text for step in request.plan.steps):
+        return None
+    return draft.written_plan(request.plan, request.tools)
