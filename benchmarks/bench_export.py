@@ -13,6 +13,11 @@ share no call). Then, each in a child process whose peak RSS is read with ``wait
 * grouping alone (``group_examples`` over stored signatures) and signing alone
   (``key_new_examples``), in a child of their own, to see how each grows with N.
 
+``--grouping-only`` skips the conversations: it fills a store with N requests of 12-30
+words drawn from a 2,000-word vocabulary (every 20th a near duplicate of the one before:
+the same words and one more) and one distinct call each, by SQL, and times signing plus
+grouping, then grouping alone; what it measures is how grouping grows with N.
+
 Prints one table row per (N, step): seconds, examples/s, peak RSS; a last line of JSON.
 """
 
@@ -116,6 +121,30 @@ sys.path.insert(0, {here!r})
 from bench_export import build_store
 build_store(__import__("pathlib").Path({db!r}), {size}, {seed})
 """.replace("{here!r}", repr(str(Path(__file__).resolve().parent)))
+REQUESTS = """
+import duckdb
+from callforge.store import Store
+Store({db!r}).close()  # a migrated, empty store
+words = [f"w{{i}}" for i in range(2000)]
+with duckdb.connect({db!r}) as db:
+    db.execute(
+        \"\"\"
+        INSERT INTO examples (example_id, run_id, tool_name, tool_hash, category, attempt,
+            dedup_key, user_request, tool_hashes, scenario, teacher, created_at)
+        SELECT printf('%020d', i), 'bench', 'tool', 'h', 'single', i, printf('k%d', i),
+            array_to_string(list_transform(range((12 + hash(b) % 19)::BIGINT),
+                lambda k: $words[(1 + hash(b * 131 + k) % 2000)::BIGINT]), ' ')
+                || CASE WHEN i % 20 = 0 THEN ' more' ELSE '' END,
+            ['h'],
+            '{{"plan": {{"steps": [{{"call": {{"name": "tool", "arguments": {{"q": ' || i
+                || '}}}}, "failure": null}}]}}}}',
+            'bench', now()
+        FROM (SELECT i, CASE WHEN i % 20 = 0 THEN i - 1 ELSE i END AS b
+              FROM range(1, {size} + 1) t(i))
+        \"\"\",
+        {{"words": words}},
+    )
+"""
 EXPORT = """
 from callforge.generator.export import ExportConfig, export_dataset
 from callforge.store import Store
@@ -149,6 +178,7 @@ def main() -> None:
         help="comma-separated; empty: only signing and grouping",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--grouping-only", action="store_true", help="time grouping alone")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
     sizes = args.examples or [10_000, 100_000]
@@ -156,6 +186,26 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     print(f"{'N':>9} {'step':<24} {'seconds':>9} {'examples/s':>11} {'peak RSS MiB':>13}")
     for size in sizes:
+        if args.grouping_only:
+            db = work / f"requests-{size}.duckdb"
+            steps = [
+                ("fill requests", REQUESTS.format(db=str(db), size=size)),
+                ("sign and group", GROUP.format(db=str(db))),
+                ("group", GROUP.format(db=str(db))),
+            ]
+            db.unlink(missing_ok=True)
+            for name, code in steps:
+                seconds, rss = child(code)
+                results.append(
+                    {
+                        "examples": size,
+                        "step": name,
+                        "seconds": round(seconds, 2),
+                        "peak_rss_mib": rss,
+                    }
+                )
+                print(f"{size:>9} {name:<24} {seconds:>9.1f} {size / seconds:>11.0f} {rss:>13}")
+            continue
         db = work / f"bench-{size}.duckdb"
         if not db.exists():  # in a child too: a forked child starts with its parent's RSS
             built, rss = child(BUILD.format(db=str(db), size=size, seed=args.seed))
