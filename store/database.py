@@ -730,11 +730,13 @@ class Store:
         memory, progress = row if row else ("", False)
         self._db.execute(f"SET memory_limit = '{limit}'")
         self._db.execute("SET enable_progress_bar = false")  # callforge reports progress
+        self._db.execute("SET preserve_insertion_order = false")  # every read here orders
         try:
             yield
         finally:
             self._db.execute(f"SET memory_limit = '{memory}'")
             self._db.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+            self._db.execute("RESET preserve_insertion_order")
 
     def examples_to_key(self, batch_size: int = 2_000) -> Iterator[list[tuple[str, str, str]]]:
         """(example_id, user_request, scenario JSON) of examples not keyed for splits yet."""
@@ -772,22 +774,38 @@ class Store:
     def signature_buckets(self, bands: int, rows: int) -> Iterator[list[tuple[str, list[int]]]]:
         """LSH: per band of ``rows`` signature values, the examples that share it (2 or more).
 
-        Bands are grouped by their hash: a collision only adds a candidate, which the
-        caller's similarity check turns away."""
+        Bands are grouped by their hash (a collision only adds a candidate, which the
+        caller's similarity check turns away), and members come back as rows sorted by
+        bucket, not as lists: a sort spills to disk under ``memory_bound``, a list
+        aggregate over a million examples does not."""
         for band in range(bands):
             start, stop = band * rows + 1, (band + 1) * rows
             cursor = self._db.cursor()
             cursor.execute(
                 f"""
-                SELECT list(example_id ORDER BY example_id), list(signature ORDER BY example_id)
-                FROM request_signatures GROUP BY hash(signature[{start}:{stop}])
-                HAVING count(*) > 1
+                WITH band AS (
+                    SELECT hash(signature[{start}:{stop}]) AS bucket, example_id
+                    FROM request_signatures
+                ),
+                shared AS (SELECT bucket FROM band GROUP BY bucket HAVING count(*) > 1)
+                SELECT band.bucket, band.example_id, s.signature
+                FROM band JOIN shared USING (bucket)
+                    JOIN request_signatures s USING (example_id)
+                ORDER BY band.bucket, band.example_id
                 """
             )
             try:
-                while chunk := cursor.fetchmany(1_000):
-                    for ids, signatures in chunk:
-                        yield list(zip(ids, signatures, strict=True))
+                members: list[tuple[str, list[int]]] = []
+                current = None
+                while chunk := cursor.fetchmany(2_000):
+                    for bucket, example_id, signature in chunk:
+                        if bucket != current and members:
+                            yield members
+                            members = []
+                        current = bucket
+                        members.append((example_id, signature))
+                if members:
+                    yield members
             finally:
                 cursor.close()
 
