@@ -320,6 +320,25 @@ class OpenAITeacher:
             plan=_written(draft, request),
         )
 
+    async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
+        """One chat completion of ``body`` as it is (no response model): cached, paced,
+        limited and retried like the drafts. ``callforge evaluate`` asks a model with it."""
+        body = {"model": self.model, **body}
+        payload = _dumps(body)
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.stats.cache_hits += 1
+            completion = _completion(_dumps(hit.response))
+            if completion is not None:
+                return completion, NO_USAGE, hit
+        completion, spent, _ = await self._complete(payload, Usage())
+        entry = CacheEntry(key, self.id, completion.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return completion, spent, entry
+
     async def propose_links(self, tools: ToolSet) -> LinkProposal:
         """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
 
