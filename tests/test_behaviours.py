@@ -33,7 +33,7 @@ from callforge.generator.tools import ToolSet, load_tools
 from callforge.generator.validate import Rejection, check_conversation, validate_scenario
 from tests.conftest import read_jsonl, run_cli
 from tests.openai_format import format_errors
-from tests.openai_server import LocalServer, PlainAnswer, ServerBehaviour, run_server
+from tests.openai_server import AssistantReply, LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
 
 NEW = ("parallel", "no_call", "clarify", "multi_turn")
@@ -465,7 +465,7 @@ def test_a_model_that_answers_without_the_structured_call_is_re_asked(
 
     def talks_first(request: Any) -> Any:
         if next(answers) == "plain":
-            return PlainAnswer("Sorry, I can't help with that.")
+            return AssistantReply({"content": "Sorry, I can't help with that."})
         return responder(request)
 
     server.state.responder = talks_first
