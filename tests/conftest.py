@@ -65,9 +65,11 @@ def tools_data() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def _small_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "small.duckdb"
+    # The first three categories, as the export and split tests count their cells.
     result = run_cli(
-        "generate", "--tools", EXAMPLE_TOOLS, "--per-tool", "8", "--seed", "3", "--db", path
-    )
+        "generate", "--tools", EXAMPLE_TOOLS, "--per-tool", "8", "--seed", "3", "--db", path,
+        "--mix", "single=2,error_recovery=1,multi_step=1",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return path
 

@@ -92,7 +92,10 @@ def test_shared_calls_and_near_duplicate_requests_stay_on_one_side(tmp_path: Pat
     tools = tmp_path / "tools.json"
     tools.write_text(json.dumps(SMALL_TOOLS))
     db = tmp_path / "small.duckdb"
-    result = run_cli("generate", "--tools", tools, "--per-tool", "12", "--seed", "5", "--db", db)
+    result = run_cli(  # one-request categories: requests long enough to be near duplicates
+        "generate", "--tools", tools, "--per-tool", "12", "--seed", "5", "--db", db,
+        "--mix", "single=2,error_recovery=1,multi_step=1",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     examples = stored(db)
     # Near duplicates by construction: a request copied onto an example of another
