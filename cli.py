@@ -1,46 +1,75 @@
 """callforge command line: a thin layer over the ``generator`` library.
 
 Each command parses its options, calls one library function and prints. Errors a
-user can act on (``CallforgeError``) become one line on stderr and exit code 2.
+user can act on (``CallforgeError``) and bad command-line usage become one line
+on stderr and exit code 2.
+
+Start-up stays light: a command imports what it uses when it runs (the library,
+DuckDB, Rich), so ``--help`` and ``stats`` do not pay for Faker, jsonschema,
+instructor and the teachers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typer.core import TyperGroup
 
-from callforge.generator.config import load_config, prices, teacher_settings
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import ClickException  # type: ignore[assignment]
+
 from callforge.generator.errors import CallforgeError, InputError
-from callforge.generator.export import ExportConfig, export_dataset
-from callforge.generator.pipeline import (
-    DEFAULT_MIX,
-    GenerateConfig,
-    RunSummary,
-    generate,
-    parse_mix,
-)
-from callforge.generator.pipeline import Progress as RunProgress
-from callforge.generator.stats import collect_stats
-from callforge.generator.teachers import get_teacher
-from callforge.generator.tools import load_tools
-from callforge.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from callforge.generator.pipeline import Progress as RunProgress
+    from callforge.generator.pipeline import RunSummary
+
+
+class _OneLineErrors(TyperGroup):
+    """Bad usage (a missing option, ``--per-tool abc``) is one line and exit 2, as promised."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, *rest: Any, **options: Any
+    ) -> Any:
+        if not options.get("standalone_mode", True):
+            return super().main(args, *rest, **options)
+        try:
+            code = super().main(args, *rest, **{**options, "standalone_mode": False})
+        except ClickException as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # bare ``callforge``: the help
+                error.show()
+            else:
+                typer.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Manufacture verified tool-calling fine-tuning data from your tool schemas.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
+
+
+@functools.cache
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -66,7 +95,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file.", envvar="CALLFORGE_DB")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed: same seed, same output.")]
 DEFAULT_DB = Path("callforge.duckdb")
-DEFAULT_MIX_TEXT = ",".join(f"{name}={weight:g}" for name, weight in DEFAULT_MIX.items())
+DEFAULT_MIX_TEXT = "single=2,error_recovery=1,multi_step=1"  # pipeline.DEFAULT_MIX; a test checks
 
 
 def user_errors(command: F) -> F:
@@ -88,6 +117,14 @@ ConfigOption = Annotated[
 ]
 
 
+PriceInOption = Annotated[
+    float | None, typer.Option("--price-in", help="Price per million prompt tokens.")
+]
+PriceOutOption = Annotated[
+    float | None, typer.Option("--price-out", help="Price per million completion tokens.")
+]
+
+
 @app.command("generate")
 @user_errors
 def generate_command(
@@ -100,14 +137,14 @@ def generate_command(
     tool_format: FormatOption = None,
     include: IncludeOption = None,
     exclude: ExcludeOption = None,
-    per_tool: Annotated[int, typer.Option("--per-tool", min=1, help="Examples per tool.")] = 50,
+    per_tool: Annotated[int, typer.Option("--per-tool", help="Examples per tool.")] = 50,
     mix: Annotated[
         str, typer.Option("--mix", help="Category weights, e.g. single=2,error_recovery=1.")
     ] = DEFAULT_MIX_TEXT,
     seed: SeedOption = 0,
     locale: Annotated[str, typer.Option("--locale", help="Faker locale for values.")] = "en_US",
     optional_rate: Annotated[
-        float, typer.Option("--optional-rate", min=0.0, max=1.0, help="Share of optional args.")
+        float, typer.Option("--optional-rate", help="Share of optional args, 0 to 1.")
     ] = 0.5,
     teacher: Annotated[
         str | None, typer.Option("--teacher", help="offline (default) or openai.")
@@ -127,7 +164,7 @@ def generate_command(
         str | None, typer.Option("--mode", help="tools | json | json_schema | md_json.")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, help="Requests in flight (16).")
+        int | None, typer.Option("--concurrency", help="Requests in flight (16).")
     ] = None,
     rpm: Annotated[float | None, typer.Option("--rpm", help="Requests per minute cap.")] = None,
     tpm: Annotated[float | None, typer.Option("--tpm", help="Tokens per minute cap.")] = None,
@@ -135,6 +172,22 @@ def generate_command(
         float | None, typer.Option("--timeout", help="Seconds per request (60).")
     ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    max_requests: Annotated[
+        int | None, typer.Option("--max-requests", help="Stop the run after N requests.")
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="Stop the run before it spends more (needs prices)."),
+    ] = None,
+    price_in: PriceInOption = None,
+    price_out: PriceOutOption = None,
+    pilot: Annotated[
+        int,
+        typer.Option(
+            "--pilot",
+            help="Stop if under 20% of the first N paid attempts are accepted (0: off).",
+        ),
+    ] = 20,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor reuse cached responses.")
     ] = False,
@@ -146,14 +199,37 @@ def generate_command(
 ) -> None:
     """Fill every (tool, category) cell to its target, generating only what is missing.
 
+    A paid run prints its estimated cost first and stops early when its pilot
+    attempts are mostly rejected, or at --max-requests / --max-cost.
+
     Example: callforge generate --tools tools.json --per-tool 50 --seed 7
     """
-    tool_set = load_tools(
-        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    import asyncio
+
+    from callforge.generator.config import (
+        load_config,
+        option_labels,
+        prices,
+        teacher_settings,
     )
+    from callforge.generator.pipeline import GenerateConfig, generate_into, parse_mix
+    from callforge.generator.teachers import get_teacher
+    from callforge.generator.templating import check_templates
+    from callforge.generator.tools import load_tools
+
+    # Every input is checked before the store is opened: a bad one leaves no file behind.
     config = GenerateConfig(
-        per_tool=per_tool, mix=parse_mix(mix), seed=seed, locale=locale, optional_rate=optional_rate
+        per_tool=per_tool,
+        mix=parse_mix(mix),
+        seed=seed,
+        locale=locale,
+        optional_rate=optional_rate,
+        pilot_attempts=pilot,
     )
+    config.check()
+    check_templates(templates)
+    settings_file = load_config(config_file)
+    price_table = prices({"input": price_in, "output": price_out}, settings_file)
     flags = {
         "name": teacher,
         "model": model,
@@ -166,28 +242,90 @@ def generate_command(
         "timeout": timeout,
         "temperature": temperature,
     }
-    settings = teacher_settings(flags, load_config(config_file))
+    settings = teacher_settings(flags, settings_file)
     teacher_name = settings.pop("name", None) or "offline"
     if teacher_name == "offline":
+        spend_flags = {"max_requests": max_requests, "max_cost": max_cost}
         given = sorted(
-            name for name, value in flags.items() if value is not None and name != "name"
+            name
+            for name, value in {**flags, **spend_flags}.items()
+            if value is not None and name != "name"
         )
         if given:
             raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
-        options = {**settings, "templates": templates}
-    with Store(db) as store:
-        if teacher_name != "offline" and not no_cache:
-            options["cache"] = store.response_cache()
-        teacher_impl = get_teacher(teacher_name, **options)
-        run_config = {"tools": str(tools), "teacher_options": _public(settings)}
-        with _progress_bar() as (progress, on_progress):
+        limit = _spend_limit(max_requests, max_cost, price_table)
+        options = {**settings, "templates": templates, "spend_limit": limit}
+    tool_set = load_tools(
+        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    )
+    teacher_impl = get_teacher(teacher_name, option_labels(flags, settings_file), **options)
+    run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+    with _progress_bar() as bar:
+        try:
             summary = asyncio.run(
-                generate(store, tool_set, teacher_impl, config, on_progress, run_config)
+                generate_into(
+                    db,
+                    tool_set,
+                    teacher_impl,
+                    config,
+                    on_progress=bar.update,
+                    run_config=run_config,
+                    use_cache=not no_cache,
+                    prices=price_table,
+                    on_estimate=lambda estimate: _stderr().print(estimate.describe()),
+                )
             )
-            progress.stop()
+        except KeyboardInterrupt:
+            bar.stop()
+            _stderr().print(bar.interrupted_message(db))
+            raise typer.Exit(130) from None
+        bar.stop()
     _print_summary(summary)
+    shortfall = _shortfall(summary)
+    if shortfall:
+        typer.echo(f"error: {shortfall}", err=True)
+        raise typer.Exit(1)
+
+
+def _spend_limit(
+    max_requests: int | None, max_cost: float | None, price_table: dict[str, float]
+) -> Any:
+    from callforge.generator.spend import SpendLimit
+
+    if max_requests is not None and max_requests < 1:
+        raise InputError(f"--max-requests must be at least 1, got {max_requests}")
+    if max_cost is not None:
+        if max_cost <= 0:
+            raise InputError(f"--max-cost must be more than 0, got {max_cost:g}")
+        if not price_table:
+            raise InputError(
+                "--max-cost needs prices: --price-in and --price-out, or [prices] in callforge.toml"
+            )
+    return SpendLimit(max_requests=max_requests, max_cost=max_cost, prices=price_table)
+
+
+def _shortfall(summary: RunSummary) -> str | None:
+    """Why a run that ends short of its targets did (it then exits 1), or None."""
+    if not summary.missing_at_start:
+        return None
+    missing = sum(summary.unfilled.values())
+    spent = f"{summary.requests_sent} requests sent"
+    if summary.stopped:
+        return (
+            f"stopped with {missing} of {summary.missing_at_start} examples still missing "
+            f"({spent}): {summary.stopped}"
+        )
+    if not summary.accepted:
+        return f"nothing accepted ({spent}); see 'callforge stats' for why"
+    if missing:
+        return (
+            f"incomplete: {missing} of {summary.missing_at_start} examples still missing "
+            f"after their attempt budget ({spent}); run the same command to try again, "
+            "see 'callforge stats' for why"
+        )
+    return None
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +364,10 @@ def tools_import_command(
 
     Example: callforge tools import openapi.yaml --include 'pets*' --out tools.json
     """
+    import json
+
+    from callforge.generator.tools import load_tools
+
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
@@ -247,6 +389,10 @@ def tools_list_command(db: DbOption = DEFAULT_DB) -> None:
 
     Example: callforge tools list --db demo/callforge.duckdb
     """
+    from rich.console import Console
+
+    from callforge.store import Store
+
     with Store(db, must_exist=True) as store:
         current = store.current_tools()
     _print_tools(
@@ -264,8 +410,11 @@ def _print_tools(
     title: str,
     rows: list[tuple[str, str | None, dict[str, Any], str]],
     second_column: str = "renamed from",
-    out: Console = console,
+    out: Console | None = None,
 ) -> None:
+    from rich.table import Table
+
+    out = out or _stderr()
     table = Table(title=title)
     table.add_column("tool", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=4))
     table.add_column(second_column, no_wrap=True, min_width=12)
@@ -287,32 +436,61 @@ def _print_tools(
 def stats_command(
     db: DbOption = DEFAULT_DB,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-    price_in: Annotated[
-        float | None, typer.Option("--price-in", help="Price per million prompt tokens.")
-    ] = None,
-    price_out: Annotated[
-        float | None, typer.Option("--price-out", help="Price per million completion tokens.")
-    ] = None,
+    price_in: PriceInOption = None,
+    price_out: PriceOutOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """Accepted examples per tool and category against target, rejections, stale, tokens.
+    """Accepted examples per cell against target, acceptance, rejection reasons, spend.
+
+    While a generate runs on the store, shows that run's live progress instead.
 
     Example: callforge stats --json | jq .accepted_total
     """
+    from callforge.generator.config import load_config, prices
+    from callforge.generator.errors import StoreInUseError
+    from callforge.generator.stats import collect_stats
+    from callforge.store import Store
+    from callforge.store.progress import ProgressFile
+
     price_table = prices({"input": price_in, "output": price_out}, load_config(config_file))
-    with Store(db, must_exist=True) as store:
-        stats = collect_stats(store, price_table)
+    try:
+        with Store(db, must_exist=True) as store:
+            stats = collect_stats(store, price_table)
+    except StoreInUseError:
+        live = ProgressFile(db).read()
+        if live is None:
+            raise
+        _print_live(db, live, as_json)
+        return
     if as_json:
+        import json
+
         typer.echo(json.dumps(stats, indent=2))
         return
+    _print_stats(stats)
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     out = Console()
-    table = Table(title=f"callforge store {stats['db']}")
-    for column in ("tool", "category", "accepted", "target", "stale"):
+    table = Table(title=f"callforge store {escape(stats['db'])}")
+    for column in ("tool", "category", "accepted", "target", "stale", "acceptance"):
         table.add_column(column, justify="left" if column in ("tool", "category") else "right")
     for row in stats["cells"]:
         done = row["accepted"] >= row["target"]
         accepted = f"[green]{row['accepted']}[/]" if done else f"[yellow]{row['accepted']}[/]"
-        table.add_row(row["tool"], row["category"], accepted, str(row["target"]), str(row["stale"]))
+        rate = row["acceptance"]
+        table.add_row(
+            escape(row["tool"]),
+            row["category"],
+            accepted,
+            str(row["target"]),
+            str(row["stale"]),
+            "-" if rate is None else f"{rate:.0%} of {row['attempts']}",
+        )
     out.print(table)
     out.print(
         f"accepted: {stats['accepted_total']} of {stats['target_total']} targeted; "
@@ -320,18 +498,56 @@ def stats_command(
     )
     for stage, count in stats["rejections_by_stage"].items():
         out.print(f"  rejected at {stage}: {count}")
-    for row in stats["rejections_by_reason"][:10]:
-        out.print(f"    {row['count']:>6}  {row['stage']}: {row['reason']}")
+    if stats["rejections_by_reason"]:
+        out.print("  reasons, grouped by the validator's stage (values masked):")
+    for row in stats["rejections_by_reason"][:12]:
+        reasked = " (after re-asks)" if row["reasked"] else ""
+        out.print(
+            f"    {row['count']:>6}  {row['stage']}: {escape(row['reason'])}{reasked}",
+            highlight=False,
+        )
     usage = stats["usage"]
     if usage["requests"]:
-        line = (
-            f"teacher: {usage['requests']} requests, {usage['prompt_tokens']:,} prompt + "
-            f"{usage['completion_tokens']:,} completion tokens, "
-            f"{usage['tokens_per_accepted']} per accepted example"
-        )
-        if "cost" in usage:
-            line += f"; cost {usage['cost']:.4f} ({usage['cost_per_accepted']:.6f} per example)"
-        out.print(line)
+        out.print(_usage_line(usage), highlight=False)
+
+
+def _usage_line(usage: dict[str, Any]) -> str:
+    line = (
+        f"teacher: {usage['requests']} requests, {usage['prompt_tokens']:,} prompt "
+        f"({usage.get('cached_tokens', 0):,} served from the provider's prompt cache) + "
+        f"{usage['completion_tokens']:,} completion tokens"
+    )
+    per = usage["tokens_per_accepted"]
+    line += "; nothing accepted yet" if per is None else f"; {per:,} tokens per accepted example"
+    if "cost" in usage:
+        line += f"; cost {usage['cost']:.4f}"
+        if usage["cost_per_accepted"] is not None:
+            line += f" ({usage['cost_per_accepted']:.6f} per accepted example)"
+    return line
+
+
+def _print_live(db: Path, live: dict[str, Any], as_json: bool) -> None:
+    """A running generate's progress file, shown while its store is locked."""
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"live": True, "db": str(db), **live}, indent=2))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    out = Console()
+    eta = live.get("eta_s")
+    out.print(
+        f"{escape(str(db))} is being written by a running generate (run {live['run_id']}, "
+        f"updated {live['updated_at']}): accepted {live['accepted']} of "
+        f"{live['missing_at_start']} missing, rejected {live['rejected']}, "
+        f"{live['requests']} requests, {live['elapsed_s']:.0f}s elapsed"
+        + (f", about {eta:.0f}s to go" if eta is not None else ""),
+        highlight=False,
+    )
+    for reason, count in live.get("top_reasons", []):
+        out.print(f"    {count:>6}  {escape(reason)}", highlight=False)
 
 
 @app.command("export")
@@ -358,6 +574,9 @@ def export_command(
 
     Example: callforge export --out data/ --eval-fraction 0.1 --balance
     """
+    from callforge.generator.export import ExportConfig, export_dataset
+    from callforge.store import Store
+
     config = ExportConfig(
         eval_fraction=eval_fraction,
         seed=seed,
@@ -374,44 +593,77 @@ def export_command(
 
 
 class _progress_bar:
-    """A Rich progress bar fed by the pipeline's progress callback."""
+    """A Rich progress bar fed by the pipeline's progress callback: ETA, top rejection."""
 
-    def __enter__(self) -> tuple[Progress, Callable[[RunProgress], None]]:
+    def __enter__(self) -> _progress_bar:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.progress = Progress(
             TextColumn("generating"),
             BarColumn(),
             MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
             TextColumn(
                 "rejected {task.fields[rejected]} · in flight {task.fields[in_flight]}"
-                " · {task.fields[rate]}"
+                " · {task.fields[rate]}{task.fields[reason]}",
+                markup=False,
             ),
-            TimeElapsedColumn(),
-            console=console,
+            console=_stderr(),
             transient=False,
         )
-        self.task = self.progress.add_task("generate", total=None, rejected=0, in_flight=0, rate="")
+        self.task = self.progress.add_task(
+            "generate", total=None, rejected=0, in_flight=0, rate="", reason=""
+        )
         self.started = False
+        self.last: RunProgress | None = None
+        return self
 
-        def update(state: RunProgress) -> None:
-            if not self.started:  # only once work begins: a failed setup prints one line
-                self.progress.start()
-                self.started = True
-            self.progress.update(
-                self.task,
-                total=state.missing_total,
-                completed=state.accepted,
-                rejected=state.rejected,
-                in_flight=state.in_flight,
-                rate=f"{state.requests_per_s:.1f} req/s" if state.requests else "",
-            )
+    def update(self, state: RunProgress) -> None:
+        if not self.started:  # only once work begins: a failed setup prints one line
+            self.progress.start()
+            self.started = True
+        self.last = state
+        reason = state.top_reason
+        self.progress.update(
+            self.task,
+            total=state.missing_total,
+            completed=state.accepted,
+            rejected=state.rejected,
+            in_flight=state.in_flight,
+            rate=f"{state.requests_per_s:.1f} req/s" if state.requests else "",
+            reason=f" · top: {reason[:60]}" if reason else "",
+        )
 
-        return self.progress, update
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def interrupted_message(self, db: Path) -> str:
+        from rich.markup import escape
+
+        kept = self.last.accepted if self.last else 0
+        return (
+            f"interrupted: the {kept} examples accepted in this run are kept in "
+            f"{escape(str(db))}; run the same command again to resume (it makes only "
+            "what is missing, and re-sends only the requests that were in flight)"
+        )
 
     def __exit__(self, *exc_info: object) -> None:
         self.progress.stop()
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from rich.markup import escape
+
+    console = _stderr()
     rejected = ", ".join(f"{stage} {n}" for stage, n in summary.rejected.most_common()) or "none"
     console.print(
         f"run {summary.run_id}: accepted {summary.accepted}, rejected {rejected} "
@@ -421,15 +673,21 @@ def _print_summary(summary: RunSummary) -> None:
     if usage.requests or summary.cached:
         console.print(
             f"teacher: {usage.requests} requests ({summary.retries} retries), "
-            f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens, "
-            f"{summary.cached} drafts from cache"
+            f"{usage.prompt_tokens:,} prompt ({usage.cached_tokens:,} cached) + "
+            f"{usage.completion_tokens:,} completion tokens, {summary.cached} drafts from cache"
         )
+    for group, count in summary.reasons.most_common(3):
+        console.print(f"  rejected {count}x: {escape(str(group))}", highlight=False)
     for (tool, category), reason in summary.skipped.items():
-        console.print(f"[yellow]skipped[/] {tool} / {category}: {reason}")
+        console.print(f"[yellow]skipped[/] {escape(tool)} / {category}: {escape(reason)}")
+    for (tool, category), reason in summary.given_up.items():
+        console.print(f"[yellow]gave up[/] {escape(tool)} / {category}: {escape(reason)}")
     for (tool, category), missing in summary.unfilled.items():
+        if (tool, category) in summary.given_up or summary.stopped:
+            continue
         console.print(
-            f"[yellow]unfilled[/] {tool} / {category}: {missing} short after its attempt budget; "
-            "see 'callforge stats' for rejection reasons"
+            f"[yellow]unfilled[/] {escape(tool)} / {category}: {missing} short after its "
+            "attempt budget; see 'callforge stats' for rejection reasons"
         )
 
 

@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from callforge.generator.errors import InputError
 
 CONFIG_FILE = Path("callforge.toml")
+_SOURCE_KEY = "_source"  # where load_config read the file, kept in what it returns
 TEACHER_KEYS = {
     "name",
     "model",
@@ -81,6 +82,7 @@ def load_config(path: Path | None) -> dict[str, Any]:
                 f"(known: {', '.join(sorted(known))})",
                 source=str(path),
             )
+    data[_SOURCE_KEY] = str(path)
     return data
 
 
@@ -105,6 +107,16 @@ def teacher_settings(
     return settings
 
 
+def option_labels(flags: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, str]:
+    """How the user gave each teacher option: ``--timeout``, or the config file's key."""
+    return {
+        name: f"--{name.replace('_', '-')}"
+        if flags.get(name) is not None
+        else f"{config_path_hint(config)}[teacher] {name}"
+        for name in TEACHER_KEYS
+    }
+
+
 def prices(flags: Mapping[str, float | None], config: Mapping[str, Any]) -> dict[str, float]:
     """Price per million input/output tokens, from flags or the config file's [prices]."""
     table = config.get("prices", {})
@@ -112,7 +124,23 @@ def prices(flags: Mapping[str, float | None], config: Mapping[str, Any]) -> dict
         "input": flags.get("input") if flags.get("input") is not None else table.get("input"),
         "output": flags.get("output") if flags.get("output") is not None else table.get("output"),
     }
-    return {name: float(value) for name, value in merged.items() if value is not None}
+    chosen: dict[str, float] = {}
+    for name, value in merged.items():
+        if value is None:
+            continue
+        given = f"--price-{'in' if name == 'input' else 'out'}"
+        if flags.get(name) is None:
+            given = f"{config_path_hint(config)}[prices] {name}"
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InputError(f"{given}: a price per million tokens is a number >= 0, got {value!r}")
+        chosen[name] = float(value)
+    return chosen
+
+
+def config_path_hint(config: Mapping[str, Any]) -> str:
+    """Where ``config`` came from, as an error message names it (``callforge.toml: ``)."""
+    source = config.get(_SOURCE_KEY)
+    return f"{source}: " if source else ""
 
 
 def _plain(value: Any) -> Any:

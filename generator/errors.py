@@ -59,3 +59,11 @@ class TeacherUnavailableError(TeacherError):
 
 class StoreError(CallforgeError):
     """The DuckDB store cannot be opened, migrated or written."""
+
+
+class StoreInUseError(StoreError):
+    """Another process holds the store's lock (a running ``generate``)."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid

@@ -174,7 +174,7 @@ class _ConversationCheck:
             path, value = missing[0]
             return Rejection(
                 GROUNDING,
-                f"ungrounded value: {name}{path} = {value!r} is not stated by the user "
+                f"ungrounded value: {name}.{path} = {value!r} is not stated by the user "
                 "or an earlier tool result",
             )
         self.unrepaired.pop(name, None)

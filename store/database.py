@@ -21,13 +21,10 @@ from typing import Any
 
 import duckdb
 
-from callforge.generator.errors import StoreError
-from callforge.generator.teachers.base import NO_USAGE, CacheEntry, Usage
+from callforge.generator.errors import StoreError, StoreInUseError
+from callforge.generator.records import NO_USAGE, CacheEntry, Cell, Usage
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
-
-Cell = tuple[str, str]
-"""A (tool name, category) pair: the unit generation fills and export stratifies by."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +90,7 @@ _EXAMPLE_COLUMNS = [
     ("prompt_tokens", "BIGINT"),
     ("completion_tokens", "BIGINT"),
     ("cached", "BOOLEAN"),
+    ("cached_tokens", "BIGINT"),
 ]
 _REJECTION_COLUMNS = [
     ("run_id", "VARCHAR"),
@@ -107,6 +105,7 @@ _REJECTION_COLUMNS = [
     ("requests", "INTEGER"),
     ("prompt_tokens", "BIGINT"),
     ("completion_tokens", "BIGINT"),
+    ("cached_tokens", "BIGINT"),
 ]
 _TOOL_COLUMNS = [
     ("tool_hash", "VARCHAR"),
@@ -221,9 +220,10 @@ class Store:
         except duckdb.IOException as exc:
             holder = _LOCK_HOLDER.search(str(exc))
             if holder:
-                raise StoreError(
+                raise StoreInUseError(
                     f"{self.path}: in use by another process (PID {holder.group(2)}); "
-                    "wait for it to finish or use another --db"
+                    "wait for it to finish or use another --db",
+                    pid=int(holder.group(2)),
                 ) from exc
             raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
         except duckdb.Error as exc:
@@ -420,6 +420,7 @@ class Store:
                 e.usage.prompt_tokens,
                 e.usage.completion_tokens,
                 e.cached,
+                e.usage.cached_tokens,
             ]
             for e in examples
         ]
@@ -437,6 +438,7 @@ class Store:
                 r.usage.requests,
                 r.usage.prompt_tokens,
                 r.usage.completion_tokens,
+                r.usage.cached_tokens,
             ]
             for r in rejections
         ]
@@ -571,10 +573,11 @@ class Store:
         spent = self._db.execute(
             """
             SELECT coalesce(sum(requests), 0), coalesce(sum(prompt_tokens), 0),
-                   coalesce(sum(completion_tokens), 0)
+                   coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0)
             FROM (
-                SELECT requests, prompt_tokens, completion_tokens FROM examples
-                UNION ALL SELECT requests, prompt_tokens, completion_tokens FROM rejections
+                SELECT requests, prompt_tokens, completion_tokens, cached_tokens FROM examples
+                UNION ALL
+                SELECT requests, prompt_tokens, completion_tokens, cached_tokens FROM rejections
             )
             """
         ).fetchone()
@@ -584,6 +587,7 @@ class Store:
             "requests": int(spent[0]),
             "prompt_tokens": int(spent[1]),
             "completion_tokens": int(spent[2]),
+            "cached_tokens": int(spent[3]),
             "cached_examples": int(cached[0]),
         }
 
@@ -636,6 +640,74 @@ class Store:
             """
         ).fetchall()
         return {(stage, kind): count for stage, kind, count in rows}
+
+    def rejection_reasons(self) -> list[tuple[str, str, int]]:
+        """(stage, reason, count) for every distinct stored reason, most frequent first."""
+        rows = self._db.execute(
+            "SELECT stage, reason, count(*) FROM rejections GROUP BY ALL ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+        return [(stage, reason, count) for stage, reason, count in rows]
+
+    def attempt_counts(self) -> dict[Cell, tuple[int, int]]:
+        """Per cell, (examples accepted, attempts rejected) over every run, stale included."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, sum(accepted)::BIGINT, sum(rejected)::BIGINT FROM (
+                SELECT tool_name, category, 1 AS accepted, 0 AS rejected FROM examples
+                UNION ALL SELECT tool_name, category, 0, 1 FROM rejections
+            ) GROUP BY ALL
+            """
+        ).fetchall()
+        return {(tool, category): (int(a), int(r)) for tool, category, a, r in rows}
+
+    def rejected_drafts(
+        self, tool: str | None = None, category: str | None = None, limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """The latest rejected attempts (of a cell), each with its stage, reason and draft."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, attempt, stage, reason, payload FROM rejections
+            WHERE (?::VARCHAR IS NULL OR tool_name = ?) AND (?::VARCHAR IS NULL OR category = ?)
+            ORDER BY created_at DESC, tool_name, category, attempt DESC LIMIT ?
+            """,
+            [tool, tool, category, category, limit],
+        ).fetchall()
+        return [
+            {
+                "tool": tool_name,
+                "category": cell_category,
+                "attempt": attempt,
+                "stage": stage,
+                "reason": reason,
+                "payload": json.loads(payload) if payload else None,
+            }
+            for tool_name, cell_category, attempt, stage, reason, payload in rows
+        ]
+
+    def usage_by_cell(self) -> dict[Cell, dict[str, int]]:
+        """Requests and tokens spent per cell, accepted and rejected attempts together."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, sum(requests)::BIGINT, sum(prompt_tokens)::BIGINT,
+                   sum(completion_tokens)::BIGINT, sum(cached_tokens)::BIGINT
+            FROM (
+                SELECT tool_name, category, requests, prompt_tokens, completion_tokens,
+                       cached_tokens FROM examples
+                UNION ALL
+                SELECT tool_name, category, requests, prompt_tokens, completion_tokens,
+                       cached_tokens FROM rejections
+            ) GROUP BY ALL
+            """
+        ).fetchall()
+        return {
+            (tool, category): {
+                "requests": int(requests or 0),
+                "prompt_tokens": int(prompt or 0),
+                "completion_tokens": int(completion or 0),
+                "cached_tokens": int(cached or 0),
+            }
+            for tool, category, requests, prompt, completion, cached in rows
+        }
 
     def rejections_by_stage(self) -> dict[str, int]:
         rows = self._db.execute(

@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.generator.records import CacheEntry, Usage
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -53,7 +53,12 @@ class CacheJournal:
             "key": entry.key,
             "teacher": entry.teacher,
             "response": entry.response,
-            "usage": [usage.requests, usage.prompt_tokens, usage.completion_tokens],
+            "usage": [
+                usage.requests,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cached_tokens,
+            ],
         }
         line = memoryview((_ENCODE.encode(record) + "\n").encode())
         while line:

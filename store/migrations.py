@@ -117,3 +117,10 @@ def m002_teacher_cache_and_usage(db: duckdb.DuckDBPyConnection) -> None:
         db.execute(f"ALTER TABLE {table} ADD COLUMN completion_tokens BIGINT DEFAULT 0")
     db.execute("ALTER TABLE examples ADD COLUMN cached BOOLEAN DEFAULT false")
     db.execute("ALTER TABLE runs ADD COLUMN summary VARCHAR")
+
+
+@migration
+def m003_cached_prompt_tokens(db: duckdb.DuckDBPyConnection) -> None:
+    """Prompt tokens the provider served from its prompt cache, where it reports them."""
+    for table in ("examples", "rejections"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN cached_tokens BIGINT DEFAULT 0")

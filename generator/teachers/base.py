@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from callforge.generator.records import NO_USAGE, CacheEntry, Usage
 from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
 from callforge.generator.tools import ToolSpec
 
@@ -15,39 +16,6 @@ class TeacherRequest:
 
     plan: ScenarioPlan
     tools: tuple[ToolSpec, ...]
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What writing one draft cost: HTTP requests sent (retries included) and tokens."""
-
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.requests + other.requests,
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-        )
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-NO_USAGE = Usage()
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    """A teacher response worth keeping: the same request later costs nothing."""
-
-    key: str
-    teacher: str
-    response: dict[str, Any]
-    usage: Usage
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from callforge.generator import __version__
 from callforge.generator.config import redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
+from callforge.generator.spend import SpendLimit, SpendLimitReached, estimate_tokens
 from callforge.generator.teachers.base import (
     CacheEntry,
     ResponseCache,
@@ -131,6 +132,8 @@ class OpenAITeacher:
         carries ``?api-version=`` and the key goes in an ``api-key`` header."""
         templates: Path | None = None
         cache: ResponseCache | None = None
+        spend_limit: SpendLimit | None = None
+        """Caps on requests and cost, checked before every request (``--max-*``)."""
         name: str | None = None  # the [teacher] table's own name; already chosen
 
     def __init__(self, **options: Any) -> None:
@@ -143,6 +146,8 @@ class OpenAITeacher:
         # that one waiting out a backoff or being validated does not leave a slot idle.
         self.concurrency = requests + requests // 2 + 4
         self.stats = TeacherStats(concurrency_limit=float(requests))
+        self.cache: ResponseCache | None = self.options.cache
+        self._spend = self.options.spend_limit
         self._prompts = PromptBuilder(self.options.templates)
         self._limiter = AdaptiveLimiter(requests)
         self._budget = RateBudget(self.options.rpm, self.options.tpm)
@@ -232,7 +237,7 @@ class OpenAITeacher:
         body = self._request_body(prompt)
         payload = _dumps(body)
         key = self.cache_key(payload)
-        cache = self.options.cache
+        cache = self.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
@@ -242,6 +247,11 @@ class OpenAITeacher:
         if cache is not None:
             cache.keep(entry)
         return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
+
+    def prompt_tokens(self, request: TeacherRequest) -> int:
+        """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
+        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        return estimate_tokens(_dumps(self._request_body(prompt)))
 
     def _request_body(self, prompt: str) -> dict[str, Any]:
         messages = [
@@ -306,13 +316,17 @@ class OpenAITeacher:
                 "the endpoint's reply is not a chat completion", spent + Usage(requests=requests)
             )
         usage = completion.usage
+        details = getattr(usage, "prompt_tokens_details", None)  # where the endpoint says
         tokens = Usage(
             requests=requests,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
         )
         total, count = self._completion_tokens_seen
         self._completion_tokens_seen = (total + tokens.completion_tokens, count + 1)
+        if self._spend is not None:
+            self._spend.after_answer(tokens)
         return completion, tokens
 
     async def _retry(self, payload: bytes, first: _Transient, spent: Usage) -> tuple[bytes, int]:
@@ -349,6 +363,12 @@ class OpenAITeacher:
         estimate = self._token_estimate(payload)
         await self._budget.acquire(estimate)
         await self._limiter.acquire()
+        if self._spend is not None:
+            try:
+                self._spend.before_request(self.stats.in_flight)
+            except SpendLimitReached:
+                self._limiter.release()
+                raise
         self.stats.in_flight += 1
         self.stats.requests += 1
         started = time.monotonic()
