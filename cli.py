@@ -274,7 +274,9 @@ def generate_command(
                     run_config=run_config,
                     use_cache=not no_cache,
                     prices=price_table,
-                    on_estimate=lambda estimate: _stderr().print(estimate.describe()),
+                    on_estimate=lambda estimate: _stderr().print(
+                        estimate.describe(), soft_wrap=True, highlight=False
+                    ),
                 )
             )
         except KeyboardInterrupt:
@@ -505,10 +507,11 @@ def _print_stats(stats: dict[str, Any]) -> None:
         out.print(
             f"    {row['count']:>6}  {row['stage']}: {escape(row['reason'])}{reasked}",
             highlight=False,
+            soft_wrap=True,
         )
     usage = stats["usage"]
     if usage["requests"]:
-        out.print(_usage_line(usage), highlight=False)
+        out.print(_usage_line(usage), highlight=False, soft_wrap=True)
 
 
 def _usage_line(usage: dict[str, Any]) -> str:
@@ -677,7 +680,9 @@ def _print_summary(summary: RunSummary) -> None:
             f"{usage.completion_tokens:,} completion tokens, {summary.cached} drafts from cache"
         )
     for group, count in summary.reasons.most_common(3):
-        console.print(f"  rejected {count}x: {escape(str(group))}", highlight=False)
+        console.print(
+            f"  rejected {count}x: {escape(str(group))}", highlight=False, soft_wrap=True
+        )
     for (tool, category), reason in summary.skipped.items():
         console.print(f"[yellow]skipped[/] {escape(tool)} / {category}: {escape(reason)}")
     for (tool, category), reason in summary.given_up.items():

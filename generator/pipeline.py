@@ -268,6 +268,7 @@ class Generation:
         self.stage_seconds: defaultdict[str, float] = defaultdict(float)
         self._progress_file = ProgressFile(store.path)
         self._snapshot_due = 0.0
+        self._pilot_stopped = False
         self._paid = Counter[Cell]()
         self._paid_accepted = Counter[Cell]()
         self._cell_reasons: defaultdict[Cell, Counter[ReasonGroup]] = defaultdict(Counter)
@@ -316,7 +317,7 @@ class Generation:
 
         def schedule() -> Iterator[tuple[Cell, int]]:
             """Round-robin over cells that still need examples and have budget."""
-            while True:
+            while not summary.stopped:
                 progressed = False
                 for cell in summary.targets:
                     if missing[cell] - pending[cell] > 0 and budget[cell] > 0:
@@ -355,7 +356,8 @@ class Generation:
                     try:
                         outcome = task.result()
                     except SpendLimitReached as reached:
-                        summary.stopped = reached.reason
+                        # Nothing new is sent; drafts in flight finish (paid for already).
+                        summary.stopped = summary.stopped or reached.reason
                         continue
                     accepted = self._record(outcome, dedup, summary)
                     missing[cell] -= accepted
@@ -372,8 +374,8 @@ class Generation:
                 )
                 self.on_progress(progress)
                 self._snapshot(summary, progress, missing)
-                if summary.stopped:
-                    break
+                if self._pilot_stopped:
+                    break  # the drafts in flight are more of the same: not worth their re-asks
         finally:
             # A teacher that gives up (or a Ctrl-C) ends the run: finished attempts are
             # recorded above, the rest are cancelled so nothing writes after the flush.
@@ -393,6 +395,7 @@ class Generation:
         self._paid_accepted[cell] += accepted
         paid, kept = self._paid.total(), self._paid_accepted.total()
         if paid == config.pilot_attempts and kept < config.pilot_min_acceptance * paid:
+            self._pilot_stopped = True
             summary.stopped = (
                 f"the pilot: {kept} of the first {paid} paid attempts were accepted "
                 f"({kept / paid:.0%}, under {config.pilot_min_acceptance:.0%}); "

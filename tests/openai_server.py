@@ -127,8 +127,9 @@ class ServerStats:
     api_versions: Counter[str] = dataclasses.field(default_factory=Counter)
     """Requests to the Azure-style deployment route, by ``api-version``."""
     prompt_tokens: int = 0
+    completion_tokens: int = 0
     cached_tokens: int = 0
-    """Prompt tokens answered, and those the prompt cache served (as OpenAI reports them)."""
+    """Tokens of the answers sent, and the prompt tokens the prompt cache served."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON form, served on ``GET /stats``."""
@@ -139,6 +140,7 @@ class ServerStats:
             "peak_in_flight": self.peak_in_flight,
             "api_versions": dict(self.api_versions),
             "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
         }
 
@@ -779,6 +781,7 @@ class ChatCompletionsApp:
         cached = self.prompt_cache.cached_tokens(body) if self.behaviour.prompt_cache else 0
         completion = completion_body(body, reply, outcome, schema, prompt_chars, cached)
         self.stats.prompt_tokens += completion["usage"]["prompt_tokens"]
+        self.stats.completion_tokens += completion["usage"]["completion_tokens"]
         self.stats.cached_tokens += completion["usage"]["prompt_tokens_details"]["cached_tokens"]
         return JSONResponse(completion)
 
