@@ -166,7 +166,7 @@ def test_the_static_part_of_every_prompt_comes_first() -> None:
             used = tuple(tools[name] for name in plan.tools_used())
             prompts.append((builder.user_prompt(plan, used), used))
         (first, used), (second, _) = prompts
-        shared = os.path.commonprefix([first, second])
+        shared = os.path.commonprefix([first, second])  # noqa: RUF071 (text, not paths)
         tools_block = first.index("## Tools")
         tools_end = first.index("```", first.index("```json", tools_block) + 7) + 3
         # A multi_step plan's tools depend on the chain drawn, so only its text is fixed.
