@@ -680,9 +680,7 @@ def _print_summary(summary: RunSummary) -> None:
             f"{usage.completion_tokens:,} completion tokens, {summary.cached} drafts from cache"
         )
     for group, count in summary.reasons.most_common(3):
-        console.print(
-            f"  rejected {count}x: {escape(str(group))}", highlight=False, soft_wrap=True
-        )
+        console.print(f"  rejected {count}x: {escape(str(group))}", highlight=False, soft_wrap=True)
     for (tool, category), reason in summary.skipped.items():
         console.print(f"[yellow]skipped[/] {escape(tool)} / {category}: {escape(reason)}")
     for (tool, category), reason in summary.given_up.items():
