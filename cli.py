@@ -275,13 +275,13 @@ def generate_command(
                     use_cache=not no_cache,
                     prices=price_table,
                     on_estimate=lambda estimate: _stderr().print(
-                        estimate.describe(), soft_wrap=True, highlight=False
+                        estimate.describe(), soft_wrap=True, highlight=False, markup=False
                     ),
                 )
             )
         except KeyboardInterrupt:
             bar.stop()
-            _stderr().print(bar.interrupted_message(db))
+            _stderr().print(bar.interrupted_message(db), soft_wrap=True, highlight=False)
             raise typer.Exit(130) from None
         bar.stop()
     _print_summary(summary)
@@ -548,9 +548,10 @@ def _print_live(db: Path, live: dict[str, Any], as_json: bool) -> None:
         f"{live['requests']} requests, {live['elapsed_s']:.0f}s elapsed"
         + (f", about {eta:.0f}s to go" if eta is not None else ""),
         highlight=False,
+        soft_wrap=True,
     )
     for reason, count in live.get("top_reasons", []):
-        out.print(f"    {count:>6}  {escape(reason)}", highlight=False)
+        out.print(f"    {count:>6}  {escape(reason)}", highlight=False, soft_wrap=True)
 
 
 @app.command("export")
