@@ -27,9 +27,24 @@ def test_stats_shows_a_running_generate_and_ctrl_c_says_what_was_kept(tmp_path: 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     with run_server(ServerBehaviour(latency_s=0.1), responder=PlanResponder()) as server:
         process = subprocess.Popen(
-            [*CLI, "generate", "--tools", str(EXAMPLE_TOOLS), "--per-tool", "30"]
-            + ["--db", str(db), "--teacher", "openai", "--model", "m", "--concurrency", "4"]
-            + ["--base-url", server.base_url],
+            [
+                *CLI,
+                "generate",
+                "--tools",
+                str(EXAMPLE_TOOLS),
+                "--per-tool",
+                "30",
+                "--db",
+                str(db),
+                "--teacher",
+                "openai",
+                "--model",
+                "m",
+                "--concurrency",
+                "4",
+                "--base-url",
+                server.base_url,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
