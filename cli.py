@@ -554,6 +554,60 @@ def _print_live(db: Path, live: dict[str, Any], as_json: bool) -> None:
         out.print(f"    {count:>6}  {escape(reason)}", highlight=False, soft_wrap=True)
 
 
+@app.command("show")
+@user_errors
+def show_command(
+    tool: Annotated[str | None, typer.Option("--tool", help="Only this tool's examples.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="Only this category's examples.")
+    ] = None,
+    rejected: Annotated[
+        bool, typer.Option("--rejected", help="Rejected drafts, with their reasons.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many to show.")] = 3,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Print examples of a cell as readable conversations, or rejected drafts and why.
+
+    Example: callforge show --tool search_flights --category multi_step --rejected
+    """
+    from callforge.generator.transcript import example_text, printable, rejected_text
+    from callforge.store import Store
+
+    if limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    with Store(db, must_exist=True) as store:
+        if rejected:
+            rows = store.rejected_drafts(tool, category, limit)
+            blocks = [
+                (
+                    f"rejected: {row['tool']} / {row['category']} attempt {row['attempt']} "
+                    f"at {row['stage']}: {printable(row['reason'])}",
+                    list(rejected_text(row["payload"])),
+                )
+                for row in rows
+            ]
+        else:
+            examples = store.cell_examples(tool, category, limit)
+            blocks = [
+                (
+                    f"example {e.example_id}: {e.tool_name} / {e.category}"
+                    + (" (stale)" if e.stale else ""),
+                    list(example_text(e.scenario)),
+                )
+                for e in examples
+            ]
+    if not blocks:
+        which = " / ".join(part for part in (tool, category) if part) or "this store"
+        kind = "rejected drafts" if rejected else "examples"
+        raise InputError(f"no {kind} for {which} in {db}")
+    for heading, lines in blocks:
+        typer.echo(f"== {heading}")
+        for line in lines:
+            typer.echo(f"  {line}")
+        typer.echo("")
+
+
 @app.command("export")
 @user_errors
 def export_command(

@@ -447,11 +447,14 @@ class Generation:
         try:
             reply = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
         except TeacherFailure as exc:
+            payload = plan.model_dump(mode="json")
+            if exc.answer is not None:  # the model's last words, for 'callforge show'
+                payload = {"plan": payload, "last_answer": exc.answer}
             return _Outcome(
                 cell,
                 number,
                 rejection=Rejection(TEACHER, exc.reason),
-                payload=plan.model_dump(mode="json"),
+                payload=payload,
                 usage=exc.usage,
             )
         finally:

@@ -625,6 +625,24 @@ class Store:
             if include_stale or not stale
         ]
 
+    def cell_examples(
+        self, tool: str | None = None, category: str | None = None, limit: int = 3
+    ) -> list[StoredExample]:
+        """Up to ``limit`` examples (of a tool, of a category), in attempt order."""
+        rows = self._db.execute(
+            f"""
+            SELECT example_id, tool_name, category, tool_hashes, scenario, {self._STALE} AS stale
+            FROM examples e
+            WHERE (?::VARCHAR IS NULL OR tool_name = ?) AND (?::VARCHAR IS NULL OR category = ?)
+            ORDER BY tool_name, category, attempt LIMIT ?
+            """,
+            [tool, tool, category, category, limit],
+        ).fetchall()
+        return [
+            StoredExample(example_id, tool_name, cell, list(hashes), json.loads(scenario), stale)
+            for example_id, tool_name, cell, hashes, scenario, stale in rows
+        ]
+
     def stale_counts(self) -> dict[Cell, int]:
         rows = self._db.execute(
             f"SELECT tool_name, category, count(*) FROM examples e WHERE {self._STALE} GROUP BY ALL"

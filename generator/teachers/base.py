@@ -38,10 +38,12 @@ class TeacherFailure(Exception):
     ``teacher`` and goes on, it never reaches the user as an error.
     """
 
-    def __init__(self, reason: str, usage: Usage = NO_USAGE) -> None:
+    def __init__(self, reason: str, usage: Usage = NO_USAGE, answer: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
+        self.answer = answer
+        """The model's last answer, as it wrote it (for ``callforge show --rejected``)."""
 
 
 @runtime_checkable

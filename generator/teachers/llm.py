@@ -274,8 +274,12 @@ class OpenAITeacher:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
         problem = "no answer"
+        answer: str | None = None
         for _ask in range(self.options.validation_retries + 1):
-            completion, usage = await self._complete(payload, spent)
+            try:
+                completion, usage = await self._complete(payload, spent)
+            except TeacherFailure as failure:
+                raise TeacherFailure(failure.reason, failure.usage, answer) from None
             spent += usage
             try:
                 with checking_against(request.plan, request.tools):
@@ -285,6 +289,7 @@ class OpenAITeacher:
                 return draft, spent
             except _DOES_NOT_FIT as exc:
                 problem = _why(exc)
+                answer = _answer_text(completion)
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
                     response=completion,
@@ -298,7 +303,9 @@ class OpenAITeacher:
             except AssertionError as exc:  # instructor's signal for a refusal
                 raise TeacherFailure(self._clean(_first_line(str(exc))), spent) from None
         raise TeacherFailure(
-            self._clean(f"output did not fit after {spent.requests} tries: {problem}"), spent
+            self._clean(f"output did not fit after {spent.requests} tries: {problem}"),
+            spent,
+            answer,
         )
 
     async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage]:
@@ -491,6 +498,17 @@ def _completion(reply: bytes) -> ChatCompletion | None:
     if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
         return None
     return ChatCompletion.construct(**data)
+
+
+def _answer_text(completion: ChatCompletion) -> str | None:
+    """What the model wrote: its forced tool call's arguments, or its message text."""
+    try:
+        message = completion.choices[0].message
+        calls = message.tool_calls or []
+        text = calls[0].function.arguments if calls else message.content  # type: ignore[union-attr]
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return text[:20_000] if isinstance(text, str) else None
 
 
 def _error_detail(body: bytes) -> str:
