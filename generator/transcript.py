@@ -8,6 +8,7 @@ control characters escaped: a draft cannot move the cursor or recolour a termina
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -79,8 +80,6 @@ def rejected_text(payload: Mapping[str, Any] | None) -> Iterator[str]:
     answer = payload.get("last_answer")
     if isinstance(answer, str):
         yield "(the model's last answer:)"
-        try:
+        with contextlib.suppress(ValueError):  # not JSON: shown as it was written
             answer = json.dumps(json.loads(answer), indent=2, ensure_ascii=False)
-        except ValueError:
-            pass  # not JSON: as it was written
         yield from (printable(line) for line in answer.splitlines()[:40])
