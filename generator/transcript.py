@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -29,7 +29,7 @@ def _short(text: str) -> str:
     return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
 
 
-def conversation(messages: list[Mapping[str, Any]]) -> Iterator[str]:
+def conversation(messages: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     """One line per turn: who speaks, and what (calls as ``name(arguments)``)."""
     for message in messages:
         role = message.get("role")
