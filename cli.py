@@ -608,6 +608,32 @@ def show_command(
         typer.echo("")
 
 
+@app.command("report")
+@user_errors
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    price_in: PriceInOption = None,
+    price_out: PriceOutOption = None,
+    config_file: ConfigOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write one self-contained HTML page: coverage heatmap, rejections, spend, diversity,
+    and a browser of examples by cell.
+
+    Example: callforge report --out report.html
+    """
+    from callforge.generator.config import load_config, prices
+    from callforge.generator.report import write_report
+    from callforge.store import Store
+
+    price_table = prices({"input": price_in, "output": price_out}, load_config(config_file))
+    with Store(db, must_exist=True) as store:
+        written = write_report(store, out, price_table)
+    typer.echo(f"wrote {written}")
+
+
 @app.command("export")
 @user_errors
 def export_command(

@@ -42,6 +42,22 @@ def environment(override: Path | None = None) -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=1)
+def _html_environment() -> jinja2.Environment:
+    """For pages (the report): the shipped templates, every value HTML-escaped."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_search_path(None)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def html_template(name: str) -> jinja2.Template:
+    return _html_environment().get_template(name)
+
+
 def as_json(value: Any) -> str:
     """A value as the JSON a model reads: ``O'Brien & Co`` stays that, not ``\u0027``.
 
