@@ -27,6 +27,11 @@ lint: $(BIN)/.installed
 	@# mypy reads the checkout as the installed package: callforge -> this folder
 	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/callforge
 	MYPYPATH=build/typecheck $(BIN)/mypy -p callforge.generator -p callforge.store -m callforge.cli
+	@# import-linter reads the package's own folders under its import name (pyproject.toml)
+	@mkdir -p build/layers/callforge && touch build/layers/callforge/__init__.py && \
+	for part in cli.py generator store templates; do \
+		ln -sfn ../../../$$part build/layers/callforge/$$part; done
+	cd build/layers && PYTHONPATH=. ../../$(BIN)/lint-imports --no-cache ../../pyproject.toml
 
 # A user's install: a plain (non-editable) pip install of this folder into a throwaway
 # venv, then generate and export from another folder, with no checkout beside it.

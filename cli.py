@@ -212,10 +212,10 @@ def generate_command(
         prices,
         teacher_settings,
     )
+    from callforge.generator.importers import load_tools
     from callforge.generator.pipeline import GenerateConfig, generate_into, parse_mix
     from callforge.generator.teachers import get_teacher
     from callforge.generator.templating import check_templates
-    from callforge.generator.tools import load_tools
 
     # Every input is checked before the store is opened: a bad one leaves no file behind.
     config = GenerateConfig(
@@ -368,7 +368,7 @@ def tools_import_command(
     """
     import json
 
-    from callforge.generator.tools import load_tools
+    from callforge.generator.importers import load_tools
 
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())

@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from callforge.generator.errors import InputError
@@ -123,26 +122,6 @@ def function_name(raw: str) -> str:
     if len(name) > _NAME_MAX:
         name = f"{name[: _NAME_MAX - 9]}_{sha256_hex(raw)[:8]}"
     return name
-
-
-def load_tools(
-    path: str | Path,
-    *,
-    format: str | None = None,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-) -> ToolSet:
-    """Read and check a tool file in any supported format; see ``generator.importers``.
-
-    ``path`` is a file, or for Python tools a module spec (``pkg.module``,
-    ``module:function``, ``file.py:Model``). ``format`` forces a format instead of
-    detecting it; ``include``/``exclude`` keep or drop tools by glob on their name
-    (and, for OpenAPI, on tag or path). Every problem is an ``InputError`` naming
-    the file.
-    """
-    from callforge.generator.importers import load_tool_file  # the importers build on this module
-
-    return load_tool_file(path, format=format, include=include, exclude=exclude)
 
 
 def parse_tools(data: Any, *, source: str = "<memory>", rename_invalid: bool = False) -> ToolSet:

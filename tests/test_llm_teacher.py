@@ -25,6 +25,7 @@ import pytest
 from faker import Faker
 
 from callforge.generator.errors import TeacherConfigError
+from callforge.generator.importers import load_tools
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
@@ -32,7 +33,7 @@ from callforge.generator.teachers.flow import AdaptiveLimiter
 from callforge.generator.teachers.llm import OpenAITeacher
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.tools import ToolSet
 from callforge.generator.validate import check_conversation, validate_scenario
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors

@@ -86,8 +86,8 @@ def test_a_chained_value_is_never_one_the_user_states_too() -> None:
     and every one cost the LLM teacher three requests for a certain rejection.
     """
     from callforge.generator.grounding import GroundingText, scalar_values
+    from callforge.generator.importers import load_tools
     from callforge.generator.templating import EXAMPLE_TOOLS
-    from callforge.generator.tools import load_tools
 
     tools = load_tools(EXAMPLE_TOOLS)
     category = get_category("multi_step")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from callforge.generator.errors import InputError
+from callforge.generator.importers import load_tools
 from callforge.generator.pipeline import GenerateConfig, cell_targets, generate, parse_mix
 from callforge.generator.teachers.base import (
     Teacher,
@@ -20,7 +21,7 @@ from callforge.generator.teachers.base import (
     TeacherStats,
 )
 from callforge.generator.teachers.offline import OfflineTeacher
-from callforge.generator.tools import ToolSet, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, parse_tools
 from callforge.store import Store
 
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from faker import Faker
 
+from callforge.generator.importers import load_tools
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import load_tools
 from tests.conftest import run_cli
 from tests.openai_server import ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
