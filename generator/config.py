@@ -30,11 +30,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any
 
 from callforge.generator.errors import InputError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 CONFIG_FILE = Path("callforge.toml")
 _SOURCE_KEY = "_source"  # where load_config read the file, kept in what it returns
@@ -103,6 +104,8 @@ def teacher_settings(
     settings = {**from_file, **from_env}
     settings.update({name: value for name, value in flags.items() if value is not None})
     if settings.get("api_key") is not None:
+        from pydantic import SecretStr  # only when there is a key: stats never needs it
+
         settings["api_key"] = SecretStr(str(_plain(settings["api_key"])))
     return settings
 
@@ -144,7 +147,8 @@ def config_path_hint(config: Mapping[str, Any]) -> str:
 
 
 def _plain(value: Any) -> Any:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
+    reveal = getattr(value, "get_secret_value", None)  # a SecretStr
+    return reveal() if callable(reveal) else value
 
 
 def redact(text: str, *secrets: SecretStr | str | None) -> str:
