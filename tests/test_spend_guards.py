@@ -173,3 +173,27 @@ def test_the_static_part_of_every_prompt_comes_first() -> None:
         static_end = tools_block + len("## Tools") if category == "multi_step" else tools_end
         assert len(shared) >= static_end, (category, first[len(shared) - 40 : len(shared) + 40])
         assert "search_flights" not in first[:tools_block]  # nothing of the plan before
+
+
+def test_stats_shows_the_validators_reasons_acceptance_and_spend(tmp_path: Path) -> None:
+    db = tmp_path / "nothing.duckdb"
+    with run_server(ServerBehaviour()) as server:  # every draft rejected
+        assert _generate(server.base_url, db, 2).returncode == 1
+    result = run_cli("stats", "--db", db, *PRICES)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "None" not in text and "nothing accepted yet; cost " in text
+    data = _stats(db)
+    lines = text.splitlines()
+    start = lines.index("  reasons, grouped by the validator's stage (values masked):")
+    reasons = [re.match(r"^\s+(\d+)  ([a-z_]+): (.+)$", line) for line in lines[start + 1 :]]
+    reasons = [m for m in reasons if m]
+    assert sum(int(m.group(1)) for m in reasons) == data["rejections_total"] > 0
+    validator_stages = {"structure", "schema", "grounding", "category", "dedup"}
+    assert {m.group(2) for m in reasons} <= validator_stages
+    assert not any("output did not fit" in m.group(3) for m in reasons)
+    for m in reasons:  # an argument's path is tool.argument, never run together
+        assert not re.search(r"ungrounded value: \w+ =", m.group(3)), m.group(3)
+    for cell in data["cells"]:
+        assert cell["acceptance"] == 0.0 and cell["attempts"] > 0
+        assert re.search(rf"{cell['tool'][:12]}.*0% of {cell['attempts']}", text)  # names cut
