@@ -56,7 +56,7 @@ from callforge.generator.teachers.base import (
     Usage,
 )
 from callforge.generator.templating import load_yaml
-from callforge.generator.tools import ToolSet, sha256_hex
+from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
 from callforge.generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
 from callforge.store.progress import ProgressFile
@@ -276,7 +276,9 @@ class Generation:
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
         started = time.perf_counter()
         targets, skipped = cell_targets(self.tools, self.config.per_tool, self.config.mix)
-        self.store.register_tools((t.name, t.content_hash, t.definition) for t in self.tools)
+        self.store.register_tools(
+            (t.name, t.content_hash, stored_definition(t)) for t in self.tools
+        )
         self.store.set_targets(targets)
         config = {**asdict(self.config), "teacher": self.teacher.id, **(run_config or {})}
         run_id = self.store.begin_run("generate", config)

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+OUTPUT_SCHEMA_KEY = "x-output-schema"
+"""Where OpenAI tools JSON carries a tool's declared result schema (``ToolSpec.output_schema``);
+stored apart from the definition and never exported."""
+
 Cell = tuple[str, str]
 """A (tool name, category) pair: the unit generation fills and export stratifies by."""
 

@@ -98,6 +98,26 @@ def check_parameters_schema(schema: Any, *, tool: str, source: str | None = None
         )
 
 
+def check_output_schema(schema: Any, *, tool: str, source: str | None = None) -> None:
+    """Reject a tool whose declared result schema is not a valid JSON Schema object."""
+    if not isinstance(schema, Mapping):
+        raise InputError(
+            f"output schema must be a JSON Schema object, got {type(schema).__name__}",
+            source=source,
+            tool=tool,
+        )
+    cls = validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(dict(schema))
+    except SchemaError as error:
+        where = ".".join(["output_schema", *map(str, error.path)])
+        raise InputError(
+            f"output schema is not a valid JSON Schema at {where}: {_one_line(error.message)}",
+            source=source,
+            tool=tool,
+        ) from None
+
+
 def compiled_validator(schema: Mapping[str, Any], *, openapi: bool = True) -> Validator:
     """A jsonschema validator with format checking, compiled once per distinct schema.
 

@@ -1,6 +1,6 @@
 """Tool loading: turn a user's tool file into normalised, hashed tool definitions.
 
-``load_tools`` reads any supported format (OpenAI ``tools`` JSON, MCP tool lists,
+``importers.load_tools`` reads any supported format (OpenAI ``tools`` JSON, MCP tool lists,
 OpenAPI 3, Python functions and Pydantic models, BFCL files; see
 ``generator.importers``) and ends here, in ``parse_tools``, which accepts the
 OpenAI ``tools`` shapes:
@@ -25,10 +25,15 @@ from functools import cached_property
 from typing import Any
 
 from callforge.generator.errors import InputError
-from callforge.generator.schema import check_parameters_schema
+from callforge.generator.records import OUTPUT_SCHEMA_KEY
+from callforge.generator.schema import (
+    check_output_schema,
+    check_parameters_schema,
+    schema_types,
+)
 
-OUTPUT_SCHEMA_KEY = "x-output-schema"
-"""The extension key of an OpenAI tools entry's function object declaring its result schema."""
+RESULT_KEY = "result"
+"""A declared result that is not a JSON object (a list, a number) is returned under this key."""
 
 # OpenAI's rule for function names; other formats' names are rewritten to fit it.
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -183,14 +188,57 @@ def _parse_entry(entry: Any, index: int, source: str, *, rename_invalid: bool) -
         raise InputError('"parameters" must be a JSON Schema object', source=source, tool=name)
     check_parameters_schema(parameters, tool=name, source=source)
     output_schema = function.get(OUTPUT_SCHEMA_KEY)
-    if output_schema is not None and not isinstance(output_schema, Mapping):
-        raise InputError(
-            f'"{OUTPUT_SCHEMA_KEY}" must be a JSON Schema object', source=source, tool=name
-        )
+    if output_schema is not None:
+        if not isinstance(output_schema, Mapping):
+            raise InputError(
+                f'"{OUTPUT_SCHEMA_KEY}" must be a JSON Schema object', source=source, tool=name
+            )
+        check_output_schema(output_schema, tool=name, source=source)
+        output_schema = result_object_schema(output_schema)
     return ToolSpec(
         name=name,
         description=description.strip(),
         parameters=dict(parameters),
         original_name=original,
-        output_schema=dict(output_schema) if output_schema is not None else None,
+        output_schema=output_schema,
     )
+
+
+def result_object_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A declared result schema as the schema of a JSON object, which every tool result is.
+
+    An object schema stays as it is; any other (``list[Flight]``, ``float``) is
+    wrapped as ``{"result": ...}``, as MCP servers wrap a non-object structured
+    result. ``$defs`` move to the top so their ``$ref``s still resolve.
+    """
+    if _describes_object(schema):
+        return dict(schema)
+    inner = dict(schema)
+    defs: dict[str, Any] = {k: inner.pop(k) for k in ("$defs", "definitions") if k in inner}
+    return {"type": "object", "properties": {RESULT_KEY: inner}, "required": [RESULT_KEY], **defs}
+
+
+def _describes_object(schema: Mapping[str, Any]) -> bool:
+    types = schema_types(schema)
+    if types is not None:
+        return "object" in types
+    if "properties" in schema or "additionalProperties" in schema:
+        return True
+    parts = schema.get("allOf") or schema.get("anyOf") or schema.get("oneOf")
+    return (
+        isinstance(parts, list)
+        and bool(parts)
+        and all(isinstance(part, Mapping) and _describes_object(part) for part in parts)
+    )
+
+
+def stored_definition(tool: ToolSpec) -> dict[str, Any]:
+    """The tool as an OpenAI ``tools`` entry with its result schema under ``x-output-schema``.
+
+    The form ``parse_tools`` reads back: what to keep where the tool is to be rebuilt,
+    never what to export (``ToolSpec.definition`` is that).
+    """
+    definition = tool.definition
+    if tool.output_schema is not None:
+        definition["function"][OUTPUT_SCHEMA_KEY] = tool.output_schema
+    return definition

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from callforge.generator.errors import StoreError, StoreInUseError
-from callforge.generator.records import NO_USAGE, CacheEntry, Cell, Usage
+from callforge.generator.records import NO_USAGE, OUTPUT_SCHEMA_KEY, CacheEntry, Cell, Usage
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
 
@@ -112,6 +112,7 @@ _TOOL_COLUMNS = [
     ("name", "VARCHAR"),
     ("definition", "VARCHAR"),
     ("first_seen", "TIMESTAMP"),
+    ("output_schema", "VARCHAR"),
 ]
 _CURRENT_TOOL_COLUMNS = [("name", "VARCHAR"), ("tool_hash", "VARCHAR"), ("position", "INTEGER")]
 _TARGET_COLUMNS = [("tool_name", "VARCHAR"), ("category", "VARCHAR"), ("target", "INTEGER")]
@@ -124,6 +125,24 @@ _CACHE_COLUMNS = [
     ("completion_tokens", "BIGINT"),
     ("created_at", "TIMESTAMP"),
 ]
+
+
+def _split_output_schema(definition: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """A stored definition as (the exported definition, its result schema or None)."""
+    function = definition.get("function")
+    if not isinstance(function, dict) or OUTPUT_SCHEMA_KEY not in function:
+        return definition, None
+    function = dict(function)
+    output_schema = function.pop(OUTPUT_SCHEMA_KEY)
+    return {**definition, "function": function}, output_schema
+
+
+def _stored(definition: str, output_schema: str | None) -> dict[str, Any]:
+    """A stored row back as a definition ``tools.parse_tools`` reads, result schema included."""
+    entry = json.loads(definition)
+    if output_schema is not None:
+        entry["function"][OUTPUT_SCHEMA_KEY] = json.loads(output_schema)
+    return entry
 
 
 def _insert_rows(
@@ -297,10 +316,24 @@ class Store:
     # -- tools and targets --------------------------------------------------
 
     def register_tools(self, definitions: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
-        """Record (name, hash, definition) as the current tool set, keeping old versions."""
+        """Record (name, hash, definition) as the current tool set, keeping old versions.
+
+        A definition may carry the tool's result schema under the function object's
+        ``x-output-schema`` (``tools.stored_definition``): it is kept in its own column,
+        so the definitions read back for export never hold it.
+        """
         rows = list(definitions)
         now = _now()
-        versions = {h: [h, name, json.dumps(d, sort_keys=True), now] for name, h, d in rows}
+        versions = {}
+        for name, tool_hash, definition in rows:
+            exported, output_schema = _split_output_schema(definition)
+            versions[tool_hash] = [
+                tool_hash,
+                name,
+                json.dumps(exported, sort_keys=True),
+                now,
+                None if output_schema is None else json.dumps(output_schema, sort_keys=True),
+            ]
         with self.transaction() as db:  # one statement per table: DuckDB's cost is per statement
             # Only versions not stored yet: cheaper than ``ON CONFLICT DO NOTHING``, whose
             # conflict check costs DuckDB several milliseconds per statement.
@@ -328,6 +361,30 @@ class Store:
             """
         ).fetchall()
         return [(name, tool_hash, json.loads(definition)) for name, tool_hash, definition in rows]
+
+    def current_tool_definitions(self) -> list[dict[str, Any]]:
+        """The current tools' definitions with their result schemas (``x-output-schema``),
+        for ``tools.parse_tools`` to rebuild ``ToolSpec``s (the store stays below tools)."""
+        rows = self._db.execute(
+            """
+            SELECT t.definition, t.output_schema
+            FROM current_tools c JOIN tools t USING (tool_hash)
+            ORDER BY c.position
+            """
+        ).fetchall()
+        return [_stored(*row) for row in rows]
+
+    def tool_versions(self, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored tool versions by hash, with their result schemas (see above)."""
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        rows = self._db.execute(
+            "SELECT tool_hash, definition, output_schema FROM tools "
+            "WHERE list_contains(?, tool_hash)",
+            [wanted],
+        ).fetchall()
+        return {tool_hash: _stored(definition, schema) for tool_hash, definition, schema in rows}
 
     def tool_definitions(self, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
         wanted = sorted(set(hashes))

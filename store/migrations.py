@@ -120,7 +120,13 @@ def m002_teacher_cache_and_usage(db: duckdb.DuckDBPyConnection) -> None:
 
 
 @migration
-def m003_cached_prompt_tokens(db: duckdb.DuckDBPyConnection) -> None:
+def m003_tool_output_schemas(db: duckdb.DuckDBPyConnection) -> None:
+    """A tool's declared result schema, kept apart from the definition trainers see."""
+    db.execute("ALTER TABLE tools ADD COLUMN output_schema VARCHAR")
+
+
+@migration
+def m004_cached_prompt_tokens(db: duckdb.DuckDBPyConnection) -> None:
     """Prompt tokens the provider served from its prompt cache, where it reports them."""
     for table in ("examples", "rejections"):
         db.execute(f"ALTER TABLE {table} ADD COLUMN cached_tokens BIGINT DEFAULT 0")

@@ -94,9 +94,10 @@ def test_killed_run_resumes_to_the_same_dataset(
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    # Committed batches land in the write-ahead log; kill once some have.
+    # Committed batches land in the write-ahead log after the tool set; kill once some have.
+    enough = 20_000 + 3 * example_tools_path.stat().st_size
     while time.monotonic() < deadline and process.poll() is None:
-        if wal.exists() and wal.stat().st_size > 20_000:
+        if wal.exists() and wal.stat().st_size > enough:
             break
         time.sleep(0.005)
     assert process.poll() is None, "generate finished before it could be killed; raise PER_TOOL"

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -435,6 +436,14 @@ def test_the_prompt_shows_seeded_values_verbatim() -> None:
     prompt = PromptBuilder().user_prompt(plan, tuple(tools[n] for n in plan.tools_used()))
     assert '"O\'Brien & <Sons>"' in prompt
     assert "\\u0027" not in prompt and "\\u0026" not in prompt
+
+
+def test_the_prompt_states_the_examples_today() -> None:
+    tools, plan = plan_for("single", seed=4)
+    assert plan.today == PlanContext(random.Random(4), Faker(), attempt=0, seed=4).today.isoformat()
+    prompt = PromptBuilder().user_prompt(plan, tuple(tools[n] for n in plan.tools_used()))
+    weekday = date.fromisoformat(plan.today).strftime("%A")
+    assert f"Today is {plan.today} ({weekday})" in prompt
 
 
 def test_start_rejects_missing_model() -> None:

@@ -822,3 +822,142 @@ def test_schema_wins_over_a_name_range_it_cannot_meet() -> None:
         rng, faker = seeded(seed)
         arguments = seed_arguments(schema, rng, faker, tool="t")
         assert strict_validator(schema).is_valid(arguments), arguments
+
+
+# ---------------------------------------------------------------------------
+# One "today" per example: bookings after it, birth dates before it.
+
+
+def test_dates_lie_on_the_right_side_of_the_examples_today() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "departure_date": {"type": "string", "format": "date"},
+            "meeting_start": {"type": "string", "description": "ISO 8601 date-time"},
+            "deadline": {"type": "string"},
+            "date_of_birth": {"type": "string", "format": "date"},
+            "created_since": {"type": "string", "format": "date"},
+            "date": {"type": "string", "format": "date"},
+        },
+        "required": [
+            "departure_date", "meeting_start", "deadline", "date_of_birth", "created_since", "date",
+        ],
+    }  # fmt: skip
+    for today in (date(2025, 3, 9), date(2026, 11, 30)):
+        rng, faker = seeded(21)
+        for _ in range(40):
+            arguments = seed_arguments(schema, rng, faker, today=today)
+            for name in ("departure_date", "deadline"):
+                assert today < date.fromisoformat(arguments[name]) <= today + timedelta(120)
+            assert datetime.fromisoformat(arguments["meeting_start"]).date() > today
+            born = date.fromisoformat(arguments["date_of_birth"])
+            assert today - timedelta(days=81 * 365) < born < today - timedelta(days=17 * 365)
+            assert date.fromisoformat(arguments["created_since"]) < today
+            assert abs((date.fromisoformat(arguments["date"]) - today).days) <= 45
+
+
+def test_an_examples_today_comes_from_its_seed() -> None:
+    from callforge.generator.scenarios.base import PlanContext
+
+    def today_of(seed: int) -> date:
+        return PlanContext(random.Random(seed), Faker(), attempt=0, seed=seed).today
+
+    assert today_of(5) == today_of(5)
+    assert len({today_of(seed) for seed in range(50)}) == 50
+    assert all(date(2025, 1, 1) <= today_of(seed) < date(2027, 1, 1) for seed in range(50))
+
+
+# ---------------------------------------------------------------------------
+# Ranges are always in order, whatever kind of value and however the two ends differ.
+
+RANGE_WORDS = [
+    ("start", "end"), ("from", "to"), ("min", "max"), ("minimum", "maximum"), ("since", "until"),
+    ("earliest", "latest"), ("check_in", "check_out"), ("departure", "return"), ("lower", "upper"),
+    ("begin", "end"), ("after", "before"), ("start", "finish"), ("low", "high"),
+]  # fmt: skip
+
+
+def _end_schema(draw: st.DrawFn, kind: str, *, start: bool) -> dict[str, Any]:
+    """One end of a range; the two ends differ in description, bounds and defaults.
+
+    Number ends have any bounds for which every start has an end at or above it.
+    """
+    schema: dict[str, Any] = {"description": draw(st.sampled_from(["", "Inclusive", "The bound"]))}
+    if kind in ("date", "date-time"):
+        schema |= {"type": "string", "format": kind}
+    elif kind == "time":
+        schema |= {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
+    elif kind == "day":
+        schema |= {"type": "string", "pattern": r"^20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$"}
+    else:
+        low = draw(st.integers(0, 50))
+        high = draw(st.integers(55, 300)) + (0 if start else 300)
+        schema |= {"type": kind, "minimum": low, "maximum": high}
+        if draw(st.booleans()):
+            schema["default"] = low + (0 if start else 5)
+    return schema
+
+
+@st.composite
+def range_schemas(draw: st.DrawFn) -> tuple[dict[str, Any], str, str]:
+    first, second = draw(st.sampled_from(RANGE_WORDS))
+    kind = draw(st.sampled_from(["date", "date-time", "time", "day", "integer", "number"]))
+    noun = draw(st.sampled_from(["", "date", "time", "price", "value"]))
+    camel = draw(st.booleans())
+
+    def named(word: str) -> str:
+        parts = [word, noun] if draw(st.booleans()) or not noun else [noun, word]
+        parts = [p for p in parts if p]
+        if camel:
+            return parts[0] + "".join(p.title().replace("_", "") for p in parts[1:])
+        return "_".join(parts)
+
+    start, end = named(first), named(second)
+    if start == end or start.lower() == end.lower():
+        end = f"{end}_x" if end == start else end
+    schema = {
+        "type": "object",
+        "properties": {
+            start: _end_schema(draw, kind, start=True),
+            end: _end_schema(draw, kind, start=False),
+        },
+        "required": draw(st.sampled_from([[start, end], [start], []])),
+    }
+    return schema, start, end
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    return value
+
+
+@given(range_schemas(), st.integers(0, 2**16))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_ranges_are_always_in_order(case: tuple[dict[str, Any], str, str], seed: int) -> None:
+    schema, start, end = case
+    rng, faker = seeded(seed)
+    for _ in range(15):
+        arguments = seed_arguments(schema, rng, faker, optional_rate=0.9, today=date(2025, 12, 20))
+        assert strict_validator(schema).is_valid(arguments)
+        if start in arguments and end in arguments:
+            assert _comparable(arguments[start]) <= _comparable(arguments[end]), arguments
+
+
+def test_a_late_departure_still_returns_after_it() -> None:
+    """The flight search of the example tools: no return before its departure, in 2,000 draws."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "departure_date": {
+                "type": "string",
+                "format": "date",
+                "description": "Day of departure",
+            },
+            "return_date": {"type": "string", "format": "date", "description": "Day of return"},
+        },
+        "required": ["departure_date"],
+    }
+    rng, faker = seeded(3)
+    pairs = [seed_arguments(schema, rng, faker, optional_rate=1.0) for _ in range(2000)]
+    assert all(a["departure_date"] <= a["return_date"] for a in pairs)

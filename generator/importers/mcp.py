@@ -7,8 +7,9 @@ Accepts what an MCP server's ``tools/list`` returns, in any of its wrappings:
 * the whole JSON-RPC response ``{"jsonrpc": "2.0", "id": 1, "result": {"tools": [...]}}``.
 
 ``inputSchema`` is already a JSON Schema object and becomes ``parameters`` as is;
-a tool without a description falls back to its ``title``. ``outputSchema`` and
-``annotations`` describe results and hints, not arguments, and are left out.
+a tool without a description falls back to its ``title``. ``outputSchema`` (what
+the tool's structured result holds) becomes the tool's declared result schema;
+``annotations`` are hints, not arguments, and are left out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from callforge.generator.errors import InputError
+from callforge.generator.tools import OUTPUT_SCHEMA_KEY
 
 
 def tool_entries(data: Any, *, source: str) -> list[Any] | None:
@@ -58,4 +60,7 @@ def _function(entry: Any, index: int, source: str) -> dict[str, Any]:
     description = entry.get("description")
     if description is None:
         description = entry.get("title") or ""
-    return {"name": name, "description": description, "parameters": entry["inputSchema"]}
+    function = {"name": name, "description": description, "parameters": entry["inputSchema"]}
+    if entry.get("outputSchema") is not None:
+        function[OUTPUT_SCHEMA_KEY] = entry["outputSchema"]
+    return function

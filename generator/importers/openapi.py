@@ -12,6 +12,10 @@ Each operation (a method under ``paths``) becomes a tool:
   its required ones required; any other body becomes a ``body`` property. A body
   property whose name a parameter already uses is renamed ``body_<name>``.
 
+The first 2xx response (200, 201, ..., then 2XX) with a JSON body declares the
+tool's result schema, converted the same way except that ``readOnly`` properties
+stay (a response holds them) and ``writeOnly`` ones go.
+
 Cookie parameters are left out, and so are headers named Accept, Content-Type
 or Authorization, which OpenAPI says to ignore. An operation whose required
 body has no JSON media type (file uploads, forms) is refused with a hint to
@@ -44,7 +48,7 @@ from callforge.generator.schema import (
     SchemaDocument,
     schema_types,
 )
-from callforge.generator.tools import function_name
+from callforge.generator.tools import OUTPUT_SCHEMA_KEY, function_name
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
@@ -191,8 +195,18 @@ def ref_location(ref: str) -> str:
 class _Converter:
     """Builds the function object of one operation."""
 
-    def __init__(self, document: Mapping[str, Any], source: str, operation: Operation) -> None:
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        source: str,
+        operation: Operation,
+        *,
+        response: bool = False,
+    ) -> None:
         self.operation = operation
+        self.document = document
+        # A request never sends readOnly properties; a response never holds writeOnly ones.
+        self.one_way = "writeOnly" if response else "readOnly"
         self.refs = _Pointer(document, source, tool=operation.name)
         self.defs: dict[str, Any] = {}
         self.def_keys: dict[str, str] = {}  # recursive $ref -> its key in $defs
@@ -209,11 +223,42 @@ class _Converter:
         self._finish_defs()
         if self.defs:
             parameters["$defs"] = self.defs
-        return {
+        function = {
             "name": self.operation.name,
             "description": self._description(),
             "parameters": parameters,
         }
+        output_schema = _Converter(
+            self.document, self.refs.source, self.operation, response=True
+        ).response_schema()
+        if output_schema is not None:
+            function[OUTPUT_SCHEMA_KEY] = output_schema
+        return function
+
+    def response_schema(self) -> Any:
+        """The JSON body schema of the operation's first 2xx response, or None."""
+        responses = self.operation.spec.get("responses")
+        if not isinstance(responses, Mapping):
+            return None
+        codes = sorted(
+            (str(code) for code in responses if str(code).startswith("2")), key=_code_order
+        )
+        for code in codes:
+            where = f"{self.operation.location}.responses.{code}"
+            response, path = self.refs.deref(responses[code], where)
+            content = response.get("content") if isinstance(response, Mapping) else None
+            if not isinstance(content, Mapping) or not content:
+                continue
+            media = json_media_type(content)
+            entry = content.get(media) if media is not None else None
+            if not isinstance(entry, Mapping) or "schema" not in entry:
+                continue
+            schema = self.schema(entry["schema"], f"{path}.content.{media}.schema")
+            self._finish_defs()
+            if self.defs and isinstance(schema, dict):
+                schema = {**schema, "$defs": self.defs}
+            return schema
+        return None
 
     def _description(self) -> str:
         spec = self.operation.spec
@@ -371,7 +416,7 @@ class _Converter:
                 continue
             out[key] = self._keyword(key, value, f"{path}.{key}", stack)
         if isinstance(node.get("properties"), Mapping):
-            self._drop_read_only(node["properties"], out, path)
+            self._drop_one_way(node["properties"], out, path)
         _exclusive_bounds(out)
         return _nullable(out) if node.get("nullable") is True else out
 
@@ -416,9 +461,9 @@ class _Converter:
             self.defs[key] = {}  # placeholder: marks it as in progress
             self.defs[key] = self.schema(self.refs.target(ref, "$defs"), ref_location(ref), (ref,))
 
-    def _drop_read_only(self, raw: Mapping[str, Any], out: dict[str, Any], path: str) -> None:
-        """Leave out properties a server sets itself: a request never sends them."""
-        dropped = [name for name, sub in raw.items() if self._read_only(sub, path)]
+    def _drop_one_way(self, raw: Mapping[str, Any], out: dict[str, Any], path: str) -> None:
+        """Leave out properties that only travel the other way (readOnly in a request)."""
+        dropped = [name for name, sub in raw.items() if self._one_way(sub, path)]
         if not dropped:
             return
         out["properties"] = {n: s for n, s in out["properties"].items() if n not in dropped}
@@ -427,13 +472,18 @@ class _Converter:
             if not out["required"]:
                 del out["required"]
 
-    def _read_only(self, sub: Any, path: str) -> bool:
+    def _one_way(self, sub: Any, path: str) -> bool:
         if not isinstance(sub, Mapping):
             return False
         resolved, _ = self.refs.deref(sub, path)
-        return sub.get("readOnly") is True or (
-            isinstance(resolved, Mapping) and resolved.get("readOnly") is True
+        return sub.get(self.one_way) is True or (
+            isinstance(resolved, Mapping) and resolved.get(self.one_way) is True
         )
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    """200, 201, ... before 2XX."""
+    return (0 if code.isdigit() else 1, code)
 
 
 def json_media_type(content: Mapping[str, Any]) -> str | None:

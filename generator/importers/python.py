@@ -14,7 +14,10 @@ models in the hints become ``$defs``. A model is a tool named after its class in
 snake_case (``CreateTicket`` -> ``create_ticket``) whose fields are the
 parameters. The docstring's first paragraph is the description and its
 ``Args:`` / ``:param:`` / NumPy entries describe the parameters (a ``Field``
-description wins). Pydantic's generated ``title`` keywords are dropped.
+description wins). Pydantic's generated ``title`` keywords are dropped. A
+function's return annotation (a TypedDict, dataclass, Pydantic model, ``list[...]``
+or plain type) becomes its declared result schema; ``None`` and ``Any`` declare
+nothing.
 
 Importing a module runs its code, as ``python -c "import module"`` would.
 """
@@ -39,6 +42,7 @@ from pydantic import BaseModel, PydanticUserError, TypeAdapter
 from callforge.generator.errors import InputError
 from callforge.generator.importers.docstrings import parse_docstring
 from callforge.generator.schema import iter_subschemas
+from callforge.generator.tools import OUTPUT_SCHEMA_KEY
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -135,7 +139,24 @@ def _function_tool(function: Callable[..., Any], source: str) -> dict[str, Any]:
     docstring = parse_docstring(function.__doc__)
     signature: Any = function  # a TypeAdapter of a function validates its call arguments
     schema = _schema_of(lambda: TypeAdapter(signature).json_schema(), name, source)
-    return _function_object(name, docstring.summary, schema, docstring.params)
+    tool = _function_object(name, docstring.summary, schema, docstring.params)
+    output_schema = _return_schema(hints.get("return", inspect.Signature.empty), name, source)
+    if output_schema:
+        tool[OUTPUT_SCHEMA_KEY] = output_schema
+    return tool
+
+
+def _return_schema(annotation: Any, tool: str, source: str) -> dict[str, Any] | None:
+    """The JSON Schema of what the function returns, or None when it declares nothing."""
+    if annotation in (inspect.Signature.empty, None, type(None), Any, object):
+        return None
+    schema = _schema_of(
+        lambda: TypeAdapter(annotation).json_schema(mode="serialization"),
+        tool,
+        source,
+        what="its return annotation",
+    )
+    return schema or None
 
 
 def _model_tool(model: type[BaseModel], source: str) -> dict[str, Any]:
@@ -150,12 +171,14 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
-def _schema_of(build: Callable[[], dict[str, Any]], tool: str, source: str) -> dict[str, Any]:
+def _schema_of(
+    build: Callable[[], dict[str, Any]], tool: str, source: str, what: str = "its type hints"
+) -> dict[str, Any]:
     try:
         schema = build()
     except (PydanticUserError, NameError, TypeError, ValueError) as error:
         raise InputError(
-            f"cannot build a JSON Schema from its type hints: {_one_line(error)}",
+            f"cannot build a JSON Schema from {what}: {_one_line(error)}",
             source=source,
             tool=tool,
         ) from None

@@ -21,11 +21,13 @@ import json
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field
 
+from callforge.generator.seeding import REFERENCE_TODAY
 from callforge.generator.tools import ToolSet, ToolSpec
 
 ERROR_KEY = "error"
@@ -85,6 +87,15 @@ class ScenarioPlan(BaseModel):
     steps: list[PlannedStep]
     chains: list[ChainLink] = Field(default_factory=list)
     style: dict[str, str] = Field(default_factory=dict)
+    today: str = ""
+    """The example's "today" (ISO date), from its seed: dates, results and answers agree on it.
+
+    Empty only in scenarios stored before it existed; read ``today_date`` then."""
+
+    @property
+    def today_date(self) -> date:
+        """``today`` as a date (``REFERENCE_TODAY`` for scenarios stored without one)."""
+        return date.fromisoformat(self.today) if self.today else REFERENCE_TODAY
 
     @property
     def failure_kind(self) -> str | None:
@@ -161,6 +172,19 @@ _json_text = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(value, ensure_ascii=False)``, without making an encoder for every call."""
 
 
+_TODAY_SPAN_DAYS = 2 * 365
+
+
+def today_for(seed: int) -> date:
+    """One example's "today", from its attempt seed: reproducible, never the wall clock.
+
+    Up to two years after ``REFERENCE_TODAY``.
+    Taken from the seed arithmetically, not from the plan's random stream, so
+    adding it moved no other drawn value.
+    """
+    return REFERENCE_TODAY + timedelta(days=seed % _TODAY_SPAN_DAYS)
+
+
 @dataclass
 class PlanContext:
     """Everything a category may draw from while planning one attempt."""
@@ -171,6 +195,10 @@ class PlanContext:
     seed: int
     optional_rate: float = 0.5
     style: dict[str, str] = field(default_factory=dict)
+    today: date = field(init=False)  # the example's "today", from ``seed``
+
+    def __post_init__(self) -> None:
+        self.today = today_for(self.seed)
 
     def call_id(self, step: int) -> str:
         return f"call_{self.seed % 16**8:08x}{step}"
@@ -202,6 +230,7 @@ class Category(ABC):
             seed=context.seed,
             steps=steps,
             style=context.style,
+            today=context.today.isoformat(),
             **extra,
         )
 

@@ -43,7 +43,12 @@ class ErrorRecovery(Category):
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
         good = seed_arguments(
-            tool.parameters, rng, context.faker, optional_rate=context.optional_rate, tool=tool.name
+            tool.parameters,
+            rng,
+            context.faker,
+            optional_rate=context.optional_rate,
+            tool=tool.name,
+            today=context.today,
         )
         roll = rng.random()
         failure: PlannedFailure | None = None

@@ -24,9 +24,9 @@ from callforge.generator.scenarios.base import (
 )
 from callforge.generator.schema import property_document, resolved_properties
 from callforge.generator.seeding import seed_arguments
+from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
-_LOOKUP = re.compile(r"^(get|search|find|list|lookup|look_up|fetch|check|query)", re.I)
 _ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|key|name)$", re.I)
 
 
@@ -55,7 +55,7 @@ class _Partners:
     tool: ToolSpec
     others: list[ToolSpec]
     middles: list[ToolSpec]  # others with a chainable argument
-    lookups: list[ToolSpec]  # others whose name reads like a lookup
+    lookups: list[ToolSpec]  # others that retrieve data (lookup, search, forecast)
 
 
 def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
@@ -70,7 +70,7 @@ def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
             tool=tool,
             others=others,
             middles=[t for t in others if chainable_arguments(t)],
-            lookups=[t for t in others if _LOOKUP.match(t.name)],
+            lookups=[t for t in others if tool_kind(t).retrieves],
         )
     return partners
 
@@ -141,6 +141,7 @@ class MultiStep(Category):
                 context.faker,
                 optional_rate=context.optional_rate,
                 tool=step_tool.name,
+                today=context.today,
             )
             if index > 0:
                 argument = _pick_chained(step_tool, arguments, context)
@@ -186,7 +187,9 @@ def _pick_chained(tool: ToolSpec, arguments: dict[str, object], context: PlanCon
         # An optional chainable parameter the seeder left out: seed it into the call.
         name = chainable_arguments(tool)[0]
         schema = property_document(tool.parameters, name)
-        arguments[name] = seed_arguments(schema, context.rng, context.faker, tool=tool.name)[name]
+        arguments[name] = seed_arguments(
+            schema, context.rng, context.faker, tool=tool.name, today=context.today
+        )[name]
         return name
     preferred = [name for name in present if _ID_LIKE.search(name)]
     return context.rng.choice(preferred or present)

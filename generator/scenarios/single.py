@@ -25,6 +25,7 @@ class SingleCall(Category):
             context.faker,
             optional_rate=context.optional_rate,
             tool=tool.name,
+            today=context.today,
         )
         call = ToolCall(id=context.call_id(0), name=tool.name, arguments=arguments)
         return self.new_plan(tool, context, [PlannedStep(call=call)])

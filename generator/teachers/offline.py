@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
+from callforge.generator.results import successful_result, today_of
 from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
 from callforge.generator.tools import ToolSpec
 
-# Fabricated timestamps are drawn around a fixed day, never the wall clock, so the
-# same seed writes the same bytes on any day.
-_EPOCH = datetime(2026, 1, 15, 12, 0, 0)
-_MONTH = timedelta(days=30)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_LISTING = re.compile(r"^(search|list|find|query|browse)", re.I)
 
 
 def humanise(name: str) -> str:
@@ -86,7 +81,7 @@ class OfflineTeacher:
     def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results = [self._result(plan, index, rng) for index in range(len(plan.steps))]
+        results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
@@ -131,7 +126,9 @@ class OfflineTeacher:
 
     # -- the tools' results ----------------------------------------------------
 
-    def _result(self, plan: ScenarioPlan, index: int, rng: random.Random) -> dict[str, Any]:
+    def _result(
+        self, plan: ScenarioPlan, tools: dict[str, ToolSpec], index: int, rng: random.Random
+    ) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
             template = self._phrases["errors"][step.failure.kind]
@@ -141,42 +138,14 @@ class OfflineTeacher:
                 for key, text in template.items()
             }
             return {ERROR_KEY: error}
-        result = self._fabricate(step.call.name, step.call.arguments, rng)
-        result.update(step.must_return)
-        return result
-
-    def _fabricate(
-        self, tool: str, arguments: dict[str, Any], rng: random.Random
-    ) -> dict[str, Any]:
-        """A plausible success payload: what a real API of this shape tends to return."""
-        entity = humanise(tool).split()[-1].rstrip("s") or "item"
-        faker = self._faker
-        if _LISTING.match(tool):
-            count = rng.randint(1, 3)
-            items = [
-                {
-                    "id": faker.bothify("??-#####").upper(),
-                    "name": faker.catch_phrase(),
-                    "score": round(rng.uniform(0.5, 1), 2),
-                }
-                for _ in range(count)
-            ]
-            return {"status": "ok", "count": count, "results": items}
-        scalars = {
-            k: v
-            for k, v in arguments.items()
-            if isinstance(v, str | int | float) and not isinstance(v, bool)
-        }
-        echoed = dict(list(scalars.items())[: rng.randint(1, 3)]) if scalars else {}
-        return {
-            "status": rng.choice(["ok", "success", "completed", "confirmed"]),
-            f"{entity}_id": faker.bothify(f"{entity[:3].upper()}-#####"),
-            **echoed,
-            "updated_at": faker.date_time_between(_EPOCH - _MONTH, _EPOCH).isoformat(
-                timespec="seconds"
-            )
-            + "Z",
-        }
+        return successful_result(
+            tools[step.call.name],
+            step.call.arguments,
+            rng=rng,
+            faker=self._faker,
+            today=today_of(plan),
+            must_return=step.must_return,
+        )
 
     # -- the final answer --------------------------------------------------------
 
@@ -191,15 +160,25 @@ class OfflineTeacher:
             and isinstance(value, str | int | float)
             and not isinstance(value, bool)
         ]
-        if "results" in last:
-            first = last["results"][0]["name"]
-            facts.insert(0, f"{len(last['results'])} matching result(s), the first being {first}")
+        records = next((v for v in last.values() if isinstance(v, list) and v), [])
+        if records and isinstance(records[0], dict):
+            first = ", ".join(facts_of(records[0])[:3])
+            facts.insert(0, f"{len(records)} matching result(s), the first being ({first})")
         kind = plan.failure_kind
         retry_note = rng.choice(self._phrases["retry_notes"][kind]) if kind else ""
         text = self._answer.render(
             facts=facts[:3], retry_note=retry_note, phrases=self._phrases, pick=rng.choice
         )
         return " ".join(text.split())
+
+
+def facts_of(record: dict[str, Any]) -> list[str]:
+    """``label value`` for each scalar field of a record."""
+    return [
+        f"{humanise(key)} {_value_text(value)}"
+        for key, value in record.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
 
 
 def _value_text(value: Any) -> str:

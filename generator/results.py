@@ -1,0 +1,891 @@
+"""What a successful tool call returns: data shaped like the tool's result, tied to the call.
+
+A model learns from tool results what answers are made of, so a result must
+carry the data the call was for: a lookup returns the record, a search a list of
+records that match its filters, a conversion the converted amount and the rate,
+a forecast one entry per day asked for, a create/send/schedule/book the new thing
+with its new id. A result of an invented id, a status and the echoed arguments
+teaches a model to answer with ids.
+
+``successful_result`` works in three steps:
+
+1. **shape**: the tool's declared result schema (``ToolSpec.output_schema``), or
+   where it has none a schema inferred from what the tool does
+   (``inferred_schema``, from ``tool_kinds``);
+2. **seed**: realistic values for that schema from the project's own seeding
+   (``seed_arguments``: names, places, ids, money), so every value fits it;
+3. **tie**: the values made to agree with the call and with each other: a field
+   named like an argument holds the argument's value (a lookup by email returns
+   that email, a search's records match its filters), a forecast has ``days``
+   entries from today on, an arrival follows its departure, a total adds up its
+   items, a conversion's amount is the amount times the rate, timestamps of what
+   the call did are "today" and records found are older. A tie that would break
+   the schema is not made.
+
+The plan's ``must_return`` values are then placed at their dotted paths
+(``"flights.0.flight_id"``) so a later call can use them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import random
+import re
+import statistics
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from faker import Faker
+
+from callforge.generator.errors import UnsupportedSchemaError
+from callforge.generator.schema import (
+    SchemaDocument,
+    instance_is_valid,
+    resolved_properties,
+    schema_types,
+    validate_instance,
+)
+from callforge.generator.seeding import seed_arguments
+from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
+from callforge.generator.tools import ToolSpec
+
+FIXED_TODAY = date(2026, 1, 15)
+"""The day results are dated around when the plan names none (never the wall clock)."""
+
+Json = Any
+
+# -- inferred shapes -----------------------------------------------------------------
+
+_STRING: dict[str, Any] = {"type": "string"}
+_MONEY: dict[str, Any] = {"type": "number", "minimum": 1, "maximum": 2000}
+_CURRENCY: dict[str, Any] = {"type": "string", "pattern": "^[A-Z]{3}$"}
+_COUNTRY: dict[str, Any] = {"type": "string", "pattern": "^[A-Z]{2}$"}
+_INSTANT: dict[str, Any] = {"type": "string", "format": "date-time"}
+_DAY: dict[str, Any] = {"type": "string", "format": "date"}
+_RATING: dict[str, Any] = {"type": "number", "minimum": 1, "maximum": 5}
+
+
+def _int(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+def _enum(*values: str) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _nouns(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# The fields a record of each kind of entity has, by the entity's noun.
+_ENTITY_FIELDS: list[tuple[frozenset[str], dict[str, dict[str, Any]]]] = [
+    (
+        _nouns(
+            "customer user person employee contact account member patient student client "
+            "profile owner author guest passenger driver"
+        ),
+        {
+            "name": _STRING,
+            "email": {"type": "string", "format": "email"},
+            "phone": _STRING,
+            "city": _STRING,
+            "country": _COUNTRY,
+            "member_since": _DAY,
+        },
+    ),
+    (
+        _nouns("order purchase invoice transaction payment refund shipment"),
+        {
+            "status": _enum("pending", "shipped", "delivered"),
+            "total": _MONEY,
+            "currency": _CURRENCY,
+            "item_count": _int(1, 8),
+            "placed_at": _INSTANT,
+        },
+    ),
+    (
+        _nouns("product item book movie article recipe game song album course"),
+        {
+            "title": _STRING,
+            "price": _MONEY,
+            "currency": _CURRENCY,
+            "rating": _RATING,
+            "in_stock": {"type": "boolean"},
+        },
+    ),
+    (
+        _nouns("flight"),
+        {
+            "airline": _STRING,
+            "flight_number": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{3,4}$"},
+            "departure_time": _INSTANT,
+            "arrival_time": _INSTANT,
+            "price": _MONEY,
+            "currency": _CURRENCY,
+        },
+    ),
+    (
+        _nouns("hotel restaurant place venue property room listing apartment"),
+        {
+            "name": _STRING,
+            "address": _STRING,
+            "city": _STRING,
+            "rating": _RATING,
+            "price_per_night": _MONEY,
+            "currency": _CURRENCY,
+        },
+    ),
+    (
+        _nouns("weather temperature condition conditions climate"),
+        {
+            "temperature": {"type": "number", "minimum": -10, "maximum": 35},
+            "condition": _enum("sunny", "cloudy", "light rain", "rain"),
+            "humidity": _int(20, 95),
+            "wind_speed": {"type": "number", "minimum": 0, "maximum": 60},
+        },
+    ),
+    (
+        _nouns("file document directory folder attachment image photo"),
+        {"path": _STRING, "size_bytes": _int(200, 5_000_000), "modified_at": _INSTANT},
+    ),
+    (
+        _nouns("event meeting appointment reservation booking"),
+        {"title": _STRING, "start_time": _INSTANT, "end_time": _INSTANT, "location": _STRING},
+    ),
+    (
+        _nouns("stock quote share ticker"),
+        {
+            "symbol": {"type": "string", "pattern": "^[A-Z]{2,5}$"},
+            "price": _MONEY,
+            "currency": _CURRENCY,
+            "change_percent": {"type": "number", "minimum": -8, "maximum": 8},
+        },
+    ),
+]
+_DEFAULT_FIELDS: dict[str, dict[str, Any]] = {
+    "title": _STRING,
+    "description": _STRING,
+    "created_at": _INSTANT,
+}
+_DONE_STATUS = {
+    Verb.CREATE: "created",
+    Verb.SEND: "sent",
+    Verb.SCHEDULE: "scheduled",
+    Verb.BOOK: "confirmed",
+    Verb.UPDATE: "updated",
+}
+# What the new thing is called where its entity's own id is an argument (book a *flight*).
+_NEW_IDS = {Verb.BOOK: "booking_id", Verb.SEND: "message_id"}
+_WEATHER = re.compile(r"weather|temperature|rain|snow|wind|climate", re.I)
+_CONDITIONS = ["sunny", "partly cloudy", "cloudy", "light rain", "rain", "thunderstorms", "fog"]
+
+
+def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, Any]:
+    """The result schema of a tool that declares none, from what it does.
+
+    A lookup returns the record (its entity's fields plus the fields asked by);
+    a search a list of such records; a conversion the converted amount and the
+    rate; a computation the computed value; a forecast one entry per day; a
+    create/send/schedule/book the new thing with its id, status and timestamp; a
+    cancellation the thing and its new state.
+    """
+    kind = kind or tool_kind(tool)
+    entity = kind.entity
+    asked = _scalar_parameters(tool)
+    record_id = f"{entity}_id"
+    record = {record_id: _STRING, **_entity_fields(entity), **asked}
+    verb = kind.verb
+    if verb is Verb.LOOKUP:
+        return _object(record, [record_id, *_entity_fields(entity)])
+    if verb is Verb.SEARCH:
+        items = _object(record, [record_id, *_entity_fields(entity)])
+        listing = {"type": "array", "minItems": 1, "maxItems": 4, "items": items}
+        key = _plural(entity)
+        return _object({key: listing, "total_count": _int(1, 40)}, [key, "total_count"])
+    if verb is Verb.CONVERT:
+        amount = next((n for n, s in asked.items() if s.get("type") == "number"), "amount")
+        converted = f"converted_{amount}"
+        rate = {"type": "number", "minimum": 0.01, "maximum": 200}
+        fields = {**asked, "rate": rate, converted: {"type": "number"}, "rate_time": _INSTANT}
+        return _object(fields, [*asked, "rate", converted])
+    if verb is Verb.COMPUTE:
+        key = entity if entity not in ("item", "result") else "value"
+        return _object({key: {"type": "number"}, **_units(asked)}, [key])
+    if verb is Verb.FORECAST:
+        return _forecast_schema(tool, asked)
+    if verb in _DONE_STATUS:
+        new_id = _NEW_IDS.get(verb, record_id)
+        if new_id in asked:
+            new_id = f"new_{new_id}"
+        stamp = f"{_DONE_STATUS[verb]}_at"
+        made = {new_id: _STRING, "status": {"const": _DONE_STATUS[verb]}, **_made_extras(verb)}
+        return _object({**made, **asked, stamp: _INSTANT}, [*made, stamp])
+    if verb is Verb.CANCEL:
+        fields = {
+            record_id: _STRING,
+            **asked,
+            "status": {"const": "cancelled"},
+            "previous_status": _enum("active", "pending", "confirmed"),
+            "cancelled_at": _INSTANT,
+        }
+        return _object(fields, [k for k in fields if k not in asked])
+    return _object({"status": {"const": "completed"}, **asked}, ["status"])
+
+
+def _forecast_schema(tool: ToolSpec, asked: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if _WEATHER.search(f"{tool.name} {tool.description}"):
+        day = _object(
+            {
+                "date": _DAY,
+                "condition": _enum(*_CONDITIONS),
+                "high": {"type": "number"},
+                "low": {"type": "number"},
+                "precipitation_chance": _int(0, 100),
+            },
+            ["date", "condition", "high", "low", "precipitation_chance"],
+        )
+    else:
+        day = _object(
+            {"date": _DAY, "predicted": {"type": "number", "minimum": 0, "maximum": 10000}},
+            ["date", "predicted"],
+        )
+    days = {"type": "array", "minItems": 1, "maxItems": 14, "items": day}
+    fields = {**{n: s for n, s in asked.items() if n != "days"}, "days": days}
+    return _object(fields, list(fields))
+
+
+def _units(asked: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: schema for name, schema in asked.items() if "unit" in name}
+
+
+def _made_extras(verb: Verb) -> dict[str, dict[str, Any]]:
+    if verb is Verb.BOOK:
+        code = {"type": "string", "pattern": "^[A-Z0-9]{6}$"}
+        return {"confirmation_code": code, "total_price": _MONEY, "currency": _CURRENCY}
+    return {}
+
+
+def _object(properties: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(dict.fromkeys(n for n in required if n in properties)),
+    }
+
+
+def _entity_fields(entity: str) -> dict[str, dict[str, Any]]:
+    return next((f for nouns, f in _ENTITY_FIELDS if entity in nouns), _DEFAULT_FIELDS)
+
+
+def _scalar_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
+    """The tool's top-level scalar parameters: a record found or made holds them."""
+    try:
+        properties = resolved_properties(tool.parameters, tool=tool.name)
+    except UnsupportedSchemaError:
+        return {}
+    scalar = ("string", "integer", "number", "boolean")
+    return {
+        name: schema
+        for name, schema in properties.items()
+        if (schema_types(schema) or ("object",))[0] in scalar and not _is_flag(name, schema)
+    }
+
+
+def _is_flag(name: str, schema: Mapping[str, Any]) -> bool:
+    """Request options (``include_orders``, ``limit``) are no part of what comes back."""
+    return schema.get("type") == "boolean" or name in ("limit", "offset", "page", "page_size")
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + ("es" if re.search(r"(s|x|ch|sh)$", noun) else "s")
+
+
+# -- the result ----------------------------------------------------------------------
+
+
+def successful_result(
+    tool: ToolSpec,
+    arguments: Mapping[str, Any],
+    *,
+    rng: random.Random,
+    faker: Faker,
+    today: date = FIXED_TODAY,
+    must_return: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A realistic result of a successful call of ``tool`` with ``arguments``."""
+    kind = tool_kind(tool)
+    schema = tool.output_schema or inferred_schema(tool, kind)
+    try:
+        seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
+    except UnsupportedSchemaError:  # a declared schema seeding cannot fill
+        schema = inferred_schema(tool, kind)
+        seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
+    result = copy.deepcopy(seeded)
+    _Ties(schema, arguments, _parameter_defaults(tool), kind, today, rng).apply(result)
+    if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
+        result = seeded
+    place_values(result, must_return or {})
+    return result
+
+
+def place_values(result: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Put each value at its dotted path (``"flights.0.flight_id"``), making what is missing.
+
+    A path part that is a number indexes a list (extended with copies of its last
+    item, or empty objects); any other part is an object key.
+    """
+    for path, value in values.items():
+        parts = path.split(".")
+        node: Any = result
+        for part, after in itertools.pairwise(parts):
+            node = _child(node, part, list if after.isdigit() else dict)
+        _set(node, parts[-1], value)
+
+
+def _child(node: Any, part: str, kind: type) -> Any:
+    if isinstance(node, list) and part.isdigit():
+        index = int(part)
+        while len(node) <= index:
+            node.append(copy.deepcopy(node[-1]) if node else kind())
+        if not isinstance(node[index], kind):
+            node[index] = kind()
+        return node[index]
+    if not isinstance(node.get(part), kind):
+        node[part] = kind()
+    return node[part]
+
+
+def _set(node: Any, part: str, value: Any) -> None:
+    if isinstance(node, list) and part.isdigit():
+        index = int(part)
+        while len(node) <= index:
+            node.append(copy.deepcopy(node[-1]) if node else None)
+        node[index] = value
+    else:
+        node[part] = value
+
+
+def today_of(plan: Any) -> date:
+    """The plan's "today" (``ScenarioPlan.today``) where it has one, else ``FIXED_TODAY``."""
+    text = getattr(plan, "today", None)
+    try:
+        return date.fromisoformat(text) if isinstance(text, str) else FIXED_TODAY
+    except ValueError:
+        return FIXED_TODAY
+
+
+# -- ties ----------------------------------------------------------------------------
+
+_PAST = re.compile(
+    r"(_at|_on|since|created|placed|sent|updated|modified|cancelled|canceled|issued|joined"
+    r"|last_|rate_time|timestamp|birth|dob|ordered|paid|booked|registered)",
+    re.I,
+)
+_RANGE_PAIRS = (
+    ("start", "end"),
+    ("departure", "arrival"),
+    ("check_in", "check_out"),
+    ("checkin", "checkout"),
+    ("from", "to"),
+    ("begin", "finish"),
+)
+_AIRLINES = [
+    "Lufthansa",
+    "Air France",
+    "KLM",
+    "British Airways",
+    "Delta Air Lines",
+    "United Airlines",
+    "Emirates",
+    "Qatar Airways",
+    "Singapore Airlines",
+    "Iberia",
+    "Turkish Airlines",
+    "Air Canada",
+]
+# Approximate units per US dollar, enough for a plausible rate between two currencies.
+_PER_USD = {
+    "USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.0, "CHF": 0.88, "CAD": 1.36,
+    "AUD": 1.52, "NZD": 1.65, "CNY": 7.2, "HKD": 7.82, "SGD": 1.34, "INR": 83.0,
+    "SEK": 10.5, "NOK": 10.7, "DKK": 6.9, "PLN": 4.0, "CZK": 23.0, "MXN": 17.0,
+    "BRL": 5.0, "ZAR": 18.5, "KRW": 1350.0, "TRY": 32.0, "AED": 3.67, "THB": 36.0,
+}  # fmt: skip
+_LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
+_SUMMARIES: dict[str, Callable[[list[float]], float]] = {
+    "average": statistics.fmean,
+    "mean": statistics.fmean,
+    "avg": statistics.fmean,
+    "median": statistics.median,
+    "sum": math.fsum,
+    "total": math.fsum,
+    "max": max,
+    "maximum": max,
+    "min": min,
+    "minimum": min,
+}
+
+
+class _Ties:
+    """Makes a seeded result agree with its call, its day and itself, within its schema."""
+
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        arguments: Mapping[str, Any],
+        defaults: Mapping[str, Any],
+        kind: ToolKind,
+        today: date,
+        rng: random.Random,
+    ) -> None:
+        self.doc = SchemaDocument(schema)
+        self.root = schema
+        # What the call asked for: its arguments, and the defaults of the ones left out.
+        self.arguments = {
+            **{k: v for k, v in defaults.items() if v is not _NO_DEFAULT},
+            **arguments,
+        }
+        self.parameters = set(defaults)
+        self.flags = {n for n in self.parameters if n.startswith(("include_", "with_"))}
+        self.kind = kind
+        self.today = today
+        self.rng = rng
+
+    def apply(self, result: dict[str, Any]) -> None:
+        for record, schema, depth in self._records(result, self.root, 0):
+            self._echo(record, schema)
+            self._lists(record, schema)
+            self._drop_unasked(record, schema)
+            self._times(record, schema, depth)
+            self._numbers(record, schema)
+            self._fares(record, schema)
+            self._names(record, schema)
+        self._verb(result)
+        self._one_currency(result)
+
+    # -- walking ---------------------------------------------------------------------
+
+    def _resolve(self, schema: Any) -> dict[str, Any]:
+        try:
+            return self.doc.resolve(schema, path="result")[0]
+        except UnsupportedSchemaError:
+            return {}
+
+    def _records(
+        self, value: Any, schema: Any, depth: int
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], int]]:
+        """Every object in the result with its resolved schema, outermost first."""
+        resolved = self._resolve(schema)
+        if isinstance(value, dict):
+            yield value, resolved, depth
+            properties = resolved.get("properties") or {}
+            for key in list(value):
+                yield from self._records(value.get(key), properties.get(key, {}), depth + 1)
+        elif isinstance(value, list):
+            for item in value:
+                yield from self._records(item, resolved.get("items", {}), depth + 1)
+
+    def _fits(self, schema: Mapping[str, Any], key: str, value: Any) -> bool:
+        sub = (schema.get("properties") or {}).get(key)
+        if sub is None:
+            return False
+        return instance_is_valid({**_defs(self.root), **self._resolve(sub)}, value)
+
+    def _put(self, record: dict[str, Any], schema: Mapping[str, Any], key: str, value: Any) -> None:
+        if self._fits(schema, key, value):
+            record[key] = value
+
+    # -- arguments -------------------------------------------------------------------
+
+    def _echo(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """A field named like a scalar argument holds its value: the record that was asked for."""
+        for key in list(record):
+            value = self.arguments.get(key)
+            if value is not None and not isinstance(value, list | dict):
+                self._put(record, schema, key, value)
+        for key in list(record):
+            date_value = self._argument_date(key)
+            current = record[key]
+            if date_value and isinstance(current, str) and "T" in current:
+                self._put(record, schema, key, f"{date_value}{current[10:]}")
+
+    def _argument_date(self, key: str) -> str | None:
+        """``departure_time`` takes the day of the ``departure_date`` argument."""
+        stem = _stem(key)
+        for name, value in self.arguments.items():
+            if name != key and _stem(name) == stem and stem and _is_day(value):
+                return str(value)
+        return None
+
+    def _lists(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """A list field named like a list argument has one entry per argument item."""
+        for key, current in list(record.items()):
+            given = self.arguments.get(key)
+            if not isinstance(given, list) or not isinstance(current, list) or not given:
+                continue
+            if not current or not all(isinstance(item, dict) for item in current):
+                self._put(record, schema, key, copy.deepcopy(given))
+                continue
+            items = [copy.deepcopy(current[i % len(current)]) for i in range(len(given))]
+            for item, source in zip(items, given, strict=True):
+                if isinstance(source, dict):
+                    item.update({k: v for k, v in source.items() if k in item})
+                else:
+                    first = next((k for k, v in item.items() if isinstance(v, str)), None)
+                    if first is not None:
+                        item[first] = source
+            self._put(record, schema, key, items)
+
+    def _drop_unasked(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """No room in the result of a meeting booked without one; no orders unless asked for."""
+        required = set(schema.get("required") or ())
+        for key in list(record):
+            if key in required:
+                continue
+            flag = next((f for f in self.flags if _flag_covers(f, key)), None)
+            if flag is not None:
+                if self.arguments.get(flag) is not True:
+                    del record[key]
+            elif key in self.parameters and key not in self.arguments:
+                del record[key]  # an option the call left out is not in what comes back
+
+    # -- time ------------------------------------------------------------------------
+
+    def _times(self, record: dict[str, Any], schema: Mapping[str, Any], depth: int) -> None:
+        """Dates in step with today: what happened before it, what is planned after it."""
+        properties = schema.get("properties") or {}
+        days = [k for k in record if self._format(properties.get(k)) in ("date", "date-time")]
+        for key in days:
+            if key in self.arguments or self._argument_date(key):
+                continue
+            value = record[key]
+            if not isinstance(value, str):
+                continue
+            self._put(record, schema, key, self._dated(key, value, depth))
+        self._order_pairs(record, schema)
+
+    def _dated(self, key: str, value: str, depth: int) -> str:
+        with_time = "T" in value
+        clock = value[10:] if with_time else ""
+        made_now = depth == 0 and self.kind.verb not in (Verb.LOOKUP, Verb.SEARCH)
+        if _PAST.search(key):
+            offset = 0 if made_now else -self.rng.randint(1, 400)
+            if "since" in key or "birth" in key or "joined" in key:
+                offset = -self.rng.randint(200, 3000)
+        else:
+            offset = self.rng.randint(2, 60)
+        day = self.today + timedelta(days=offset)
+        return f"{day.isoformat()}{clock}" if with_time else day.isoformat()
+
+    def _order_pairs(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        for first, second in _RANGE_PAIRS:
+            start = next((k for k in record if _stem(k) == first), None)
+            end = next((k for k in record if _stem(k) == second), None)
+            if start is None or end is None:
+                continue
+            begins, ends = _instant(record[start]), _instant(record[end])
+            if begins is None or ends is None:
+                continue
+            minutes = self._duration_minutes()
+            if minutes is None and timedelta(0) < ends - begins <= timedelta(days=14):
+                continue
+            span = timedelta(minutes=minutes or self.rng.choice((75, 110, 150, 205, 290)))
+            if "T" in str(record[end]):
+                self._put(record, schema, end, _instant_text(begins + span))
+            else:
+                self._put(
+                    record, schema, end, (begins + max(span, timedelta(days=1))).date().isoformat()
+                )
+
+    def _duration_minutes(self) -> int | None:
+        for name, value in self.arguments.items():
+            if "duration" in name and isinstance(value, int) and not isinstance(value, bool):
+                return value * 60 if "hour" in name else value
+        return None
+
+    def _format(self, sub: Any) -> str | None:
+        resolved = self._resolve(sub) if sub is not None else {}
+        found = resolved.get("format")
+        return found if isinstance(found, str) else None
+
+    # -- numbers ---------------------------------------------------------------------
+
+    def _numbers(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        self._temperatures(record, schema)
+        self._low_high(record, schema)
+        self._totals(record, schema)
+        self._conversion(record, schema)
+        if "total_count" in record:
+            listed = max((len(v) for v in record.values() if isinstance(v, list)), default=0)
+            if isinstance(record["total_count"], int) and record["total_count"] < listed:
+                self._put(record, schema, "total_count", listed + self.rng.randint(0, 12))
+
+    def _temperatures(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        if not ({"high", "low"} <= record.keys() or "temperature" in record):
+            return
+        imperial = (
+            self.arguments.get("units") == "imperial"
+            or "fahrenheit" in str(self.arguments.get("unit", "")).lower()
+        )
+        base = self.rng.uniform(-2, 30)
+        spread = self.rng.uniform(3, 11)
+        values = {"high": base + spread / 2, "low": base - spread / 2, "temperature": base}
+        for key, celsius in values.items():
+            if key in record:
+                degrees = celsius * 9 / 5 + 32 if imperial else celsius
+                self._put(record, schema, key, round(degrees))
+
+    def _low_high(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        for low, high in (("low", "high"), ("min", "max"), ("minimum", "maximum")):
+            a: Any = record.get(low)
+            b: Any = record.get(high)
+            if _number(a) and _number(b) and a > b:
+                self._put(record, schema, low, b)
+                self._put(record, schema, high, a)
+
+    def _totals(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """A total is the sum of its lines' quantity times unit price."""
+        lines = record.get("items")
+        if "total" not in record or not isinstance(lines, list) or not lines:
+            return
+        try:
+            total = sum(line["quantity"] * line["unit_price"] for line in lines)
+        except (KeyError, TypeError):
+            return
+        self._put(record, schema, "total", round(total, 2))
+
+    def _conversion(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """The converted amount is the amount times the rate, at a plausible rate."""
+        converted = next((k for k in record if k.startswith("converted")), None)
+        if converted is None or "rate" not in record:
+            return
+        amount = next(
+            (v for k, v in self.arguments.items() if _number(v) and k in ("amount", "value")),
+            next((v for v in self.arguments.values() if _number(v)), None),
+        )
+        if amount is None:
+            return
+        source, target = self._currencies()
+        if source in _PER_USD and target in _PER_USD:
+            rate = _PER_USD[target] / _PER_USD[source] * self.rng.uniform(0.99, 1.01)
+        else:
+            rate = self.rng.uniform(0.2, 5)
+        rate = round(rate, 4 if rate < 10 else 2)
+        self._put(record, schema, "rate", rate)
+        self._put(record, schema, converted, round(amount * rate, 2))
+
+    def _currencies(self) -> tuple[str | None, str | None]:
+        source = target = None
+        for name, value in self.arguments.items():
+            if not isinstance(value, str):
+                continue
+            if name.startswith(("from", "source", "base")):
+                source = value.upper()
+            elif name.startswith(("to", "target", "quote")):
+                target = value.upper()
+        return source, target
+
+    # -- words -----------------------------------------------------------------------
+
+    def _fares(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """A fare for several passengers is several seats' price."""
+        seats = self.arguments.get("passengers")
+        if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
+            return
+        for key in ("price", "total_price", "fare"):
+            if _number(record.get(key)):
+                self._put(record, schema, key, round(self.rng.uniform(90, 900) * seats, 2))
+
+    def _names(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        if isinstance(record.get("airline"), str):
+            self._put(record, schema, "airline", self.rng.choice(_AIRLINES))
+        preference = self.arguments.get("seat_preference")
+        seat = record.get("seat")
+        if isinstance(seat, str) and preference in ("window", "aisle"):
+            letters = "AF" if preference == "window" else "CD"
+            row = self.rng.randint(3, 38)
+            self._put(record, schema, "seat", f"{row}{self.rng.choice(letters)}")
+
+    # -- by verb ---------------------------------------------------------------------
+
+    def _verb(self, result: dict[str, Any]) -> None:
+        verb = self.kind.verb
+        if verb is Verb.FORECAST:
+            self._forecast_days(result)
+        elif verb is Verb.COMPUTE:
+            self._computed(result)
+        elif verb is Verb.SEARCH:
+            self._at_most_limit(result)
+            self._newest_first(result)
+
+    def _forecast_days(self, result: dict[str, Any]) -> None:
+        """As many entries as days asked for, one per day from today."""
+        key, entries = _first_list(result)
+        if key is None or not entries:
+            return
+        wanted = next(
+            (v for n, v in self.arguments.items() if n in ("days", "num_days", "periods")), None
+        )
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0:
+            fitted = [copy.deepcopy(entries[i % len(entries)]) for i in range(wanted)]
+            candidate = {**result, key: fitted}
+            if not validate_instance(self.root, candidate):
+                entries = result[key] = fitted
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            for name in entry:
+                if name in ("date", "day") and isinstance(entry[name], str):
+                    entry[name] = (self.today + timedelta(days=index)).isoformat()
+            if "condition" in entry and "precipitation_chance" in entry:
+                entry["precipitation_chance"] = _chance(entry["condition"], self.rng)
+            if {"high", "low"} <= entry.keys() and index:
+                # A day differs from the day before by a few degrees, not at random.
+                before = entries[index - 1]
+                drift = self.rng.randint(-3, 3)
+                for bound in ("high", "low"):
+                    if _number(before.get(bound)):
+                        entry[bound] = before[bound] + drift
+
+    def _computed(self, result: dict[str, Any]) -> None:
+        """Where the computation is one callforge knows (a mean, a gcd, ...), its true value."""
+        key = next((k for k, v in result.items() if _number(v) and k not in self.arguments), None)
+        if key is None:
+            return
+        value = known_computation(self.kind.entity, self.arguments)
+        if value is None:
+            return
+        candidate = {**result, key: round(value, 4) if isinstance(value, float) else value}
+        if not validate_instance(self.root, candidate):
+            result[key] = candidate[key]
+
+    def _at_most_limit(self, result: dict[str, Any]) -> None:
+        key, entries = _first_list(result)
+        limit = next(
+            (v for n, v in self.arguments.items() if n in _LIMITS and _number(v) and v > 0), None
+        )
+        if key is not None and isinstance(limit, int) and len(entries) > limit:
+            candidate = {**result, key: entries[:limit]}
+            if not validate_instance(self.root, candidate):
+                result[key] = candidate[key]
+
+    def _newest_first(self, result: dict[str, Any]) -> None:
+        key, entries = _first_list(result)
+        if key is None or not all(isinstance(e, dict) for e in entries):
+            return
+        stamp = next((k for k in entries[0] if _PAST.search(k)), None) if entries else None
+        if stamp is None or not all(isinstance(e.get(stamp), str) for e in entries):
+            return
+        entries.sort(key=lambda e: e[stamp], reverse=True)
+
+    def _one_currency(self, result: dict[str, Any]) -> None:
+        """Every amount of one result is in one currency."""
+        found = [(record, schema) for record, schema, _ in self._records(result, self.root, 0)]
+        first = next((r["currency"] for r, _ in found if isinstance(r.get("currency"), str)), None)
+        if first is None:
+            return
+        for record, schema in found:
+            if "currency" in record and "currency" not in self.arguments:
+                self._put(record, schema, "currency", first)
+
+
+_NO_DEFAULT = object()
+
+
+def known_computation(entity: str, arguments: Mapping[str, Any]) -> float | int | None:
+    """The value of a computation named by ``entity`` over ``arguments``, where it is known.
+
+    A summary of a list of numbers (average, median, sum, max, min), a factorial,
+    gcd/lcm, a hypotenuse, a triangle's area from base and height.
+    """
+    numbers = [v for v in arguments.values() if _number(v)]
+    listed = next(
+        (v for v in arguments.values() if isinstance(v, list) and v and all(map(_number, v))),
+        None,
+    )
+    integers = [v for v in numbers if isinstance(v, int)]
+    if entity in _SUMMARIES and listed is not None:
+        return _SUMMARIES[entity]([float(x) for x in listed])
+    if entity == "factorial" and integers and 0 <= integers[0] <= 20:
+        return math.factorial(integers[0])
+    if entity in ("gcd", "lcm") and len(integers) >= 2:
+        return (math.gcd if entity == "gcd" else math.lcm)(*integers)
+    if entity in ("hypot", "hypotenuse") and numbers:
+        return math.hypot(*numbers)
+    base, height = arguments.get("base"), arguments.get("height")
+    if entity == "area" and _number(base) and _number(height):
+        return float(base) * float(height) / 2  # type: ignore[arg-type]
+    return None
+
+
+def _parameter_defaults(tool: ToolSpec) -> dict[str, Any]:
+    """Each top-level parameter's default, or ``_NO_DEFAULT``."""
+    try:
+        properties = resolved_properties(tool.parameters, tool=tool.name)
+    except UnsupportedSchemaError:
+        properties = {}
+    names = [*(tool.parameters.get("properties") or {})]
+    return {name: properties.get(name, {}).get("default", _NO_DEFAULT) for name in names}
+
+
+def _defs(root: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: root[key] for key in ("$defs", "definitions") if key in root}
+
+
+def _stem(name: str) -> str:
+    """``departure_time`` -> ``departure``, ``check_in_at`` -> ``check_in``."""
+    words = [
+        w for w in name_words(name) if w not in ("time", "date", "at", "on", "datetime", "day")
+    ]
+    return "_".join(words)
+
+
+def _flag_covers(flag: str, key: str) -> bool:
+    """``include_orders`` covers ``orders`` and ``recent_orders``."""
+    subject = flag.split("_", 1)[1] if "_" in flag else flag
+    return bool(subject) and subject in key
+
+
+def _is_day(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time())
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _instant_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _first_list(result: dict[str, Any]) -> tuple[str | None, list[Any]]:
+    for key, value in result.items():
+        if isinstance(value, list):
+            return key, value
+    return None, []
+
+
+def _chance(condition: Any, rng: random.Random) -> int:
+    text = str(condition).lower()
+    if "thunder" in text or text == "rain" or "snow" in text:
+        return rng.randint(70, 95)
+    if "rain" in text or "shower" in text:
+        return rng.randint(40, 70)
+    if "cloud" in text or "fog" in text:
+        return rng.randint(10, 35)
+    return rng.randint(0, 10)
