@@ -758,7 +758,8 @@ def _print_summary(summary: RunSummary) -> None:
         console.print(
             f"teacher: {usage.requests} requests ({summary.retries} retries), "
             f"{usage.prompt_tokens:,} prompt ({usage.cached_tokens:,} cached) + "
-            f"{usage.completion_tokens:,} completion tokens, {summary.cached} drafts from cache"
+            f"{usage.completion_tokens:,} completion tokens, {summary.cached} drafts from cache",
+            soft_wrap=True,
         )
     for group, count in summary.reasons.most_common(3):
         console.print(f"  rejected {count}x: {escape(str(group))}", highlight=False, soft_wrap=True)
