@@ -25,6 +25,7 @@ def run_cli(
     *args: str | Path,
     cwd: Path | None = None,
     env: dict[str, str | None] | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``callforge ...`` in this process, as Typer's test runner does, and return
     what a subprocess would: exit code, stdout and stderr apart.
@@ -32,8 +33,10 @@ def run_cli(
     ``env`` overrides the environment (``None`` removes a variable); the caller's
     own ``OPENAI_*`` variables are never passed on. Only tests that must kill a
     process, and one of the installed entry point, start a real one
-    (``run_installed``).
+    (``run_installed``). ``timeout`` is accepted for callers written for a
+    subprocess and has no effect here.
     """
+    del timeout
     from typer.testing import CliRunner
 
     from callforge.cli import app
