@@ -321,6 +321,13 @@ def _shortfall(summary: RunSummary) -> str | None:
         )
     if not summary.accepted:
         return f"nothing accepted ({spent}); see 'callforge stats' for why"
+    if summary.given_up:
+        (tool, category), why = next(iter(summary.given_up.items()))
+        return (
+            f"incomplete: {missing} of {summary.missing_at_start} examples still missing "
+            f"({spent}); the pilot stopped {len(summary.given_up)} cell(s), e.g. "
+            f"{tool} / {category}: {why}"
+        )
     if missing:
         return (
             f"incomplete: {missing} of {summary.missing_at_start} examples still missing "
