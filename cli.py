@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from callforge.generator.pipeline import Progress as RunProgress
     from callforge.generator.pipeline import RunSummary
+    from callforge.generator.spend import SpendLimit
 
 
 class _OneLineErrors(TyperGroup):
@@ -293,7 +294,7 @@ def generate_command(
 
 def _spend_limit(
     max_requests: int | None, max_cost: float | None, price_table: dict[str, float]
-) -> Any:
+) -> SpendLimit:
     from callforge.generator.spend import SpendLimit
 
     if max_requests is not None and max_requests < 1:

@@ -71,7 +71,11 @@ class TeacherStats:
 
 @runtime_checkable
 class Teacher(Protocol):
-    """Writes the words around a plan. Raise ``TeacherFailure`` when no usable draft comes."""
+    """Writes the words around a plan. Raise ``TeacherFailure`` when no usable draft comes.
+
+    A teacher that caches its answers has a ``cache: ResponseCache | None``
+    attribute, which ``pipeline.generate_into`` points at the store's cache.
+    """
 
     id: str
     concurrency: int
