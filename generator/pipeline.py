@@ -360,6 +360,7 @@ class Generation:
                     except SpendLimitReached as reached:
                         # Nothing new is sent; drafts in flight finish (paid for already).
                         summary.stopped = summary.stopped or reached.reason
+                        summary.usage += reached.usage
                         continue
                     accepted = self._record(outcome, dedup, summary)
                     missing[cell] -= accepted

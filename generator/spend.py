@@ -40,9 +40,11 @@ def cost_of(usage: Usage, prices: Mapping[str, float]) -> float:
 class SpendLimitReached(Exception):
     """The next request would pass a spend cap; the run stops, keeping what it stored."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, usage: Usage | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.usage = usage or Usage()
+        """What the draft it stopped had cost already (its earlier asks)."""
 
 
 @dataclass

@@ -280,6 +280,9 @@ class OpenAITeacher:
                 completion, usage = await self._complete(payload, spent)
             except TeacherFailure as failure:
                 raise TeacherFailure(failure.reason, failure.usage, answer) from None
+            except SpendLimitReached as reached:
+                reached.usage = spent  # the asks before this one were paid for
+                raise
             spent += usage
             try:
                 with checking_against(request.plan, request.tools):
