@@ -195,6 +195,10 @@ def generate_command(
     templates: Annotated[
         Path | None, typer.Option("--templates", help="Folder overriding shipped templates.")
     ] = None,
+    graph: Annotated[
+        Path | None,
+        typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
+    ] = None,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -261,8 +265,14 @@ def generate_command(
     tool_set = load_tools(
         tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
+    if graph is not None:
+        from callforge.generator.dataflow import load_graph, with_graph
+
+        tool_set = with_graph(tool_set, load_graph(graph, tool_set))
     teacher_impl = get_teacher(teacher_name, option_labels(flags, settings_file), **options)
     run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+    if graph is not None:
+        run_config["graph"] = str(graph)
     with _progress_bar() as bar:
         try:
             summary = asyncio.run(
@@ -377,11 +387,14 @@ def tools_import_command(
     import json
 
     from callforge.generator.importers import load_tools
+    from callforge.generator.tools import stored_definition
 
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
-    text = json.dumps(tool_set.definitions(), indent=2, ensure_ascii=False) + "\n"
+    # A tool file to pass back with --tools: declared result schemas kept (x-output-schema).
+    entries = [stored_definition(tool) for tool in tool_set]
+    text = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -414,6 +427,63 @@ def tools_list_command(db: DbOption = DEFAULT_DB) -> None:
         second_column="hash",
         out=Console(),
     )
+
+
+@tools_app.command("graph")
+@user_errors
+def tools_graph_command(
+    tools: Annotated[
+        str, typer.Option("--tools", help="Tool set, in any format 'generate' reads.")
+    ],
+    tool_format: FormatOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the graph as editable JSON here.")
+    ] = None,
+) -> None:
+    """Which result field of which tool can feed which parameter: the chains multi_step follows.
+
+    Edit the file --out writes (drop an edge, add one) and pass it back with
+    'generate --graph'.
+
+    Example: callforge tools graph --tools tools.json --out graph.json
+    """
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from callforge.generator.dataflow import graph_json, infer_graph
+    from callforge.generator.importers import load_tools
+
+    tool_set = load_tools(
+        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    )
+    graph = infer_graph(tool_set)
+    if out is not None:
+        text = json.dumps(graph_json(graph, tool_set), indent=2, ensure_ascii=False) + "\n"
+        out.write_text(text, encoding="utf-8")
+    table = Table(title=f"{len(graph.edges)} data-flow edges in {escape(tools)}")
+    table.add_column("from: tool, result field", no_wrap=True)
+    table.add_column("to: tool, parameter", no_wrap=True)
+    table.add_column("score", justify="right")
+    table.add_column("evidence")
+    for edge in graph.edges:
+        table.add_row(
+            f"{escape(edge.from_tool)}\n  [cyan]{escape(edge.field)}[/]",
+            f"{escape(edge.to_tool)}\n  [cyan]{escape(edge.parameter)}[/]",
+            f"{edge.score:.2f}",
+            escape(edge.evidence),
+        )
+    shown = Console()
+    shown.print(table)
+    unfed = [name for name in tool_set.names if not graph.edges_into(name)]
+    if unfed:
+        shown.print(f"no multi_step (nothing feeds them): {escape(', '.join(unfed))}")
+    if out is not None:
+        typer.echo(f"wrote {len(graph.edges)} edges to {out}", err=True)
 
 
 def _print_tools(

@@ -206,6 +206,9 @@ def render(figure: Figure, show: int) -> list[str]:
     if figure.passed is not None:
         verdict = "PASS" if figure.passed else "FAIL"
     lines = [f"#{figure.issue} {figure.label:<62} {shown:>22}  target {figure.target:<7} {verdict}"]
+    strict = figure.detail.get("share_without_action_ids")
+    if strict is not None:
+        lines.append(f"      ({strict:.1%} when the ids an acting tool made do not count either)")
     for note in figure.flagged[:show]:
         lines.append(f"      {note}")
     return lines

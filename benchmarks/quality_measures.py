@@ -268,10 +268,12 @@ _COUNT_KEYS = frozenset(
 _SCORE_KEYS = frozenset({"score", "relevance", "rank", "confidence"})
 
 
-def bookkeeping_kind(path: tuple[str, ...]) -> str | None:
+def bookkeeping_kind(path: tuple[str, ...], value: Any = None) -> str | None:
     """'id', 'status', 'timestamp', 'count' or 'score' when a leaf's key says so, else None.
 
     A search hit's relevance score is the search's bookkeeping, not the record's data.
+    Count keys (count, total, page, limit, ...) are bookkeeping only for an integer at
+    the result's top level: an order's ``total`` of 162.12 is data.
     """
     if not path:
         return None
@@ -283,7 +285,7 @@ def bookkeeping_kind(path: tuple[str, ...]) -> str | None:
         return "status"
     if key in _TIMESTAMP_KEYS or (tokens and tokens[-1] == "at"):
         return "timestamp"
-    if key in _COUNT_KEYS:
+    if key in _COUNT_KEYS and len(path) == 1 and type(value) is int:
         return "count"
     if key in _SCORE_KEYS:
         return "score"
@@ -531,7 +533,7 @@ def data_leaves(result: Any, arguments: Mapping[str, Any]) -> list[tuple[tuple[s
     for path, leaf in leaves(result):
         if leaf is None or (isinstance(leaf, str) and not leaf.strip()):
             continue
-        if bookkeeping_kind(path) is not None:
+        if bookkeeping_kind(path, leaf) is not None:
             continue
         if any(same_value(leaf, argument) for argument in echoed):
             continue
@@ -843,20 +845,20 @@ def pasted_descriptions(examples: Iterable[Example], size: int = 6) -> Figure:
     return _share(figure)
 
 
-def answer_uses_result(example: Example) -> bool | None:
+def answer_uses_result(example: Example, action_ids: bool = True) -> bool | None:
     """Whether the final answer states a result value the user did not state.
 
     None when there is nothing to judge: no final answer, or no successful result.
-    Result values are ``data_leaves`` of every successful result (so ids, status,
-    timestamps, counts, echoes and filler do not count), minus those the user
-    stated (``stated_in``); the answer uses one when it ``stated_in`` the answer.
-    Strings shorter than three characters are skipped (too easily found by chance).
+    Result values are ``answer_values`` of every successful result, minus those the
+    user stated (``stated_in``); the answer uses one when it ``stated_in`` the
+    answer. Strings shorter than three characters are skipped (too easily found by
+    chance). ``action_ids=False`` leaves the ids made by acting tools out too.
     """
     results = [c for c in example.calls if c.result is not None and not c.is_error]
     if example.final_answer is None or not results:
         return None
     for call in results:
-        for _, leaf in data_leaves(call.result, call.arguments):
+        for leaf in answer_values(call, example.tools.get(call.name) or {}, action_ids):
             if isinstance(leaf, str) and len(leaf.strip()) < 3:
                 continue
             if stated_in(leaf, example.user_words):
@@ -866,9 +868,28 @@ def answer_uses_result(example: Example) -> bool | None:
     return False
 
 
+def answer_values(call: Call, tool: Mapping[str, Any], action_ids: bool = True) -> list[Any]:
+    """The values of a result an answer may report: its ``data_leaves``, and for a tool
+    that acts (not ``is_lookup_tool``: create, send, book, cancel...) also the ids it
+    made, not echoed from the call: "your booking reference is BK-123" answers, while
+    a lookup's answer that reads back a record id does not.
+    """
+    values = [leaf for _, leaf in data_leaves(call.result, call.arguments)]
+    if action_ids and not is_lookup_tool(tool):
+        echoed = [leaf for _, leaf in leaves(call.arguments)]
+        values += [
+            leaf
+            for path, leaf in leaves(call.result)
+            if bookkeeping_kind(path, leaf) == "id"
+            and not any(same_value(leaf, argument) for argument in echoed)
+        ]
+    return values
+
+
 def answers_using_results(examples: Iterable[Example]) -> Figure:
     """Share of final answers using a value from a tool result the user did not state
-    (target >= 80%); see ``answer_uses_result``."""
+    (target >= 80%); see ``answer_uses_result``. Its detail gives the share when no id
+    counts (``action_ids=False``), the stricter reading."""
     figure = Figure(
         "answers_using_results",
         "final answers using a result value the user did not state",
@@ -876,15 +897,20 @@ def answers_using_results(examples: Iterable[Example]) -> Figure:
         None,
         ">= 80%",
     )
+    strict = 0
     for example in examples:
         verdict = answer_uses_result(example)
         if verdict is None:
             continue
+        strict += answer_uses_result(example, action_ids=False) is True
         figure.denominator += 1
         if verdict:
             figure.numerator += 1
         else:
             figure.flag(f"#{example.index} {(example.final_answer or '')[:120]!r}")
+    figure.detail = {
+        "share_without_action_ids": strict / figure.denominator if figure.denominator else None
+    }
     return _share(figure)
 
 

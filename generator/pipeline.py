@@ -448,7 +448,8 @@ class Generation:
         tools_used = tuple(self.tools[name] for name in plan.tools_used())
         tick = time.perf_counter()
         try:
-            reply = await self.teacher.write(TeacherRequest(plan=plan, tools=tools_used))
+            request = TeacherRequest(plan=plan, tools=tools_used, dataflow=self.tools.dataflow)
+            reply = await self.teacher.write(request)
         except TeacherFailure as exc:
             payload = plan.model_dump(mode="json")
             if exc.answer is not None:  # the model's last words, for 'callforge show'
@@ -463,7 +464,7 @@ class Generation:
         finally:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        scenario = Scenario(plan=plan, draft=reply.draft)
+        scenario = Scenario(plan=reply.plan or plan, draft=reply.draft)
         rejection = None if reply.validated else validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
         outcome = _Outcome(
@@ -490,7 +491,7 @@ class Generation:
             optional_rate=self.config.optional_rate,
             style=style,
         )
-        return get_category(category_name).plan(self.tools[tool_name], self.tools, context)
+        return get_category(category_name).make_plan(self.tools[tool_name], self.tools, context)
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""

@@ -36,6 +36,7 @@ import re
 import statistics
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from faker import Faker
@@ -48,12 +49,9 @@ from callforge.generator.schema import (
     schema_types,
     validate_instance,
 )
-from callforge.generator.seeding import seed_arguments
+from callforge.generator.seeding import REFERENCE_TODAY, seed_arguments
 from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
 from callforge.generator.tools import ToolSpec
-
-FIXED_TODAY = date(2026, 1, 15)
-"""The day results are dated around when the plan names none (never the wall clock)."""
 
 Json = Any
 
@@ -196,12 +194,11 @@ def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, A
     entity = kind.entity
     asked = _scalar_parameters(tool)
     record_id = f"{entity}_id"
-    record = {record_id: _STRING, **_entity_fields(entity), **asked}
     verb = kind.verb
     if verb is Verb.LOOKUP:
-        return _object(record, [record_id, *_entity_fields(entity)])
+        return _record_schema(tool, kind)
     if verb is Verb.SEARCH:
-        items = _object(record, [record_id, *_entity_fields(entity)])
+        items = _record_schema(tool, kind)
         listing = {"type": "array", "minItems": 1, "maxItems": 4, "items": items}
         key = _plural(entity)
         return _object({key: listing, "total_count": _int(1, 40)}, [key, "total_count"])
@@ -233,6 +230,21 @@ def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, A
         }
         return _object(fields, [k for k in fields if k not in asked])
     return _object({"status": {"const": "completed"}, **asked}, ["status"])
+
+
+def _record_schema(tool: ToolSpec, kind: ToolKind) -> dict[str, Any]:
+    """A record of the tool's entity: its id, the fields such an entity has, the fields asked by."""
+    record_id = f"{kind.entity}_id"
+    fields = _entity_fields(kind.entity)
+    asked = {n: s for n, s in _scalar_parameters(tool).items() if n not in _SEARCH_WORDS}
+    record = {record_id: _STRING, **fields, **asked}
+    return _object(record, [record_id, *fields])
+
+
+# What a search is asked with, not a field of what it finds.
+_SEARCH_WORDS = frozenset(
+    ["query", "q", "keyword", "keywords", "search", "term", "terms", "text", "prompt"]
+)
 
 
 def _forecast_schema(tool: ToolSpec, asked: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -296,7 +308,7 @@ def _scalar_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
 
 def _is_flag(name: str, schema: Mapping[str, Any]) -> bool:
     """Request options (``include_orders``, ``limit``) are no part of what comes back."""
-    return schema.get("type") == "boolean" or name in ("limit", "offset", "page", "page_size")
+    return schema.get("type") == "boolean" or name in (*_LIMITS, "offset", "page")
 
 
 def _plural(noun: str) -> str:
@@ -314,7 +326,7 @@ def successful_result(
     *,
     rng: random.Random,
     faker: Faker,
-    today: date = FIXED_TODAY,
+    today: date = REFERENCE_TODAY,
     must_return: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A realistic result of a successful call of ``tool`` with ``arguments``."""
@@ -325,12 +337,71 @@ def successful_result(
     except UnsupportedSchemaError:  # a declared schema seeding cannot fill
         schema = inferred_schema(tool, kind)
         seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
+    _fill_open_objects(seeded, schema, tool, kind, rng, faker)
     result = copy.deepcopy(seeded)
     _Ties(schema, arguments, _parameter_defaults(tool), kind, today, rng).apply(result)
     if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
         result = seeded
     place_values(result, must_return or {})
     return result
+
+
+def _fill_open_objects(
+    result: dict[str, Any],
+    schema: Mapping[str, Any],
+    tool: ToolSpec,
+    kind: ToolKind,
+    rng: random.Random,
+    faker: Faker,
+) -> None:
+    """Give the empty objects of a loosely declared result (``list[dict[str, str]]``) data.
+
+    Such a schema lets seeding draw ``[{}]``; each empty object gets the fields a
+    record of the tool's entity has (the whole inferred result at the top), turned
+    into what its ``additionalProperties`` allows. A fill the schema refuses is undone.
+    """
+    doc = SchemaDocument(schema)
+    for target, resolved, top in _open_objects(result, schema, doc, top=True):
+        shape = inferred_schema(tool, kind) if top else _record_schema(tool, kind)
+        drawn = seed_arguments(shape, rng, faker, optional_rate=1.0, tool=tool.name)
+        target.update(_as_allowed(drawn, resolved.get("additionalProperties", True)))
+        if validate_instance(schema, result):
+            target.clear()
+
+
+def _open_objects(
+    value: Any, schema: Any, doc: SchemaDocument, *, top: bool = False
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], bool]]:
+    try:
+        resolved = doc.resolve(schema, path="result")[0]
+    except UnsupportedSchemaError:
+        return
+    if isinstance(value, dict):
+        extra = resolved.get("additionalProperties", True)
+        if not value and not resolved.get("properties") and extra is not False:
+            yield value, resolved, top
+        properties = resolved.get("properties") or {}
+        for key, child in value.items():
+            yield from _open_objects(child, properties.get(key, {}), doc)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _open_objects(item, resolved.get("items", {}), doc)
+
+
+def _as_allowed(drawn: dict[str, Any], extra: Any) -> dict[str, Any]:
+    """The drawn fields an object's ``additionalProperties`` accepts, strings made where asked."""
+    wanted = schema_types(extra) if isinstance(extra, Mapping) else None
+    if not wanted:
+        return drawn
+    out: dict[str, Any] = {}
+    for key, value in drawn.items():
+        if isinstance(value, dict | list) or value is None:
+            continue
+        if "string" in wanted and not isinstance(value, str):
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        if instance_is_valid(extra, value):
+            out[key] = value
+    return out
 
 
 def place_values(result: dict[str, Any], values: Mapping[str, Any]) -> None:
@@ -345,6 +416,22 @@ def place_values(result: dict[str, Any], values: Mapping[str, Any]) -> None:
         for part, after in itertools.pairwise(parts):
             node = _child(node, part, list if after.isdigit() else dict)
         _set(node, parts[-1], value)
+
+
+def value_at(result: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted path of a result (as ``place_values`` reads it), or ``default``.
+
+    ``value_at({"flights": [{"flight_id": "F1"}]}, "flights.0.flight_id") == "F1"``.
+    """
+    node = result
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return default
+    return node
 
 
 def _child(node: Any, part: str, kind: type) -> Any:
@@ -368,15 +455,6 @@ def _set(node: Any, part: str, value: Any) -> None:
         node[index] = value
     else:
         node[part] = value
-
-
-def today_of(plan: Any) -> date:
-    """The plan's "today" (``ScenarioPlan.today``) where it has one, else ``FIXED_TODAY``."""
-    text = getattr(plan, "today", None)
-    try:
-        return date.fromisoformat(text) if isinstance(text, str) else FIXED_TODAY
-    except ValueError:
-        return FIXED_TODAY
 
 
 # -- ties ----------------------------------------------------------------------------
@@ -415,7 +493,11 @@ _PER_USD = {
     "SEK": 10.5, "NOK": 10.7, "DKK": 6.9, "PLN": 4.0, "CZK": 23.0, "MXN": 17.0,
     "BRL": 5.0, "ZAR": 18.5, "KRW": 1350.0, "TRY": 32.0, "AED": 3.67, "THB": 36.0,
 }  # fmt: skip
+_GENERIC_FIELDS = frozenset(
+    ["id", "name", "type", "value", "date", "time", "title", "description", "kind", "code"]
+)
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
+_EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
     "average": statistics.fmean,
     "mean": statistics.fmean,
@@ -491,8 +573,12 @@ class _Ties:
 
     def _fits(self, schema: Mapping[str, Any], key: str, value: Any) -> bool:
         sub = (schema.get("properties") or {}).get(key)
-        if sub is None:
+        if sub is None:  # an open object: what its additionalProperties allows
+            sub = schema.get("additionalProperties", True) if "properties" not in schema else None
+        if sub is None or sub is False:
             return False
+        if sub is True:
+            return True
         return instance_is_valid({**_defs(self.root), **self._resolve(sub)}, value)
 
     def _put(self, record: dict[str, Any], schema: Mapping[str, Any], key: str, value: Any) -> None:
@@ -502,9 +588,14 @@ class _Ties:
     # -- arguments -------------------------------------------------------------------
 
     def _echo(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
-        """A field named like a scalar argument holds its value: the record that was asked for."""
+        """A field named like a scalar argument holds its value: the record that was asked for.
+
+        "Named like" is the same name, or the argument's name ending in the field's
+        (``customer_email`` fills ``email``, ``order_status`` fills ``status``), except
+        for names too generic to tell whose they are (``id``, ``name``).
+        """
         for key in list(record):
-            value = self.arguments.get(key)
+            value = self._argument_for(key)
             if value is not None and not isinstance(value, list | dict):
                 self._put(record, schema, key, value)
         for key in list(record):
@@ -512,6 +603,13 @@ class _Ties:
             current = record[key]
             if date_value and isinstance(current, str) and "T" in current:
                 self._put(record, schema, key, f"{date_value}{current[10:]}")
+
+    def _argument_for(self, key: str) -> Any:
+        if key in self.arguments:
+            return self.arguments[key]
+        if key in _GENERIC_FIELDS:
+            return None
+        return next((v for n, v in self.arguments.items() if n.endswith(f"_{key}")), None)
 
     def _argument_date(self, key: str) -> str | None:
         """``departure_time`` takes the day of the ``departure_date`` argument."""
@@ -530,7 +628,8 @@ class _Ties:
             if not current or not all(isinstance(item, dict) for item in current):
                 self._put(record, schema, key, copy.deepcopy(given))
                 continue
-            items = [copy.deepcopy(current[i % len(current)]) for i in range(len(given))]
+            item_schema = self._item_schema(schema, key)
+            items = self._resized(current, len(given), item_schema)
             for item, source in zip(items, given, strict=True):
                 if isinstance(source, dict):
                     item.update({k: v for k, v in source.items() if k in item})
@@ -539,6 +638,35 @@ class _Ties:
                     if first is not None:
                         item[first] = source
             self._put(record, schema, key, items)
+
+    def _item_schema(self, schema: Mapping[str, Any], key: str) -> dict[str, Any]:
+        listed = self._resolve((schema.get("properties") or {}).get(key, {}))
+        return self._resolve(listed.get("items", {}))
+
+    def _resized(self, entries: list[Any], size: int, item_schema: Mapping[str, Any]) -> list[Any]:
+        """``size`` entries: the seeded ones, then varied copies of them (not clones)."""
+        out = [copy.deepcopy(entries[i % len(entries)]) for i in range(size)]
+        for item in out[len(entries) :]:
+            if isinstance(item, dict):
+                self._vary(item, item_schema)
+        return out
+
+    def _vary(self, item: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        """A copied record made its own: other choices, nearby numbers, a new id."""
+        for key, value in list(item.items()):
+            sub = self._resolve((schema.get("properties") or {}).get(key, {}))
+            if key in self.arguments:
+                continue
+            if isinstance(sub.get("enum"), list) and sub["enum"]:
+                self._put(item, schema, key, self.rng.choice(sub["enum"]))
+            elif _number(value):
+                varied = value * self.rng.uniform(0.75, 1.3)
+                self._put(
+                    item, schema, key, round(varied) if isinstance(value, int) else round(varied, 2)
+                )
+            elif isinstance(value, str) and re.search(r"(^|_)id$", key):
+                digits = re.sub(r"\d", lambda _: str(self.rng.randint(0, 9)), value)
+                self._put(item, schema, key, digits)
 
     def _drop_unasked(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         """No room in the result of a meeting booked without one; no orders unless asked for."""
@@ -558,7 +686,12 @@ class _Ties:
     def _times(self, record: dict[str, Any], schema: Mapping[str, Any], depth: int) -> None:
         """Dates in step with today: what happened before it, what is planned after it."""
         properties = schema.get("properties") or {}
-        days = [k for k in record if self._format(properties.get(k)) in ("date", "date-time")]
+        days = [
+            key
+            for key, value in record.items()
+            if self._format(properties.get(key)) in ("date", "date-time")
+            or (key not in properties and _instant(value) is not None)
+        ]
         for key in days:
             if key in self.arguments or self._argument_date(key):
                 continue
@@ -731,7 +864,9 @@ class _Ties:
             (v for n, v in self.arguments.items() if n in ("days", "num_days", "periods")), None
         )
         if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0:
-            fitted = [copy.deepcopy(entries[i % len(entries)]) for i in range(wanted)]
+            fitted = self._resized(
+                entries, wanted, self._item_schema(self._resolve(self.root), key)
+            )
             candidate = {**result, key: fitted}
             if not validate_instance(self.root, candidate):
                 entries = result[key] = fitted
@@ -741,15 +876,24 @@ class _Ties:
             for name in entry:
                 if name in ("date", "day") and isinstance(entry[name], str):
                     entry[name] = (self.today + timedelta(days=index)).isoformat()
-            if "condition" in entry and "precipitation_chance" in entry:
-                entry["precipitation_chance"] = _chance(entry["condition"], self.rng)
-            if {"high", "low"} <= entry.keys() and index:
-                # A day differs from the day before by a few degrees, not at random.
-                before = entries[index - 1]
-                drift = self.rng.randint(-3, 3)
-                for bound in ("high", "low"):
-                    if _number(before.get(bound)):
-                        entry[bound] = before[bound] + drift
+            self._weather_day(entry, index, entries)
+
+    def _weather_day(self, entry: dict[str, Any], index: int, entries: list[Any]) -> None:
+        """A day a few degrees off the day before, its sky, rain and wind agreeing."""
+        if {"high", "low"} <= entry.keys() and index:
+            before = entries[index - 1]
+            drift = self.rng.randint(-3, 3)
+            for bound in ("high", "low"):
+                if _number(before.get(bound)):
+                    entry[bound] = before[bound] + drift
+        imperial = self.arguments.get("units") == "imperial"
+        high: Any = entry.get("high")
+        if entry.get("condition") == "snow" and _number(high) and high > (35 if imperial else 2):
+            entry["condition"] = "rain"
+        if "condition" in entry and "precipitation_chance" in entry:
+            entry["precipitation_chance"] = _chance(entry["condition"], self.rng)
+        if _number(entry.get("wind_speed")):
+            entry["wind_speed"] = self.rng.randint(3, 22) if imperial else self.rng.randint(5, 35)
 
     def _computed(self, result: dict[str, Any]) -> None:
         """Where the computation is one callforge knows (a mean, a gcd, ...), its true value."""
@@ -785,9 +929,9 @@ class _Ties:
     def _one_currency(self, result: dict[str, Any]) -> None:
         """Every amount of one result is in one currency."""
         found = [(record, schema) for record, schema, _ in self._records(result, self.root, 0)]
-        first = next((r["currency"] for r, _ in found if isinstance(r.get("currency"), str)), None)
-        if first is None:
+        if not any("currency" in record for record, _ in found):
             return
+        first = self.rng.choice(_EVERYDAY_CURRENCIES)
         for record, schema in found:
             if "currency" in record and "currency" not in self.arguments:
                 self._put(record, schema, "currency", first)
@@ -836,6 +980,7 @@ def _defs(root: Mapping[str, Any]) -> dict[str, Any]:
     return {key: root[key] for key in ("$defs", "definitions") if key in root}
 
 
+@lru_cache(maxsize=4096)
 def _stem(name: str) -> str:
     """``departure_time`` -> ``departure``, ``check_in_at`` -> ``check_in``."""
     words = [
@@ -889,3 +1034,67 @@ def _chance(condition: Any, rng: random.Random) -> int:
     if "cloud" in text or "fog" in text:
         return rng.randint(10, 35)
     return rng.randint(0, 10)
+
+
+# -- what counts as data ---------------------------------------------------------------
+
+_NOT_DATA_KEY = re.compile(
+    r"^(id|ids|uuid|guid|ref|reference|.*[_-]ids?|.*[a-z]Ids?|status|state|success|ok|message|msg"
+    r"|detail|code|error|.*_at|timestamp|created|updated|count|total_count|total_results"
+    r"|num_results|page|page_size|per_page|limit|offset|has_more|next_cursor|next_page)$"
+)
+_STATUS_WORDS = frozenset(["ok", "success", "succeeded", "completed", "done", "true", "found"])
+
+
+def is_hollow(result: Any, arguments: Mapping[str, Any]) -> bool:
+    """Whether ``result`` holds no data beyond ids, status, timestamps and echoed ``arguments``.
+
+    An echo is an argument's text anywhere, or its number under its own name: a
+    triangle's ``area`` of 5 from ``base`` 5 and ``height`` 2 is data.
+    """
+    texts = {_comparable(v) for _, v in _leaves(arguments) if isinstance(v, str)}
+    named = {(k, _comparable(v)) for k, v in _leaves(arguments)}
+    return not any(
+        _is_data(key, value)
+        and _comparable(value) not in texts
+        and (key, _comparable(value)) not in named
+        for key, value in _leaves(result)
+    )
+
+
+def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for child_key, child in value.items():
+            yield from _leaves(child, str(child_key))
+    elif isinstance(value, list):
+        for child in value:
+            yield from _leaves(child, key)
+    else:
+        yield key, value
+
+
+def _is_data(key: str, value: Any) -> bool:
+    if value is None or isinstance(value, bool) or _NOT_DATA_KEY.match(key):
+        return False
+    if isinstance(value, str):
+        return bool(value.strip()) and value.lower() not in _STATUS_WORDS and not _is_time(value)
+    return True
+
+
+def _is_time(text: str) -> bool:
+    try:
+        if len(text) == 10:
+            date.fromisoformat(text)
+        else:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value

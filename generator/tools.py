@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callforge.generator.errors import InputError
 from callforge.generator.records import OUTPUT_SCHEMA_KEY
@@ -31,6 +31,9 @@ from callforge.generator.schema import (
     check_parameters_schema,
     schema_types,
 )
+
+if TYPE_CHECKING:
+    from callforge.generator.dataflow import DataFlowGraph
 
 RESULT_KEY = "result"
 """A declared result that is not a JSON object (a list, a number) is returned under this key."""
@@ -91,6 +94,8 @@ class ToolSet:
 
     tools: tuple[ToolSpec, ...]
     source: str = "<memory>"
+    dataflow: DataFlowGraph | None = field(default=None, compare=False)
+    """The user's data-flow graph (``generate --graph``); None: inferred from the tools."""
     _by_name: dict[str, ToolSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +119,10 @@ class ToolSet:
 
     def definitions(self) -> list[dict[str, Any]]:
         return [tool.definition for tool in self.tools]
+
+    def subset(self, names: Sequence[str]) -> ToolSet:
+        """The named tools, in that order, keeping the source and the data-flow graph."""
+        return ToolSet(tuple(self[name] for name in names), self.source, self.dataflow)
 
 
 def function_name(raw: str) -> str:

@@ -6,7 +6,10 @@ Two layers:
   re-checks any exported line: role order, every tool call answered by exactly
   one tool message with its id, known functions, arguments that parse and fit the
   schema, grounded values, failed calls repaired, a final answer;
-* ``validate_scenario`` renders a scenario, runs ``check_conversation`` on it and
+* ``validate_scenario`` renders a scenario, runs ``check_conversation`` on it,
+  checks every successful tool result (``check_results``: it fits the tool's
+  declared output schema, and a lookup, search, conversion, computation or
+  forecast returns data, not just ids, a status and the arguments back) and
   then its category's own rules (a chained value really came from the earlier
   result, an error_recovery first call really fails, ...).
 
@@ -22,14 +25,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from callforge.generator.grounding import GroundingText, normalise_parts
+from callforge.generator.results import is_hollow
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import Scenario, result_is_error
 from callforge.generator.schema import validate_instance
+from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSet
 
 STRUCTURE = "structure"
 SCHEMA = "schema"
 GROUNDING = "grounding"
+RESULT = "result"
 CATEGORY = "category"
 DEDUP = "dedup"
 TEACHER = "teacher"
@@ -58,8 +64,42 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
     problem = check_conversation(scenario.to_messages(), schemas)
     if problem is not None:
         return problem
+    problem = check_results(scenario, tools)
+    if problem is not None:
+        return problem
     reason = get_category(plan.category).check(scenario, tools)
     return Rejection(CATEGORY, reason) if reason else None
+
+
+def check_results(scenario: Scenario, tools: ToolSet) -> Rejection | None:
+    """Every successful result fits its tool's output schema and, where data is the point, has some.
+
+    A lookup, search, conversion, computation or forecast (``ToolKind.returns_data``)
+    whose result holds nothing beyond ids, a status, timestamps and the call's own
+    arguments is hollow: a model trained on it learns to answer with ids.
+    """
+    for index, (step, result) in enumerate(
+        zip(scenario.plan.steps, scenario.draft.tool_results, strict=True)
+    ):
+        name = step.call.name
+        if step.failure is not None or name not in tools:
+            continue
+        tool = tools[name]
+        if tool.output_schema is not None:
+            errors = validate_instance(tool.output_schema, result)
+            if errors:
+                return Rejection(
+                    RESULT,
+                    f"result of call {index + 1} ({name}) breaks its output schema: {errors[0]}",
+                )
+        kind = tool_kind(tool)
+        if kind.returns_data and is_hollow(result, step.call.arguments):
+            return Rejection(
+                RESULT,
+                f"hollow result of call {index + 1} ({name}): only ids, status, timestamps and "
+                f"echoed arguments; a {kind.verb} must return data",
+            )
+    return None
 
 
 def check_conversation(

@@ -2,7 +2,8 @@
 
 The LLM teacher's prompt carries the plan as JSON (``## Plan (JSON)``) and the tool
 definitions (``## Tools``), as a real model would read them. This responder
-parses both and writes the draft with the offline teacher, so end-to-end tests
+parses both and writes the draft with the offline teacher (keeping the seeded
+values of the free-text arguments it is asked to write), so end-to-end tests
 and benchmarks exercise the real openai + instructor path with answers that pass
 validation, while the server's ``ServerBehaviour`` injects the faults.
 A prompt without a plan gets the schema-filling answer.
@@ -37,7 +38,9 @@ class PlanResponder:
             return self._fallback(request)
         plan = ScenarioPlan.model_validate_json(plan_match.group(1))
         draft = self._teacher.write_now(plan, _tools(tools_match.group(1)))
-        return draft.model_dump(mode="json")
+        # The free text it is asked to write: the seeded values, which the draft states.
+        written = [{n: step.call.arguments[n] for n in step.free_text} for step in plan.steps]
+        return {**draft.model_dump(mode="json"), "free_text": written}
 
 
 @lru_cache(maxsize=256)

@@ -812,6 +812,8 @@ def test_tools_import_writes_openai_tools_that_load_back(tmp_path: Path) -> None
     tools = load_tools(out)
     assert tools.names == ["listPets", "createPets", "showPetById"]
     assert detect_format(json.loads(out.read_text())) == "openai"
+    assert tools.tools == load_tools(DATA / "petstore.yaml").tools  # result schemas kept
+    assert tools["showPetById"].output_schema is not None
 
 
 def test_tools_import_filters_and_errors(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from callforge.generator.teachers.flow import AdaptiveLimiter
 from callforge.generator.teachers.llm import OpenAITeacher
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet
+from callforge.generator.tools import ToolSet, parse_tools
 from callforge.generator.validate import check_conversation, validate_scenario
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
@@ -344,14 +344,16 @@ def test_an_endpoint_refusing_everything_stops_cleanly_and_keeps_the_store(
 
 
 def plan_for(category: str, seed: int) -> tuple[ToolSet, ScenarioPlan]:
-    """A plan for the first example tool, as the pipeline would make it."""
+    """A plan for the first example tool that has ``category``, as the pipeline would make it."""
     tools = load_tools(EXAMPLE_TOOLS)
     faker = Faker()
     faker.seed_instance(seed)
     context = PlanContext(
         rng=random.Random(seed), faker=faker, attempt=0, seed=seed, optional_rate=0.5, style=STYLE
     )
-    return tools, get_category(category).plan(next(iter(tools)), tools, context)
+    kind = get_category(category)
+    tool = next(tool for tool in tools if kind.unavailable_for(tool, tools) is None)
+    return tools, kind.plan(tool, tools, context)
 
 
 def write_once(server: LocalServer, plan: ScenarioPlan, tools: ToolSet, **options: Any) -> Any:
@@ -414,6 +416,77 @@ def test_a_draft_that_never_fits_is_a_failure_with_the_validators_reason(
     assert failure.value.usage.requests == 2 == server.stats.total
     assert failure.value.reason.startswith("output did not fit after 2 tries: grounding:")
     assert "not stated" in failure.value.reason
+
+
+def test_a_chain_is_told_by_field_and_a_draft_without_the_value_there_is_rejected(
+    server: LocalServer,
+) -> None:
+    """The prompt says which field of which result carries which value to which call; a
+    model that writes the chained value somewhere else in the result is rejected for it."""
+    tools, plan = plan_for("multi_step", seed=1)
+    [link] = plan.chains
+    source, target = (step.call.name for step in plan.steps)
+    assert (source, target, link.path) == ("get_customer", "create_order", "customer_id")
+    reply = write_once(server, plan, tools)
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
+    prompt = server.requests[-1]["messages"][-1]["content"]
+    assert (
+        f"the result of call 1 (get_customer) holds {json.dumps(link.value)} at "
+        '`customer_id`; call 2 (create_order) reads it there and passes it as "customer_id"'
+    ) in prompt
+
+    responder = PlanResponder()
+
+    def elsewhere(request: Any) -> Any:
+        """The value only under another key: grounded, but not where the plan said."""
+        draft = responder(request)
+        result = draft["tool_results"][0]
+        result["previous_customer_id"], result["customer_id"] = link.value, "CUS-00001"
+        return draft
+
+    server.state.responder = elsewhere
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=1)
+    assert failure.value.reason == (
+        "output did not fit after 2 tries: category: the result of call 1 (get_customer) "
+        f"holds 'CUS-00001' at 'customer_id', not the {link.value!r} that call 2 passes "
+        "as 'customer_id'"
+    )
+
+
+def test_the_users_graph_is_the_one_the_teacher_checks_against(server: LocalServer) -> None:
+    """An edge only the user's edited graph has (a customer's name as the passenger) is
+    accepted inside the teacher's re-ask validation too, and refused without that graph."""
+    from callforge.generator.dataflow import parse_graph, with_graph
+
+    tools = load_tools(EXAMPLE_TOOLS)
+    edge = {"from": "get_customer", "field": "name", "to": "book_flight"}
+    graph = parse_graph({"edges": [{**edge, "parameter": "passenger_name"}]}, tools)
+    edited = with_graph(tools, graph)
+    faker = Faker()
+    faker.seed_instance(4)
+    context = PlanContext(random.Random(4), faker, attempt=0, seed=4, style=STYLE)
+    plan = get_category("multi_step").plan(edited["book_flight"], edited, context)
+    assert [(s.call.name, k.path) for s, k in zip(plan.steps, plan.chains, strict=False)] == [
+        ("get_customer", "name")
+    ]
+    used = tuple(tools[name] for name in plan.tools_used())
+
+    async def write(dataflow: Any) -> Any:
+        teacher = OpenAITeacher(
+            model="m", base_url=server.base_url, api_key=SECRET, validation_retries=0
+        )
+        await teacher.start()
+        try:
+            return await teacher.write(TeacherRequest(plan, used, dataflow=dataflow))
+        finally:
+            await teacher.aclose()
+
+    reply = asyncio.run(write(graph))
+    assert reply.validated
+    assert validate_scenario(Scenario(plan=plan, draft=reply.draft), edited) is None
+    with pytest.raises(TeacherFailure, match="is not an edge of the data-flow graph"):
+        asyncio.run(write(None))
 
 
 def test_a_reply_that_is_no_chat_completion_is_a_failure_that_counts_its_request(
@@ -527,3 +600,137 @@ def test_limiter_never_exceeds_its_limit_and_staggers_starts() -> None:
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.005  # no two requests leave together (timer jitter allowed)
     assert (starts[-1] - starts[0]) / len(gaps) >= 0.0095
+
+
+# ---------------------------------------------------------------------------
+# Free text: the teacher writes the arguments the plan marks, under their schema.
+
+TICKET_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "create_ticket",
+        "description": "Open a support ticket.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string", "maxLength": 60, "pattern": "^[A-Z][^!]*$"},
+                "customer_email": {"type": "string", "format": "email"},
+            },
+            "required": ["title", "customer_email"],
+        },
+    },
+}
+
+
+def free_text_plan(tools: ToolSet, tool: str, seed: int = 5) -> ScenarioPlan:
+    faker = Faker()
+    faker.seed_instance(seed)
+    context = PlanContext(random.Random(seed), faker, attempt=0, seed=seed, style=STYLE)
+    return get_category("single").make_plan(tools[tool], tools, context)
+
+
+def rewriting(argument: str, new: str) -> Any:
+    """A model that writes ``new`` for ``argument`` and states it in the request."""
+    responder = PlanResponder()
+
+    def answer(request: Any) -> Any:
+        draft = responder(request)
+        old = draft["free_text"][0][argument]
+        draft["free_text"][0][argument] = new
+        draft["user_request"] = draft["user_request"].replace(old, new)
+        return draft
+
+    return answer
+
+
+def test_the_plan_marks_free_text_and_the_prompt_asks_for_it() -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    plan = free_text_plan(tools, "send_email")
+    assert plan.steps[0].free_text == {"subject": "subject", "body": "body"}
+    prompt = PromptBuilder().user_prompt(plan, (tools["send_email"],))
+    assert (
+        '- call 1 send_email: "subject" (subject), schema {"type": "string", "maxLength": 80}'
+        in (prompt)
+    )
+
+
+def test_a_teacher_written_subject_becomes_the_calls_argument(server: LocalServer) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    plan = free_text_plan(tools, "send_email")
+    seeded = dict(plan.steps[0].call.arguments)
+    server.state.responder = rewriting("subject", "Team lunch moved to Thursday")
+    reply = write_once(server, plan, tools)
+    assert reply.usage.requests == 1 and reply.plan is not None
+    final = reply.plan.steps[0].call.arguments
+    assert final == {**seeded, "subject": "Team lunch moved to Thursday"}
+    assert plan.steps[0].call.arguments == seeded  # the request's plan is left as it was
+    assert validate_scenario(Scenario(plan=reply.plan, draft=reply.draft), tools) is None
+
+
+@pytest.mark.parametrize(
+    ("tool", "argument", "bad", "reason"),
+    [
+        ("send_email", "subject", "Re: " + "very " * 20 + "long subject", "is too long"),
+        ("create_ticket", "title", "urgent!!! nothing works", "does not match"),
+    ],
+)
+def test_free_text_that_breaks_its_schema_is_re_asked_with_the_reason(
+    server: LocalServer, tool: str, argument: str, bad: str, reason: str
+) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    tools = ToolSet((*tools, *parse_tools([TICKET_TOOL])))
+    plan = free_text_plan(tools, tool)
+    assert argument in plan.steps[0].free_text
+    answers = iter([rewriting(argument, bad), PlanResponder()])
+    server.state.responder = lambda request: next(answers)(request)
+    reply = write_once(server, plan, tools)
+    assert reply.usage.requests == 2
+    reask = json.dumps(server.requests[-1]["messages"])
+    assert "free_text: call 1" in reask and reason in reask and "breaks the tool's schema" in reask
+    assert reply.plan is not None and reply.plan.steps[0].call.arguments[argument] != bad
+
+
+def test_a_teacher_that_never_writes_the_free_text_fails_with_the_reason(
+    server: LocalServer,
+) -> None:
+    tools = load_tools(EXAMPLE_TOOLS)
+    plan = free_text_plan(tools, "send_email")
+    responder = PlanResponder()
+    server.state.responder = lambda request: {**responder(request), "free_text": []}
+    with pytest.raises(TeacherFailure) as failure:
+        write_once(server, plan, tools, validation_retries=1)
+    assert "free_text: call 1 (send_email): write 'subject' as a non-empty string" in (
+        failure.value.reason
+    )
+
+
+def test_the_stored_scenario_holds_the_teachers_free_text(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    responder = PlanResponder()
+
+    def signed(request: Any) -> Any:
+        draft = responder(request)
+        for index, written in enumerate(draft["free_text"]):
+            for name, value in written.items():
+                new = f"{value[:60]} (teacher)"
+                draft["free_text"][index][name] = new
+                draft["user_request"] = draft["user_request"].replace(value, new)
+        return draft
+
+    server.state.responder = signed
+    db = tmp_path / "free.duckdb"
+    assert generate(server, db, per_tool=2).returncode == 0
+    rows = (
+        duckdb.connect(str(db), read_only=True)
+        .execute(
+            "SELECT scenario FROM examples WHERE tool_name = 'send_email' AND category = 'single'"
+        )
+        .fetchall()
+    )
+    assert rows
+    for (scenario,) in rows:
+        arguments = json.loads(scenario)["plan"]["steps"][0]["call"]["arguments"]
+        assert arguments["subject"].endswith("(teacher)") and arguments["body"].endswith(
+            "(teacher)"
+        )

@@ -145,11 +145,20 @@ def test_reproducible_with_the_same_seed(tmp_path: Path, tools: ToolSet) -> None
 
 def test_cell_targets_split_by_weight(tools: ToolSet) -> None:
     targets, skipped = cell_targets(tools, 50, {"single": 2, "error_recovery": 1, "multi_step": 1})
-    assert skipped == {}
-    assert targets[("send_email", "single")] == 25
+    # No other tool's result feeds these (nothing returns a flight search's airports, an
+    # email's recipient, a meeting's title or a customer's email not already stated).
+    assert {tool for tool, _ in skipped} == {
+        "search_flights",
+        "get_customer",
+        "send_email",
+        "schedule_meeting",
+    }
+    assert targets[("book_flight", "single")] == 25
     assert sorted(
-        [targets[("send_email", "error_recovery")], targets[("send_email", "multi_step")]]
+        [targets[("book_flight", "error_recovery")], targets[("book_flight", "multi_step")]]
     ) == [12, 13]
+    assert targets[("send_email", "single")] == 33
+    assert targets[("send_email", "error_recovery")] == 17
     for tool in tools:
         assert sum(n for (name, _), n in targets.items() if name == tool.name) == 50
 
@@ -162,15 +171,21 @@ def test_unbuildable_category_gives_its_share_to_the_others() -> None:
                 "parameters": {"type": "object", "properties": {"on": {"type": "boolean"}}},
             },
             {
-                "name": "find",
+                "name": "get_ticket",
                 "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            },
+            {
+                "name": "close_ticket",
+                "parameters": {"type": "object", "properties": {"ticket_id": {"type": "string"}}},
             },
         ]
     )
     targets, skipped = cell_targets(tools, 10, {"single": 1, "multi_step": 1})
-    assert ("toggle", "multi_step") in skipped
+    assert set(skipped) == {("toggle", "multi_step"), ("get_ticket", "multi_step")}
     assert targets[("toggle", "single")] == 10
-    assert targets[("find", "single")] == 5 and targets[("find", "multi_step")] == 5
+    assert targets[("get_ticket", "single")] == 10
+    assert targets[("close_ticket", "single")] == 5
+    assert targets[("close_ticket", "multi_step")] == 5
 
 
 def test_parse_mix() -> None:

@@ -575,3 +575,35 @@ def test_bench_generates_make_demos_dataset_when_given_no_export() -> None:
     assert report["examples"] == len(TOOLS)  # one example per tool of the example set
     keys = [figure["key"] for figure in report["figures"]]
     assert len(keys) == 10 and len(set(keys)) == 10
+
+
+def test_a_count_is_bookkeeping_but_an_order_total_is_data() -> None:
+    listing = {"total": 2, "orders": [{"order_id": "ORD-1", "total": 162.12}]}
+    customer = {"customer_id": "CUS-1"}
+    lists = example("x", [("list_orders", customer, listing)], answer="Your order is 162.12.")
+    counts_only = example("x", [("list_orders", customer, {"total": 2, "orders": []})])
+    figure = hollow_results([lists, counts_only])
+    assert (figure.numerator, figure.denominator) == (1, 2)
+    assert answer_uses_result(lists) is True
+
+
+def test_an_action_tools_new_id_answers_but_a_lookups_id_does_not() -> None:
+    booking = {"flight_id": "FLI-1", "passenger_name": "Ana Lima"}
+    booked = example(
+        "Book FLI-1 for Ana Lima",
+        [("book_flight", booking, {"booking_id": "BK-123", "flight_id": "FLI-1"})],
+        answer="Booked: your reference is BK-123 for flight FLI-1.",
+    )
+    echoed_only = example(
+        "Book FLI-1 for Ana Lima",
+        [("book_flight", booking, {"booking_id": "BK-123", "flight_id": "FLI-1"})],
+        answer="Booked flight FLI-1 for Ana Lima.",
+    )
+    looked_up = example(
+        "Look up ana@example.com",
+        [("get_customer", {"email": "ana@example.com"}, {"customer_id": "CUS-9", "city": "Porto"})],
+        answer="Found customer CUS-9.",
+    )
+    assert answer_uses_result(booked) is True
+    assert answer_uses_result(echoed_only) is False
+    assert answer_uses_result(looked_up) is False

@@ -225,3 +225,51 @@ def _is_time(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_a_loosely_declared_result_gets_records_of_the_tools_entity() -> None:
+    """``-> list[dict[str, str]]`` lets seeding draw ``[{}]``; the records get fields."""
+    tool = parse_tools(
+        [
+            {
+                "name": "search_products",
+                "description": "Search the product catalogue.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"query": {"type": "string"}},
+                    "required": ["query"],
+                },
+                "x-output-schema": {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }
+        ]
+    )["search_products"]
+    for seed in range(5):
+        records = _result(tool, {"query": "red shoes"}, seed)["result"]
+        assert records and all({"product_id", "title", "price"} <= r.keys() for r in records)
+        assert all(isinstance(v, str) for r in records for v in r.values())
+        assert all("query" not in r for r in records)  # what a search is asked, not found
+
+
+def test_an_argument_fills_the_field_its_name_ends_with() -> None:
+    tool = parse_tools(
+        [
+            {
+                "name": "search_hotels",
+                "description": "Find hotels in a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "destination_city": {"type": "string"},
+                        "guest_name": {"type": "string"},
+                    },
+                    "required": ["destination_city", "guest_name"],
+                },
+            }
+        ]
+    )["search_hotels"]
+    hotels = _result(tool, {"destination_city": "Porto", "guest_name": "Ana Silva"})["hotels"]
+    assert hotels and all(h["city"] == "Porto" for h in hotels)
+    assert all(h["name"] != "Ana Silva" for h in hotels)  # "name" is too generic to tie

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from faker import Faker
 from faker.providers.address.en_US import Provider as Address
 from faker.providers.currency import Provider as Currency
@@ -19,7 +20,13 @@ from jsonschema import Draft202012Validator
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
 from callforge.generator.schema import check_parameters_schema, scalar_leaves, validate_instance
-from callforge.generator.seeding import PLACES, seed_arguments, violate_argument
+from callforge.generator.seeding import (
+    PLACES,
+    free_text_arguments,
+    seed_arguments,
+    violate_argument,
+)
+from callforge.generator.templating import TEMPLATES_DIR
 
 
 def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -344,12 +351,15 @@ def is_faker_city(city: str) -> bool:
     return city.split()[0] in Address.city_prefixes or city.endswith(Address.city_suffixes)
 
 
+REAL_CITIES = {place.city for place in PLACES}
+
+
 def test_values_are_realistic() -> None:
     rng, faker = seeded(11)
     for _ in range(50):
         arguments = seed_arguments(ORDER_TOOL, rng, faker, optional_rate=1.0)
         assert re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", arguments["customer_email"])
-        assert is_faker_city(arguments["city"]), arguments["city"]
+        assert arguments["city"] in REAL_CITIES, arguments["city"]
         assert re.fullmatch(r"ORD-\d{5}", arguments["order_id"])
         assert 1 <= arguments["quantity"] <= 100
         assert round(arguments["amount"], 2) == arguments["amount"]
@@ -375,7 +385,7 @@ def test_description_picks_the_provider_when_the_name_is_vague() -> None:
         arguments = seed_arguments(schema, rng, faker)
         assert arguments["ccy"] in currencies
         assert re.fullmatch(r"[a-z]{2}", arguments["lang"])
-        assert is_faker_city(arguments["where"]), arguments["where"]
+        assert arguments["where"] in REAL_CITIES, arguments["where"]
         assert 14 <= arguments["temp"] <= 95
 
 
@@ -533,7 +543,8 @@ def test_the_schema_narrows_the_place_and_a_lone_city_stays_varied() -> None:
             assert COUNTRY_OF[arguments["city"]] == arguments["country_code"]
     rng, faker = seeded(4)
     alone = [seed_arguments(schema, rng, faker, optional_rate=0.0)["city"] for _ in range(30)]
-    assert all(is_faker_city(city) for city in alone), alone
+    assert all(city in REAL_CITIES for city in alone), alone
+    assert len(set(alone)) > 15
 
 
 def test_latitude_and_longitude_are_one_real_place() -> None:
@@ -558,7 +569,10 @@ def test_latitude_and_longitude_are_one_real_place() -> None:
         ("amount", {"type": "integer", "description": "Amount in cents"}, 100, 50000),
         ("timeout", {"type": "integer", "description": "Timeout in seconds"}, 5, 300),
         ("length", {"type": "integer", "description": "Length in minutes"}, 5, 120),
-        ("off", {"type": "number", "description": "Discount percentage (0-100)"}, 1, 100),
+        ("off", {"type": "number", "description": "Discount percentage (0-100)"}, 0, 100),
+        ("years", {"type": "integer", "description": "Number of years"}, 1, 30),
+        ("term", {"type": "integer", "description": "Loan term in years"}, 1, 30),
+        ("year", {"type": "integer", "description": "The calendar year"}, 1990, 2030),
         ("radius", {"type": "number", "description": "Search radius in meters"}, 100, 5000),
         ("temp", {"type": "number", "description": "Temperature in Fahrenheit"}, 14, 95),
     ],
@@ -961,3 +975,185 @@ def test_a_late_departure_still_returns_after_it() -> None:
     rng, faker = seeded(3)
     pairs = [seed_arguments(schema, rng, faker, optional_rate=1.0) for _ in range(2000)]
     assert all(a["departure_date"] <= a["return_date"] for a in pairs)
+
+
+@pytest.mark.parametrize(
+    ("description", "low", "high"),
+    [("A level between 3 and 7", 3, 7), ("How many, up to 5", 1, 5), ("Priority (1-3)", 1, 3)],
+)
+def test_a_range_stated_in_the_description_is_kept(description: str, low: int, high: int) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"level": {"type": "integer", "description": description}},
+    }
+    values = {arguments["level"] for arguments in draws(schema, 8)}
+    assert values == set(range(low, high + 1))
+
+
+@pytest.mark.parametrize(
+    ("description", "allowed"),
+    [
+        ("The numerical method: 'trapezoid' or 'simpson'.", {"trapezoid", "simpson"}),
+        ("Sort order, one of 'asc', 'desc'", {"asc", "desc"}),
+        ("Output format; possible values: json, csv, xml.", {"json", "csv", "xml"}),
+        ("The default value is 'trapezoidal'.", {"trapezoidal"}),
+        ("The unit of measure (defaults to 'units' if not specified)", {"units"}),
+        ("The mathematical function, e.g. x**2 + 1", {"x**2 + 1"}),
+    ],
+)
+def test_values_a_description_offers_are_the_values_used(
+    description: str, allowed: set[str]
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"method": {"type": "string", "description": description}},
+    }
+    values = {arguments["method"] for arguments in draws(schema, 9)}
+    assert values == allowed
+
+
+def test_an_example_does_not_replace_a_real_provider() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+    }
+    assert len({arguments["city"] for arguments in draws(schema, 9)}) > 15
+
+
+def test_a_location_reads_the_way_its_description_asks() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string", "description": "The city and state, e.g. Austin, TX"},
+            "destination": {"type": "string", "description": "City and country, e.g. Rome, Italy"},
+        },
+    }
+    for arguments in draws(schema, 10):
+        city, region = arguments["location"].split(", ")
+        assert city in REAL_CITIES and re.fullmatch(r"[A-Z]{2}", region)
+        city, country = arguments["destination"].split(", ")
+        assert next(p for p in PLACES if p.city == city).country == country
+
+
+def test_an_optional_nullable_parameter_is_left_out_not_sent_as_null() -> None:
+    """Python's ``max_price: float | None = None`` (as pydantic writes it)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "max_price": {"anyOf": [{"type": "number"}, {"type": "null"}], "default": None},
+            "tag": {"type": ["string", "null"]},
+            "parent": {"type": ["string", "null"]},
+        },
+        "required": ["query", "parent"],
+    }
+    seen = draws(schema, 12, count=200)
+    assert all(None not in (a.get("max_price", 0), a.get("tag", 0)) for a in seen)
+    assert any("max_price" in a for a in seen) and any("tag" in a for a in seen)
+    assert any(a["parent"] is None for a in seen)  # a required null is what the schema asks
+
+
+# ---------------------------------------------------------------------------
+# Free text that says something: drawn from templates/values/free_text.yaml, by kind.
+
+FREE_TEXT = yaml.safe_load((TEMPLATES_DIR / "values" / "free_text.yaml").read_text())
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template)) + "$")
+
+
+def _topics_matching(field: str, value: str) -> set[tuple[int, int]]:
+    """(topic, variant) pairs whose template could have made ``value``."""
+    return {
+        (index, variant)
+        for index, topic in enumerate(FREE_TEXT["topics"])
+        for variant, template in enumerate(topic[field])
+        if _template_regex(template).match(value)
+    }
+
+
+def test_an_emails_subject_and_body_come_from_one_topic() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "to": {"type": "string", "format": "email"},
+            "subject": {"type": "string", "maxLength": 80},
+            "body": {"type": "string", "description": "Plain-text message body"},
+        },
+        "required": ["to", "subject", "body"],
+    }
+    seen = set()
+    for arguments in draws(schema, 31, count=80):
+        subject, body = (
+            _topics_matching("subject", arguments["subject"]),
+            _topics_matching("body", arguments["body"]),
+        )
+        assert subject & body, arguments  # one topic, and its subject goes with its body
+        seen |= {topic for topic, _ in subject}
+    assert len(seen) > 8
+
+
+def test_sql_reads_the_tables_its_description_names() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "sql": {"type": "string", "description": "SQL to run; tables: invoices, payments"},
+        },
+        "required": ["sql"],
+    }
+    values = [arguments["sql"] for arguments in draws(schema, 32)]
+    assert all(re.match(r"SELECT .+ FROM (invoices|payments)\b", v) for v in values), values
+    assert {"invoices", "payments"} <= {re.search(r"FROM (\w+)", v).group(1) for v in values}  # type: ignore[union-attr]
+
+
+def test_a_search_query_fits_what_the_tool_searches() -> None:
+    schema = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    rng, faker = seeded(33)
+    products = set(FREE_TEXT["queries"]["product"])
+    for _ in range(40):
+        arguments = seed_arguments(schema, rng, faker, tool="search_products")
+        assert arguments["query"] in products
+
+
+def test_a_short_subject_is_cut_at_a_word_not_replaced_by_noise() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"subject": {"type": "string", "maxLength": 18}},
+        "required": ["subject"],
+    }
+    subjects = [t for topic in FREE_TEXT["topics"] for t in topic["subject"]]
+    for arguments in draws(schema, 34):
+        value = arguments["subject"]
+        assert len(value) <= 18 and not value.endswith((",", ":", " "))
+        prefixes = (" ".join(t.split()[:k]).rstrip(",:;-") for t in subjects for k in range(1, 12))
+        assert any(_template_regex(prefix).match(value) for prefix in prefixes), value
+
+
+def test_the_plan_knows_which_arguments_are_free_text() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 60},
+            "notes": {"type": ["string", "null"]},
+            "start_time": {"type": "string", "format": "date-time"},
+            "room": {"type": "string", "enum": ["A", "B"]},
+            "query": {"type": "string", "description": "SQL query over the `orders` table"},
+        },
+    }
+    assert free_text_arguments(schema, "schedule_meeting") == {
+        "title": "title",
+        "notes": "note",
+        "query": "sql",
+    }
+
+
+def test_an_interval_list_is_in_order() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "interval": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+        },
+        "required": ["interval"],
+    }
+    assert all(a["interval"][0] <= a["interval"][1] for a in draws(schema, 35))

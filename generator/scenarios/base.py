@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field
 
-from callforge.generator.seeding import REFERENCE_TODAY
+from callforge.generator.schema import validate_instance
+from callforge.generator.seeding import REFERENCE_TODAY, free_text_arguments
 from callforge.generator.tools import ToolSet, ToolSpec
 
 ERROR_KEY = "error"
@@ -58,7 +59,15 @@ class PlannedStep(BaseModel):
     call: ToolCall
     failure: PlannedFailure | None = None
     must_return: dict[str, Any] = Field(default_factory=dict)
-    """Values the tool's result has to contain (top-level keys), for later calls to use."""
+    """Values the tool's result has to hold, for later calls to use, keyed by dotted path
+    into the result (``"id"``, ``"customer.id"``, ``"results.0.flight_id"``; see
+    ``result_value``)."""
+    free_text: dict[str, str] = Field(default_factory=dict)
+    """Free-text arguments of this call (argument -> kind: title, subject, body, query, sql...).
+
+    An LLM teacher writes these itself, under the argument's schema; the seeded
+    values are placeholders until it does. The offline teacher keeps them.
+    """
 
     @property
     def trainable(self) -> bool:
@@ -67,7 +76,11 @@ class PlannedStep(BaseModel):
 
 
 class ChainLink(BaseModel):
-    """A later call's argument whose value comes from an earlier tool result."""
+    """A later call's argument whose value comes from an earlier tool result.
+
+    ``path`` is where the earlier result holds it (a dotted path, ``results.0.flight_id``):
+    the earlier tool's output field, never the later tool's parameter name.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +88,12 @@ class ChainLink(BaseModel):
     to_step: int
     argument: str
     value: Any
+    path: str = ""
+    """Empty in plans made before paths: the result's top-level key ``argument``."""
+
+    @property
+    def result_path(self) -> str:
+        return self.path or self.argument
 
 
 class ScenarioPlan(BaseModel):
@@ -100,6 +119,33 @@ class ScenarioPlan(BaseModel):
     @property
     def failure_kind(self) -> str | None:
         return next((s.failure.kind for s in self.steps if s.failure), None)
+
+    def with_free_text(self, written: list[dict[str, Any]], tools: ToolSet) -> ScenarioPlan:
+        """This plan with a teacher's free text in place of the marked placeholders.
+
+        Every marked argument must be written, as a non-empty string that keeps
+        the call valid against the tool's schema (maxLength, pattern, format);
+        raises ValueError with the reason otherwise, for the teacher to be re-asked.
+        """
+        if not any(step.free_text for step in self.steps):
+            return self
+        plan = self.model_copy(deep=True)
+        for index, step in enumerate(plan.steps):
+            given = written[index] if index < len(written) else {}
+            where = f"free_text: call {index + 1} ({step.call.name})"
+            extra = sorted(set(given) - set(step.free_text))
+            if extra:
+                raise ValueError(f"{where}: {extra[0]!r} is not an argument you write")
+            for name in step.free_text:
+                value = given.get(name)
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"{where}: write {name!r} as a non-empty string")
+                step.call.arguments[name] = value
+            if step.free_text:
+                problems = validate_instance(tools[step.call.name].parameters, step.call.arguments)
+                if problems:
+                    raise ValueError(f"{where}: breaks the tool's schema: {'; '.join(problems)}")
+        return plan
 
     def tools_used(self) -> list[str]:
         return list(dict.fromkeys(step.call.name for step in self.steps))
@@ -220,6 +266,16 @@ class Category(ABC):
     def check(self, scenario: Scenario, tools: ToolSet) -> str | None:
         """The first rule of this category the scenario breaks, or None."""
 
+    marks_free_text: ClassVar[bool] = True
+    """Whether a teacher may rewrite this category's free-text arguments."""
+
+    def make_plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
+        """``plan``, with the free-text arguments a teacher writes marked on each call."""
+        plan = self.plan(tool, tools, context)
+        if self.marks_free_text:
+            mark_free_text(plan, tools)
+        return plan
+
     def new_plan(
         self, tool: ToolSpec, context: PlanContext, steps: list[PlannedStep], **extra: Any
     ) -> ScenarioPlan:
@@ -233,6 +289,20 @@ class Category(ABC):
             today=context.today.isoformat(),
             **extra,
         )
+
+
+def mark_free_text(plan: ScenarioPlan, tools: ToolSet) -> None:
+    """Mark each successful call's free-text string arguments, except values chained in."""
+    chained = {(link.to_step, link.argument) for link in plan.chains}
+    for index, step in enumerate(plan.steps):
+        if step.failure is not None or step.call.name not in tools:
+            continue
+        kinds = free_text_arguments(tools[step.call.name].parameters, step.call.name)
+        step.free_text = {
+            name: kind
+            for name, kind in kinds.items()
+            if isinstance(step.call.arguments.get(name), str) and (index, name) not in chained
+        }
 
 
 def result_is_error(result: Any) -> bool:

@@ -39,6 +39,7 @@ _ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|reference|key|username|hand
 
 class ErrorRecovery(Category):
     name = "error_recovery"
+    marks_free_text = False  # the failed call and its retry must keep the same free text
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng

@@ -1,17 +1,29 @@
-"""``multi_step``: 2-3 calls where a later call's argument comes from an earlier result.
+"""``multi_step``: 2-4 calls, each later one fed by a field of the result before it.
 
-The plan seeds every call's arguments, then picks one argument of each later call
-as *chained*: its value must appear in the previous tool's result and must not be
-stated by the user, so the only way to the right call is to read that result.
+A chain follows the tool set's data-flow graph (``generator.dataflow``) backwards
+from the cell's tool: ``book_flight`` is fed by ``search_flights``'s
+``results[].flight_id``, ``cancel_order`` by ``list_orders``'s
+``results[].order_id``, which is fed by ``get_customer``'s ``id``. Every call's
+arguments are seeded; a fed argument's value is written into the earlier step's
+``must_return`` at the field's path (``results.0.flight_id``), the user never
+states it, so the only way to the right call is to read that result. A tool
+that no edge feeds gets no ``multi_step``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 
+from callforge.generator.dataflow import (
+    DataFlowGraph,
+    Edge,
+    field_of_path,
+    flags_for,
+    graph_of,
+    output_fields,
+)
 from callforge.generator.grounding import GroundingText, scalar_values
+from callforge.generator.results import value_at
 from callforge.generator.scenarios.base import (
     Category,
     ChainLink,
@@ -22,82 +34,26 @@ from callforge.generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from callforge.generator.schema import property_document, resolved_properties
+from callforge.generator.schema import instance_is_valid, property_document
 from callforge.generator.seeding import seed_arguments
-from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
-_ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|key|name)$", re.I)
-
-
-def chainable_arguments(tool: ToolSpec) -> list[str]:
-    """Top-level string or integer parameters a value from another result can fill.
-
-    Read through ``$ref`` and ``allOf``: ``{"$ref": "#/$defs/OrderId"}`` is as
-    chainable as the string it points at. Worked out once per tool object.
-    """
-    known = _chainable.get(id(tool))
-    if known is None or known[0] is not tool:
-        properties = resolved_properties(tool.parameters, tool=tool.name)
-        names = tuple(
-            name
-            for name, schema in properties.items()
-            if schema.get("type") in ("string", "integer") and not {"enum", "const"} & set(schema)
-        )
-        known = _remember(_chainable, id(tool), (tool, names))
-    return list(known[1])
-
-
-@dataclass(frozen=True)
-class _Partners:
-    """Which tools may come before ``tool`` in a chain, worked out once per tool set."""
-
-    tool: ToolSpec
-    others: list[ToolSpec]
-    middles: list[ToolSpec]  # others with a chainable argument
-    lookups: list[ToolSpec]  # others that retrieve data (lookup, search, forecast)
-
-
-def _partners(tool: ToolSpec, tools: ToolSet) -> _Partners:
-    known = _partners_by_set.get(id(tools))
-    if known is None or known[0] is not tools:
-        known = _remember(_partners_by_set, id(tools), (tools, {}))
-    by_tool = known[1]
-    partners = by_tool.get(tool.name)
-    if partners is None or partners.tool is not tool:
-        others = [t for t in tools if t.name != tool.name] or [tool]
-        partners = by_tool[tool.name] = _Partners(
-            tool=tool,
-            others=others,
-            middles=[t for t in others if chainable_arguments(t)],
-            lookups=[t for t in others if tool_kind(t).retrieves],
-        )
-    return partners
-
-
-_CACHE_SIZE = 1024
+MIN_STEPS, MAX_STEPS = 2, 4
+_LENGTHS, _LENGTH_WEIGHTS = (2, 3, 4), (0.55, 0.3, 0.15)
 _CHAIN_DRAWS = 5
-_chainable: dict[int, tuple[ToolSpec, tuple[str, ...]]] = {}
-_partners_by_set: dict[int, tuple[ToolSet, dict[str, _Partners]]] = {}
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
-    """Store ``value`` under ``key``, dropping the oldest entry when the cache is full."""
-    if len(cache) >= _CACHE_SIZE:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
-    return value
+_VALUE_DRAWS = 5
+_NOTHING = object()
 
 
 class MultiStep(Category):
     name = "multi_step"
 
     def unavailable_for(self, tool: ToolSpec, tools: ToolSet) -> str | None:
-        if not chainable_arguments(tool):
-            return "it has no top-level string or integer parameter to chain a value into"
+        if not graph_of(tools).edges_into(tool.name):
+            return (
+                "no other tool's result feeds any of its parameters in the data-flow graph "
+                "(see 'callforge tools graph')"
+            )
         return None
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
@@ -123,73 +79,182 @@ class MultiStep(Category):
         return plan
 
     def _draw(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
-        rng = context.rng
-        chain = [tool]
-        partners = _partners(tool, tools)
-        others, middles = partners.others, partners.middles
-        if middles and len(others) > 1 and rng.random() < 0.35:
-            chain.insert(0, rng.choice(middles))
-        lookups = [t for t in partners.lookups if t not in chain] or others
-        chain.insert(0, rng.choice(lookups))
-
+        chain, feeds = self._walk_back(tool, tools, context)
         steps: list[PlannedStep] = []
         links: list[ChainLink] = []
         for index, step_tool in enumerate(chain):
             arguments = seed_arguments(
                 step_tool.parameters,
-                rng,
+                context.rng,
                 context.faker,
                 optional_rate=context.optional_rate,
                 tool=step_tool.name,
                 today=context.today,
             )
             if index > 0:
-                argument = _pick_chained(step_tool, arguments, context)
-                links.append(
-                    ChainLink(
-                        from_step=index - 1,
-                        to_step=index,
-                        argument=argument,
-                        value=arguments[argument],
-                    )
-                )
-                steps[-1].must_return[argument] = arguments[argument]
+                earlier = steps[-1]
+                for edge in feeds[index - 1]:
+                    link = _link(edge, index, earlier, arguments, tools, context)
+                    if link is not None:
+                        links.append(link)
             call = ToolCall(id=context.call_id(index), name=step_tool.name, arguments=arguments)
             steps.append(PlannedStep(call=call))
         return self.new_plan(tool, context, steps, chains=links)
 
+    def _walk_back(
+        self, tool: ToolSpec, tools: ToolSet, context: PlanContext
+    ) -> tuple[list[ToolSpec], list[list[Edge]]]:
+        """The chain's tools, ending at ``tool``, and the edges feeding each step from the one
+        before: a length is drawn, then a tool feeding the first step is put in front until
+        the chain has it or no new tool feeds the first step."""
+        rng, graph = context.rng, graph_of(tools)
+        length = rng.choices(_LENGTHS, _LENGTH_WEIGHTS)[0]
+        chain: list[ToolSpec] = [tool]
+        feeds: list[list[Edge]] = []
+        while len(chain) < length:
+            used = {t.name for t in chain}
+            into = [e for e in graph.edges_into(chain[0].name) if e.from_tool not in used]
+            if not into:
+                break
+            sources = list(dict.fromkeys(e.from_tool for e in into))
+            if len(chain) + 1 < length:  # more to come: a source something feeds, if any
+                fed = [name for name in sources if _fed(name, used, graph)]
+                sources = fed or sources
+            source = rng.choice(sources)
+            by_parameter: dict[str, list[Edge]] = {}
+            for edge in into:
+                if edge.from_tool == source:
+                    by_parameter.setdefault(edge.parameter, []).append(edge)
+            chain.insert(0, tools[source])
+            feeds.insert(0, [rng.choice(options) for options in by_parameter.values()])
+        return chain, feeds
+
     def check(self, scenario: Scenario, tools: ToolSet) -> str | None:
         plan, results = scenario.plan, scenario.draft.tool_results
-        if not 2 <= len(plan.steps) <= 3:
-            return f"expected 2-3 calls, got {len(plan.steps)}"
-        if any(step.failure for step in plan.steps) or any(map(result_is_error, results)):
+        steps = plan.steps
+        if not MIN_STEPS <= len(steps) <= MAX_STEPS:
+            return f"expected {MIN_STEPS}-{MAX_STEPS} calls, got {len(steps)}"
+        if any(step.failure for step in steps) or any(map(result_is_error, results)):
             return "a multi_step call failed"
         if not plan.chains:
             return "no later call uses a value from an earlier result"
+        fed = {link.to_step for link in plan.chains}
+        for index in range(1, len(steps)):
+            if index not in fed:
+                name = steps[index].call.name
+                return f"call {index + 1} ({name}) takes no value from an earlier result"
+        graph = graph_of(tools)
         user_words = GroundingText([scenario.draft.user_request])
         for link in plan.chains:
-            if plan.steps[link.to_step].call.arguments.get(link.argument) != link.value:
-                return f"chained value not passed: call {link.to_step + 1}, '{link.argument}'"
-            leaves = list(scalar_values(results[link.from_step]))
-            if link.value not in leaves:
+            if not 0 <= link.from_step < link.to_step < len(steps):
+                return f"a link from call {link.from_step + 1} to call {link.to_step + 1}"
+            source, target = steps[link.from_step].call, steps[link.to_step].call
+            field = field_of_path(link.result_path)
+            if not graph.has(source.name, field, target.name, link.argument):
                 return (
-                    f"chained '{link.argument}' = {link.value!r} is not in the result "
-                    f"of call {link.from_step + 1}"
+                    f"{source.name} -> {field} feeding {target.name}.{link.argument} "
+                    "is not an edge of the data-flow graph"
+                )
+            if target.arguments.get(link.argument, _NOTHING) != link.value:
+                return f"chained value not passed: call {link.to_step + 1}, '{link.argument}'"
+            held = value_at(results[link.from_step], link.result_path, _NOTHING)
+            if held != link.value:
+                found = "nothing" if held is _NOTHING else repr(held)
+                return (
+                    f"the result of call {link.from_step + 1} ({source.name}) holds {found} "
+                    f"at '{link.result_path}', not the {link.value!r} that call "
+                    f"{link.to_step + 1} passes as '{link.argument}'"
                 )
             if user_words.contains(link.value):
                 return f"chained value stated by the user: '{link.argument}' = {link.value!r}"
         return None
 
 
-def _pick_chained(tool: ToolSpec, arguments: dict[str, object], context: PlanContext) -> str:
-    present = [name for name in chainable_arguments(tool) if name in arguments]
-    if not present:
-        # An optional chainable parameter the seeder left out: seed it into the call.
-        name = chainable_arguments(tool)[0]
-        schema = property_document(tool.parameters, name)
-        arguments[name] = seed_arguments(
-            schema, context.rng, context.faker, tool=tool.name, today=context.today
-        )[name]
-        return name
-    preferred = [name for name in present if _ID_LIKE.search(name)]
-    return context.rng.choice(preferred or present)
+def _fed(name: str, used: set[str], graph: DataFlowGraph) -> bool:
+    return any(e.from_tool not in used and e.from_tool != name for e in graph.edges_into(name))
+
+
+def _link(
+    edge: Edge,
+    to_step: int,
+    earlier: PlannedStep,
+    arguments: dict[str, Any],
+    tools: ToolSet,
+    context: PlanContext,
+) -> ChainLink | None:
+    """Feed ``edge.parameter`` of the later call from the earlier step's result.
+
+    The value is the later call's seeded argument (seeded now if the seeder left an
+    optional one out), kept only if it also fits the earlier tool's declared field;
+    a path another link already fills passes that value on instead.
+    """
+    path = edge.result_path()
+    target = tools[edge.to_tool]
+    if path in earlier.must_return:
+        value = earlier.must_return[path]
+        if not instance_is_valid(
+            _parameter_document(target, edge.parameter), {edge.parameter: value}
+        ):
+            return None
+    else:
+        value = _fitting_value(edge, target, arguments, tools, context)
+        if value is _NOTHING:
+            return None
+        earlier.must_return[path] = value
+        for flag in flags_for(tools[edge.from_tool], edge.field):
+            earlier.call.arguments[flag] = True  # the result holds the field only then
+    arguments[edge.parameter] = value
+    return ChainLink(
+        from_step=to_step - 1, to_step=to_step, argument=edge.parameter, value=value, path=path
+    )
+
+
+def _fitting_value(
+    edge: Edge, target: ToolSpec, arguments: dict[str, Any], tools: ToolSet, context: PlanContext
+) -> Any:
+    """A value valid for the parameter and, where declared, for the result field.
+
+    The later call's argument is tried first, then values seeded from the parameter's
+    schema and from the field's (under the field's own name), each checked against the other.
+    """
+    parameter = _parameter_document(target, edge.parameter)
+    value = arguments.get(edge.parameter, _NOTHING)
+    declared = _declared_field(edge, tools[edge.from_tool])
+    if declared is None:
+        if value is _NOTHING:
+            seeded = seed_arguments(
+                parameter, context.rng, context.faker, tool=target.name, today=context.today
+            )
+            value = seeded[edge.parameter]
+        return value
+    field, name = declared
+    for attempt in range(2 * _VALUE_DRAWS):
+        if (
+            value is not _NOTHING
+            and instance_is_valid(field, {name: value})
+            and instance_is_valid(parameter, {edge.parameter: value})
+        ):
+            return value
+        document, key = (parameter, edge.parameter) if attempt % 2 else (field, name)
+        seeded = seed_arguments(
+            document, context.rng, context.faker, tool=target.name, today=context.today
+        )
+        value = seeded[key]
+    return _NOTHING
+
+
+def _declared_field(edge: Edge, source: ToolSpec) -> tuple[dict[str, Any], str] | None:
+    """The declared schema of the edge's field as a one-property document, and its name."""
+    if source.output_schema is None:
+        return None
+    field = next((f for f in output_fields(source) if f.path == edge.field), None)
+    if field is None:
+        return None
+    root = source.output_schema
+    document: dict[str, Any] = {k: root[k] for k in ("$defs", "definitions") if k in root}
+    document.update(type="object", properties={field.name: field.schema}, required=[field.name])
+    return document, field.name
+
+
+def _parameter_document(tool: ToolSpec, parameter: str) -> dict[str, Any]:
+    return property_document(tool.parameters, parameter)

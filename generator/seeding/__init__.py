@@ -18,18 +18,24 @@ arguments then only walks the plan. All randomness comes from the caller's
 The package holds one job per module: ``realism`` (providers and number ranges),
 ``places`` (real places), ``nodes`` (the generators a plan is made of),
 ``objects`` (siblings that hold together), ``planner`` (compiling and drawing),
-``violations`` (negative examples) and ``randomness`` (Faker and rstr, fast and
-reproducible).
+``violations`` (negative examples), ``free_text`` (titles, bodies, queries, SQL
+that say something) and ``randomness`` (Faker and rstr, fast and reproducible).
 """
 
-from callforge.generator.seeding.places import PLACES, place_role
-from callforge.generator.seeding.planner import EXACT_KEYWORDS, UNSUPPORTED_KEYWORDS, seed_arguments
+from callforge.generator.seeding.places import PLACES
+from callforge.generator.seeding.planner import (
+    EXACT_KEYWORDS,
+    UNSUPPORTED_KEYWORDS,
+    free_text_arguments,
+    seed_arguments,
+)
 from callforge.generator.seeding.randomness import REFERENCE_TODAY
 from callforge.generator.seeding.realism import (
     NUMBER_RANGES,
     STRING_PROVIDERS,
     SUPPORTED_FORMATS,
     number_range,
+    place_role,
     string_provider,
 )
 from callforge.generator.seeding.violations import violate_argument
@@ -42,6 +48,7 @@ __all__ = [
     "STRING_PROVIDERS",
     "SUPPORTED_FORMATS",
     "UNSUPPORTED_KEYWORDS",
+    "free_text_arguments",
     "number_range",
     "place_role",
     "seed_arguments",

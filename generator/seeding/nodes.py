@@ -20,6 +20,7 @@ from callforge.generator.schema import (
     FORMAT_CHECKER,
     Check,
 )
+from callforge.generator.seeding.free_text import shortened
 from callforge.generator.seeding.randomness import Draw
 from callforge.generator.seeding.realism import Make
 
@@ -169,6 +170,7 @@ class Text:
     name: str
     path: str
     tool: str
+    free_text: str = ""  # its kind of free text (a title, a body, SQL), if it is one
 
     def generate(self, draw: Draw) -> str:
         for make in (self.provider, self.format_maker):
@@ -176,6 +178,10 @@ class Text:
                 value = str(make(draw, self.name))  # type: ignore[misc]
                 if self._fits(value):
                     return value
+                if self.free_text and self.max_length is not None:
+                    cut = shortened(value, self.max_length)  # a subject cut to fit, not noise
+                    if cut and self._fits(cut):
+                        return cut
         for attempt in range(6 if self.pattern else 0):
             value = draw.xeger(self.pattern.pattern)  # type: ignore[union-attr]
             if self._fits(value) and (attempt > 3 or _speakable(value)):
@@ -225,8 +231,15 @@ class Array:
     unique: bool
     path: str
     tool: str
+    ordered: bool = False  # an interval or range as a list: [start, end], low first
 
     def generate(self, draw: Draw) -> list[Any]:
+        items = self._items(draw)
+        if self.ordered and _sortable(items):
+            items.sort()
+        return items
+
+    def _items(self, draw: Draw) -> list[Any]:
         if self.item is None:
             return []
         low = self.min_items if self.max_items == 0 else max(self.min_items, 1)
@@ -257,3 +270,9 @@ class Property:
     name: str
     node: Node
     needs: frozenset[str]  # itself plus what dependentRequired pulls in
+
+
+def _sortable(items: list[Any]) -> bool:
+    """Numbers, or strings, all of one kind: what an interval list holds."""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in items)
+    return numbers or all(isinstance(v, str) for v in items)

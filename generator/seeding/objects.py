@@ -48,6 +48,7 @@ class Object:
             for name in self.order
             if name in chosen
         }
+        self._leave_out_nulls(values)
         if len(values) < self.min_properties:
             self._add_extras(draw, values)
         for link in self.unit_links:
@@ -57,6 +58,25 @@ class Object:
         for pair in self.ordered_pairs:
             _order_pair(draw, values, pair, nodes)
         return values
+
+    def _leave_out_nulls(self, values: dict[str, Any]) -> None:
+        """An optional property drawn as null is left out, as a caller leaves out ``x=None``.
+
+        Python's ``x: int | None = None`` is optional and nullable; a null sent
+        for it says nothing the absent key does not, and a user would never say
+        "max price: none". Required properties keep their nulls (the schema
+        needs them), and so does a property another chosen one depends on.
+        """
+        nulls = [name for name, value in values.items() if value is None]
+        if not nulls:
+            return
+        needed = set(self.required_names)
+        for prop in self.optional:
+            if prop.name in values and values[prop.name] is not None:
+                needed |= prop.needs
+        for name in nulls:
+            if name not in needed and len(values) > self.min_properties:
+                del values[name]
 
     @cached_property
     def nodes(self) -> dict[str, Node]:

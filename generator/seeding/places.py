@@ -8,11 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callforge.generator.seeding.realism import number_range, string_provider
-
-# ---------------------------------------------------------------------------
-# Places: sibling properties that describe one place are drawn from one real place.
-
 
 @dataclass(frozen=True)
 class Place:
@@ -112,8 +107,13 @@ PLACE_ROLES = (
     "currency",
 )  # fmt: skip
 
+# "Austin, TX": the form a "city and state" description asks for.
+US_STATE_CODES = {
+    "New York": "NY", "California": "CA", "Illinois": "IL", "Texas": "TX", "Washington": "WA",
+    "Colorado": "CO", "Arizona": "AZ", "Massachusetts": "MA", "Florida": "FL",
+}  # fmt: skip
 
-def place_role(name: str, description: str = "") -> str:
-    """Which ``Place`` field a property is (``""`` for none), by the rule it gets."""
-    provider = string_provider(name, description)
-    return (provider.role if provider else "") or number_range(name, description).role
+
+def region_code(place: Place) -> str:
+    """A US state's two letters, else the country code: the part after the comma."""
+    return US_STATE_CODES.get(place.state or "", place.country_code)

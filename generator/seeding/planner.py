@@ -58,15 +58,17 @@ from callforge.generator.seeding.objects import (
     day_count,
     twin_pairs,
 )
-from callforge.generator.seeding.places import PLACE_ROLES, PLACES, place_role
+from callforge.generator.seeding.places import PLACE_ROLES, PLACES
 from callforge.generator.seeding.randomness import REFERENCE_TODAY, Draw, unweighted_twin
 from callforge.generator.seeding.realism import (
     DEFAULT_RANGE,
     FORMAT_MAKERS,
     Range,
+    described_range,
     format_maker,
     number_range,
-    string_provider,
+    place_role,
+    string_maker,
     words_of,
 )
 
@@ -125,6 +127,7 @@ class Plan:
     strict_valid: Check  # ``strict.is_valid``, compiled to plain Python where it can be
     lenient_valid: Check | None  # the same for ``lenient``
     property_checks: dict[str, Check] = field(default_factory=dict)
+    free_text: dict[str, str] = field(default_factory=dict)  # top-level property -> its kind
     _resolved: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def resolved_property(self, name: str) -> dict[str, Any] | None:
@@ -248,9 +251,9 @@ class _Planner:
         if checked and fmt not in FORMAT_MAKERS:
             raise self.error(f"format '{fmt}' is not supported for seeding arguments", path)
         description = s.get("description") or ""
-        provider = string_provider(name, description) if name else None
+        maker, free_text = string_maker(name, description, self.tool)
         return Text(
-            provider=provider.make if provider else None,
+            provider=maker,
             format_maker=format_maker(fmt, name, description) if checked else None,
             pattern=self._pattern(s, path),
             min_length=low,
@@ -259,6 +262,7 @@ class _Planner:
             name=words_of(name),
             path=path,
             tool=self.tool,
+            free_text=free_text,
         )
 
     def _pattern(self, s: Mapping[str, Any], path: str) -> re.Pattern[str] | None:
@@ -285,7 +289,10 @@ class _Planner:
         numbers with under ``_FEW`` points gives way to a finer one.
         """
         if human is None:
-            human = number_range(name, s.get("description") or "") if name else DEFAULT_RANGE
+            description = s.get("description") or ""
+            human = described_range(description) or (
+                number_range(name, description) if name else DEFAULT_RANGE
+            )
         multiple = s.get("multipleOf")
         steps = _steps(human.step, multiple, integer=integer)
         low, high = _bounds(s)
@@ -331,7 +338,8 @@ class _Planner:
                     raise
         if item is None and low > 0:
             raise self.error(f"minItems {low} but items accept no value", path)
-        return Array(item, low, high, bool(s.get("uniqueItems")), path, self.tool)
+        ordered = bool(_INTERVAL.search(words_of(name)))
+        return Array(item, low, high, bool(s.get("uniqueItems")), path, self.tool, ordered)
 
     def _object(self, s: dict[str, Any], path: str, refs: tuple[str, ...]) -> Object:
         additional = s.get("additionalProperties", True)
@@ -482,6 +490,7 @@ class _Planner:
         return tuple(links)
 
 
+_INTERVAL = re.compile(r"\b(interval|range|bounds|span|limits|window|period)\b")
 _UNIT_NAME = re.compile(r"\b(unit|units|scale|system)\b")
 _CHOICE_KEYWORDS = frozenset({"enum", "const", "anyOf", "oneOf"})
 _METRIC = "in celsius, kilograms, kilometers"
@@ -723,4 +732,27 @@ def _compile(schema: Mapping[str, Any], tool: str) -> Plan:
         property_checks={n: planner.check(s) for n, s in properties.items()},
         strict_valid=validity_check(planner.validator, root=schema),
         lenient_valid=None if lenient is None else validity_check(lenient, root=lenient.schema),
+        free_text=_free_text_of(root),
     )
+
+
+def _free_text_of(root: Node) -> dict[str, str]:
+    """The top-level string properties that are free text, with their kind."""
+    if not isinstance(root, Object):
+        return {}
+    out = {}
+    for name, node in root.nodes.items():
+        while isinstance(node, Default | Nullable):
+            node = node.inner
+        if isinstance(node, Text) and node.free_text:
+            out[name] = node.free_text
+    return out
+
+
+def free_text_arguments(schema: Mapping[str, Any], tool: str = "") -> dict[str, str]:
+    """Which top-level arguments of a tool are free text (a subject, a body, a query, SQL).
+
+    Maps each to its kind (``free_text.KINDS``). A plan marks these so an LLM
+    teacher writes them, under the schema's constraints, instead of the seeder.
+    """
+    return dict(plan_for(schema, tool).free_text)

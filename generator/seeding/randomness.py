@@ -33,7 +33,7 @@ REFERENCE_TODAY = date(2025, 1, 1)
 class Draw:
     """The per-call sources of randomness a plan draws from."""
 
-    __slots__ = ("_xeger", "faker", "optional_rate", "rng", "today")
+    __slots__ = ("_xeger", "faker", "memo", "optional_rate", "rng", "today")
 
     def __init__(
         self, rng: random.Random, faker: Faker, optional_rate: float, today: date = REFERENCE_TODAY
@@ -42,6 +42,7 @@ class Draw:
         self.faker = faker
         self.optional_rate = optional_rate
         self.today = today  # the example's today: bookings lie after it, birth dates before
+        self.memo: dict[str, Any] = {}  # what one call's values share: a topic, a table
         self._xeger: _PatternText | None = None
 
     def xeger(self, pattern: str) -> str:

@@ -18,6 +18,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from callforge.generator.seeding.free_text import free_text_maker
+from callforge.generator.seeding.places import PLACES, region_code
 from callforge.generator.seeding.randomness import Draw
 
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
@@ -54,6 +56,8 @@ class _Provider:
     make: Make
     when: re.Pattern[str] | None = None
     role: str = ""
+    vague: bool = False  # a stand-in (a random word): values a description offers beat it
+    free_text: str = ""  # the kind of free text (free_text.KINDS), if it is one
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,19 @@ def _rx(pattern: str | None) -> re.Pattern[str] | None:
 
 
 def _text(
-    name: str | None, description: str | None, make: Make, when: str = "", role: str = ""
+    name: str | None,
+    description: str | None,
+    make: Make,
+    when: str = "",
+    role: str = "",
+    *,
+    vague: bool = False,
 ) -> _Provider:
-    return _Provider(_rx(name), _rx(description), make, _rx(when), role)
+    return _Provider(_rx(name), _rx(description), make, _rx(when), role, vague)
+
+
+def _free(name: str | None, description: str | None, kind: str, when: str = "") -> _Provider:
+    return _Provider(_rx(name), _rx(description), free_text_maker(kind), _rx(when), free_text=kind)
 
 
 def _span(
@@ -99,15 +113,6 @@ def _span(
         _rx(when),
         role,
     )
-
-
-def _sentence(draw: Draw, low: int, high: int) -> str:
-    count = draw.rng.randint(low, high)
-    return draw.faker.sentence(nb_words=count, variable_nb_words=False).rstrip(".")
-
-
-def _words(draw: Draw, low: int, high: int) -> str:
-    return " ".join(draw.faker.words(draw.rng.randint(low, high)))
 
 
 def _record_id(draw: Draw, name: str) -> str:
@@ -138,9 +143,20 @@ def _dated(first: int, last: int, *, clock: bool = False) -> Make:
 
 # Days from today: a meeting, a flight, a deadline lie ahead; a transaction or a
 # "since" lies behind; a bare date is near today either way.
-_AHEAD, _BEHIND, _NEAR = (1, 120), (-365, -1), (-30, 45)
+_AHEAD, _SOON, _BEHIND, _NEAR = (3, 120), (1, 30), (-365, -1), (-30, 45)
 _date = _dated(*_NEAR)
 _date_time = _dated(*_NEAR, clock=True)
+
+
+def _ahead(*, clock: bool = False) -> Make:
+    """After today: within a month for a meeting or a deadline, within months for a trip."""
+    soon, later = _dated(*_SOON, clock=clock), _dated(*_AHEAD, clock=clock)
+    return lambda draw, name: (soon if _is_soon(name) else later)(draw, name)
+
+
+@lru_cache(maxsize=1024)
+def _is_soon(name: str) -> bool:
+    return bool(re.search(_SOON_WORDS, name)) and not re.search(_FAR_WORDS, name)
 
 
 def _birth_date(draw: Draw, name: str) -> str:
@@ -156,18 +172,6 @@ def _rfc_time(draw: Draw, name: str) -> str:
     return "{:02d}:{:02d}:00Z".format(*_clock(draw.rng))
 
 
-def _title(draw: Draw, name: str) -> str:
-    return _sentence(draw, 3, 6)
-
-
-def _free_text(draw: Draw, name: str) -> str:
-    return _sentence(draw, 3, 12)
-
-
-def _query(draw: Draw, name: str) -> str:
-    return _words(draw, 2, 4)
-
-
 def _product(draw: Draw, name: str) -> str:
     return f"{draw.faker.color_name()} {draw.faker.word()}".capitalize()
 
@@ -179,6 +183,26 @@ def _coupon(draw: Draw, name: str) -> str:
 def _meeting_room(draw: Draw, name: str) -> str:
     kind = draw.rng.choice(("Room", "Conference Room", "Meeting Room"))
     return f"{kind} {draw.rng.randint(1, 6)}{draw.rng.choice('ABCD')}"
+
+
+def _full_name(draw: Draw, name: str) -> str:
+    """ "Carla Wood", as on a passport: no "Dr." or "PhD" (Faker adds them one time in ten)."""
+    return f"{draw.faker.first_name()} {draw.faker.last_name()}"
+
+
+def _city(draw: Draw, name: str) -> str:
+    """A real city: Faker's en_US cities are invented ("Lake Jamesfort"), no weather has them."""
+    return draw.rng.choice(PLACES).city
+
+
+def _city_and_region(draw: Draw, name: str) -> str:
+    place = draw.rng.choice(PLACES)
+    return f"{place.city}, {region_code(place)}"
+
+
+def _city_and_country(draw: Draw, name: str) -> str:
+    place = draw.rng.choice(PLACES)
+    return f"{place.city}, {place.country}"
 
 
 def _pick(options: Sequence[str]) -> Make:
@@ -193,6 +217,8 @@ _DATE_TIME_NAME = r"\b(datetime|timestamp)\b|\bat$"
 _DATE_TIME_WORDS = r"\bdate-?time\b|\btimestamp\b|\biso ?8601\b"
 _DATE_NAME = r"\b(date|day|deadline|due|checkin|checkout)\b|\bcheck (in|out)\b"
 # What lies ahead of today (bookings, meetings, departures, deadlines) and behind it.
+_FAR_WORDS = r"\b(departure|depart|return|arrival|flight|trip|travel|checkin|checkout|booking)\b"
+_SOON_WORDS = r"\b(deadline|due|meeting|event|appointment|call|reminder|schedul\w*|start|end)\b"
 _AHEAD_WORDS = (
     r"\b(deadline|due|checkin|checkout|check (in|out)|departure|depart|return|arrival|"
     r"meeting|event|appointment|booking|reservation|flight|trip|travel|schedul\w*|"
@@ -209,6 +235,11 @@ def _both(first: str, second: str) -> str:
     return f"^(?=.*(?:{first}))(?=.*(?:{second}))"
 
 
+_CITY_COUNTRY = (
+    r"\bcity and country\b|\bcity, country\b"
+    r"|(?-i:e\.g\.,? [A-Z][a-z]+( [A-Z][a-z]+)*, [A-Z][a-z]{2,})"
+)
+_CITY = r"\b(city|town|location|destination|origin)\b"
 _TRIP_END = r"\b(origin|destination|departure|arrival|from|to)\b"
 _ID = r"\b(id|ids|sku|reference|ref)$|\b(order|booking|tracking|invoice|confirmation) (number|no)\b"
 # Tried in order, first by property name, then by description alone.
@@ -253,7 +284,11 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(ticker|stock|symbol)\b", r"\bticker\b|\bstock symbol\b", _pick(_TICKERS)),
     _text(r"\b(airport|iata)\b", r"\biata\b", _pick(_AIRPORTS)),
     _text(_TRIP_END, None, _pick(_AIRPORTS), when=r"\biata\b|\bairport\b"),
-    _text(r"\b(city|town|location|destination|origin)\b", r"\bcity\b", _call("city"), role="city"),
+    _text(
+        _CITY, None, _city_and_region, when=r"\bcity and state\b|\bcity, state\b|(?-i:, [A-Z]{2}\b)"
+    ),
+    _text(_CITY, None, _city_and_country, when=_CITY_COUNTRY),
+    _text(_CITY, r"\bcity\b", _city, role="city"),
     _text(
         r"\b(zip|postcode|postal code|zip code)\b",
         r"\b(zip|postal) code\b",
@@ -270,37 +305,51 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(job|occupation|profession|job title)\b", None, _call("job")),
     _text(r"\b(birth ?date|birthday|dob|date of birth)\b", r"\bdate of birth\b", _birth_date),
     # Dates and date-times: ahead of today, behind it, or near it, by name then description.
-    _text(_both(_DATE_TIME_NAME, _AHEAD_WORDS), None, _dated(*_AHEAD, clock=True)),
+    _text(_both(_DATE_TIME_NAME, _AHEAD_WORDS), None, _ahead(clock=True)),
     _text(_both(_DATE_TIME_NAME, _BEHIND_WORDS), None, _dated(*_BEHIND, clock=True)),
-    _text(_AHEAD_WORDS, None, _dated(*_AHEAD, clock=True), when=_DATE_TIME_WORDS),
+    _text(_AHEAD_WORDS, None, _ahead(clock=True), when=_DATE_TIME_WORDS),
     _text(_BEHIND_WORDS, None, _dated(*_BEHIND, clock=True), when=_DATE_TIME_WORDS),
-    _text(_DATE_TIME_NAME, None, _dated(*_AHEAD, clock=True), when=_AHEAD_WORDS),
+    _text(_DATE_TIME_NAME, None, _ahead(clock=True), when=_AHEAD_WORDS),
     _text(_DATE_TIME_NAME, None, _dated(*_BEHIND, clock=True), when=_BEHIND_WORDS),
     _text(_DATE_TIME_NAME, _DATE_TIME_WORDS, _date_time),
-    _text(_both(_DATE_NAME, _AHEAD_WORDS), None, _dated(*_AHEAD)),
+    _text(_both(_DATE_NAME, _AHEAD_WORDS), None, _ahead()),
     _text(_both(_DATE_NAME, _BEHIND_WORDS), None, _dated(*_BEHIND)),
-    _text(_AHEAD_WORDS, None, _dated(*_AHEAD), when=r"\bdate\b"),
+    _text(_AHEAD_WORDS, None, _ahead(), when=r"\bdate\b"),
     _text(_BEHIND_WORDS, None, _dated(*_BEHIND), when=r"\bdate\b"),
-    _text(_DATE_NAME, None, _dated(*_AHEAD), when=_AHEAD_WORDS),
+    _text(_DATE_NAME, None, _ahead(), when=_AHEAD_WORDS),
     _text(_DATE_NAME, None, _dated(*_BEHIND), when=_BEHIND_WORDS),
     _text(_DATE_NAME, r"\bdate\b", _date),
     _text(r"\btime\b", r"\btime of day\b", _time),
-    _text(r"\b(query|q|search|keywords?|terms?|prompt|question|topic)\b", r"\bsearch\b", _query),
-    _text(r"\b(title|subject|headline|caption)\b", None, _title),
-    _text(
-        r"\b(description|message|body|text|content|notes?|comment|reason|summary|details|"
-        r"instructions|bio|feedback|review)\b",
-        None,
-        _free_text,
+    # Free text, by kind (see free_text.py): the LLM teacher writes these itself.
+    _free(r"\bsql\b", r"\bsql\b", "sql"),
+    _free(r"\b(query|statement)\b", None, "sql", when=r"\bsql\b"),
+    _free(r"\b(selector|css|xpath)\b", r"\bcss selector\b|\bxpath\b", "selector"),
+    _free(
+        r"\b(function|expression|formula|equation|polynomial)\b",
+        r"\bmathematical (function|expression)\b|\bpolynomial\b",
+        "expression",
+        when=r"\b(math\w*|polynomial|function|expression|equation)\b",
     ),
+    _free(r"\bold (text|string|str|content|value)\b", None, "edit_old"),
+    _free(r"\bnew (text|string|str|content|value)\b|\breplacement\b", None, "edit_new"),
+    _free(r"\b(query|q|search|keywords?|terms?|prompt|question|topic)\b", r"\bsearch\b", "query"),
+    _free(r"\bsubject\b", r"\bsubject line\b", "subject"),
+    _free(r"\b(title|headline|caption|summary)\b", None, "title"),
+    _free(r"\b(description|notes?|reason|instructions|details|purpose|agenda)\b", None, "note"),
+    _free(r"\b(message|body|text|content|comment|bio|feedback|review|reply)\b", None, "body"),
     _text(r"\b(product|item)( name)?\b", None, _product),
     _text(
         r"\b(full name|customer|recipient|person|contact|guest|passenger|author|attendee|"
         r"employee|patient|sender|owner|assignee|name)\b",
         r"\bfull name\b|\bperson's name\b",
-        _call("name"),
+        _full_name,
     ),
-    _text(r"\b(category|tag|genre|type|kind|label|status|mode)\b", None, _call("word")),
+    _text(
+        r"\b(category|tag|genre|type|kind|label|status|mode|method|unit|format|style)\b",
+        None,
+        _call("word"),
+        vague=True,
+    ),
 )
 
 _MONEY = r"\b(price|amount|cost|total|balance|fee|salary|budget|payment|subtotal|tip)\b"
@@ -313,7 +362,10 @@ NUMBER_RANGES: tuple[Range, ...] = (
     _span(r"\btemp", None, 263, 308, step="0.1", when=r"kelvin"),
     _span(None, r"\bfahrenheit\b", 14, 95),
     _span(r"\btemp(erature)?\b|\bcelsius\b", r"\bcelsius\b", -10, 35),
-    _span(r"\byears?\b", r"\byear\b", 1990, 2030),
+    # "years" counts (a loan term, an investment period); "year" is a calendar year.
+    _span(r"\b(years|num years|number of years|term|tenure)\b", r"\b(number of|in) years\b", 1, 30),
+    _span(r"\b(months|number of months)\b", r"\b(number of|in) months\b", 1, 24),
+    _span(r"\byear\b", r"\byear\b", 1990, 2030),
     _span(r"\bmonth\b", None, 1, 12),
     _span(r"\bday\b", None, 1, 28),
     # A span of time reads its unit from the description: "Timeout in seconds".
@@ -388,6 +440,38 @@ def _when(rule: _Provider | Range, description: str) -> bool:
     return rule.when is None or bool(rule.when.search(description))
 
 
+# A file tool's source, destination and pattern are paths and globs, not cities and words.
+_FILE_TOOL = re.compile(r"\b(files?|director(y|ies)|folders?|paths?)\b", re.IGNORECASE)
+_GLOBS = ("*.py", "*.md", "*.log", "report*", "*.csv", "**/*.json", "*.txt", "invoice_*.pdf")
+_FILE_ARGUMENTS: tuple[tuple[re.Pattern[str], Make], ...] = (
+    (re.compile(r"\b(source|destination|target|src|dst|dest)\b"), _call("file_path", depth=2)),
+    (re.compile(r"\b(pattern|glob|patterns|globs)\b"), _pick(_GLOBS)),
+)
+
+
+@lru_cache(maxsize=4096)
+def string_maker(name: str, description: str = "", tool: str = "") -> tuple[Make | None, str]:
+    """How a string property gets its value, and its kind of free text (``""`` if none).
+
+    The values its description offers, else its provider. A closed set ("one
+    of 'A', 'B'", "'trapezoid' or 'simpson'") always wins; examples ("e.g. X",
+    "defaults to 'units'") win over no provider or a vague one. Free text is
+    steered by the tool and description: ``search_products`` gets product queries.
+    """
+    provider = string_provider(name, description) if name else None
+    if _FILE_TOOL.search(f"{words_of(tool)} {description}"):
+        for rule, maker in _FILE_ARGUMENTS:
+            if rule.search(words_of(name)):
+                return maker, ""
+    options, closed = described_options(description)
+    if options and (closed or provider is None or provider.vague):
+        return _pick(options), ""
+    if provider is not None and provider.free_text:
+        kind = provider.free_text
+        return free_text_maker(kind, f"{tool} {name} {description}"), kind
+    return (provider.make if provider else None), ""
+
+
 def string_provider(name: str, description: str = "") -> _Provider | None:
     """The realistic string provider for a property, if its name or description has one."""
     index = _lookup(name, description, "string")
@@ -437,5 +521,98 @@ def format_maker(fmt: str, name: str, description: str = "") -> Make | None:
         for text in (words_of(name), description):
             for words, days in _SIDES:
                 if words.search(text):
-                    return _dated(*days, clock=fmt == "date-time")
+                    clock = fmt == "date-time"
+                    return _ahead(clock=clock) if days == _AHEAD else _dated(*days, clock=clock)
     return FORMAT_MAKERS.get(fmt)
+
+
+def place_role(name: str, description: str = "") -> str:
+    """Which ``Place`` field a property is (``""`` for none), by the rule it gets."""
+    provider = string_provider(name, description)
+    return (provider.role if provider else "") or number_range(name, description).role
+
+
+# ---------------------------------------------------------------------------
+# What a description says about the values: "one of 'A', 'B'", "e.g. X", "between 1 and 10".
+
+_QUOTE = "'\"`\u2018\u2019\u201c\u201d"
+_QUOTED = re.compile(f"[{_QUOTE}]([^{_QUOTE}]{{1,40}})[{_QUOTE}]")
+_QUOTED_CHOICE = re.compile(
+    f"[{_QUOTE}][^{_QUOTE}]{{1,40}}[{_QUOTE}](\\s*(,|/|\\|)?\\s*(or|and)?\\s*"
+    f"[{_QUOTE}][^{_QUOTE}]{{1,40}}[{_QUOTE}])+"
+)
+_CLOSED = re.compile(
+    r"\b(one of|either|options? (are|is|include)|options?:|possible values?|allowed values?|"
+    r"valid values?|supported values?|accepted values?|must be|can be|choose from|values?:)"
+    r"\s*:?\s*(?P<tail>.*)",
+    re.IGNORECASE,
+)
+_EXAMPLE = re.compile(
+    r"\b(e\.g\.|eg\.|for example|for instance|such as|defaults? to|default(?: value)? (?:is|of)|"
+    r"default:)\s*,?:?\s*(?P<tail>.*)",
+    re.IGNORECASE,
+)
+_PLAIN_OPTION = re.compile(r"^[\w][\w.+-]*( [\w][\w.+-]*){0,2}$")
+
+
+@lru_cache(maxsize=4096)
+def described_options(description: str) -> tuple[tuple[str, ...], bool]:
+    """Values a description offers, and whether they are the only ones it allows.
+
+    "one of 'A', 'B'" and "'trapezoid' or 'simpson'" are a closed set; "e.g. X"
+    and "defaults to 'units'" are examples. ``((), False)`` when it names none.
+    """
+    closed = _CLOSED.search(description)
+    if closed:
+        options = _options_in(closed.group("tail"), split=True)
+        if len(options) >= 2:
+            return options, True
+    choice = _QUOTED_CHOICE.search(description)
+    if choice:
+        return tuple(dict.fromkeys(_QUOTED.findall(choice.group(0)))), True
+    examples: list[str] = []
+    for found in _EXAMPLE.finditer(description):
+        examples += _options_in(found.group("tail"), split=False)
+    return tuple(dict.fromkeys(examples)), False
+
+
+def _options_in(tail: str, *, split: bool) -> tuple[str, ...]:
+    """Quoted values at the start of ``tail``, else its first plain phrase (or list of them)."""
+    quoted = _QUOTED.match(tail.lstrip()) or (_QUOTED.search(tail) if split else None)
+    if quoted:
+        clause = re.split(r"(?<=[.;)])\s|\s[-\u2013\u2014(]\s?", tail, maxsplit=1)[0]
+        return tuple(v.strip() for v in _QUOTED.findall(clause) if v.strip())
+    clause = re.split(r"[;()]|\.(\s|$)", tail, maxsplit=1)[0].strip().rstrip(".,")
+    parts = [p.strip() for p in re.split(r",|\bor\b|\band\b|/|\|", clause) if p.strip()]
+    listed = split or len(parts) >= 3 or bool(re.search(r"\bor\b|/|\|", clause))
+    if listed and len(parts) >= 2 and all(_PLAIN_OPTION.match(p) for p in parts):
+        return tuple(parts)
+    return (clause,) if clause and len(clause) <= 40 and not split else ()
+
+
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+_DESCRIBED_RANGE = re.compile(
+    rf"\bbetween {_NUMBER} and {_NUMBER}\b|\bfrom {_NUMBER} to {_NUMBER}\b"
+    rf"|\brange:? {_NUMBER} ?(?:-|to|\.\.) ?{_NUMBER}\b|\({_NUMBER} ?(?:-|to|\.\.) ?{_NUMBER}\)",
+    re.IGNORECASE,
+)
+_DESCRIBED_CAP = re.compile(
+    rf"\b(?:up to|at most|no more than|maximum(?: of)?|max\.?) {_NUMBER}\b", re.I
+)
+
+
+@lru_cache(maxsize=4096)
+def described_range(description: str) -> Range | None:
+    """The range a description states: "between 1 and 10", "(0-100)", "up to 50"."""
+    found = _DESCRIBED_RANGE.search(description)
+    if found:
+        low, high = (Fraction(v) for v in found.groups() if v is not None)
+    elif cap := _DESCRIBED_CAP.search(description):
+        high = Fraction(cap.group(1))
+        low = min(Fraction(1), high)
+    else:
+        return None
+    if low > high:
+        return None
+    whole = low.denominator == high.denominator == 1
+    return Range(None, None, low, high, Fraction(1) if whole else Fraction(1, 100))

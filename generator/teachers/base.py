@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from callforge.generator.records import NO_USAGE, CacheEntry, Usage
 from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
 from callforge.generator.tools import ToolSpec
+
+if TYPE_CHECKING:
+    from callforge.generator.dataflow import DataFlowGraph
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,8 @@ class TeacherRequest:
 
     plan: ScenarioPlan
     tools: tuple[ToolSpec, ...]
+    dataflow: DataFlowGraph | None = None
+    """The run's data-flow graph when the user gave one (``ToolSet.dataflow``), for the check."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class TeacherReply:
     """A fresh response the pipeline stores in the cache with its next batch."""
     validated: bool = False
     """The teacher already ran the validator on this draft and plan, and it passed."""
+    plan: ScenarioPlan | None = None
+    """The plan with the free text the teacher wrote, when it wrote any (else the request's)."""
 
 
 class TeacherFailure(Exception):

@@ -59,6 +59,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from callforge.generator import __version__
 from callforge.generator.config import redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
+from callforge.generator.scenarios.base import ScenarioPlan
 from callforge.generator.spend import SpendLimit, SpendLimitReached, estimate_tokens
 from callforge.generator.teachers.base import (
     CacheEntry,
@@ -71,6 +72,7 @@ from callforge.generator.teachers.base import (
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
 from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.tools import ToolSet
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
@@ -241,12 +243,19 @@ class OpenAITeacher:
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
-            return TeacherReply(TeacherDraft.model_validate(hit.response).to_draft(), cached=True)
+            cached = TeacherDraft.model_validate(hit.response)
+            return TeacherReply(cached.to_draft(), cached=True, plan=_written(cached, request))
         draft, spent = await self._converse(request, body, payload)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
             cache.keep(entry)
-        return TeacherReply(draft.to_draft(), usage=spent, cache_entry=entry, validated=True)
+        return TeacherReply(
+            draft.to_draft(),
+            usage=spent,
+            cache_entry=entry,
+            validated=True,
+            plan=_written(draft, request),
+        )
 
     def prompt_tokens(self, request: TeacherRequest) -> int:
         """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
@@ -285,7 +294,7 @@ class OpenAITeacher:
                 raise
             spent += usage
             try:
-                with checking_against(request.plan, request.tools):
+                with checking_against(request.plan, request.tools, request.dataflow):
                     draft = self._handlers.response_parser(
                         response=completion, response_model=TeacherDraft
                     )
@@ -562,3 +571,11 @@ def _retry_after(headers: Any) -> float | None:
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line[:300]
+
+
+def _written(draft: TeacherDraft, request: TeacherRequest) -> ScenarioPlan | None:
+    """The request's plan with the draft's free text (None when the plan marks none)."""
+    plan = request.plan
+    if not any(step.free_text for step in plan.steps):
+        return None
+    return plan.with_free_text(draft.free_text, ToolSet(request.tools))

@@ -18,10 +18,11 @@ from typing import Any
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
-from callforge.generator.results import successful_result, today_of
+from callforge.generator.results import successful_result
 from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.templating import environment, load_yaml
+from callforge.generator.tool_kinds import singular
 from callforge.generator.tools import ToolSpec
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -93,7 +94,9 @@ class OfflineTeacher:
     def _user_request(
         self, plan: ScenarioPlan, tools: dict[str, ToolSpec], rng: random.Random
     ) -> str:
-        chained = {link.to_step: link.argument for link in plan.chains}
+        chained: dict[int, list[str]] = {}
+        for link in plan.chains:
+            chained.setdefault(link.to_step, []).append(humanise(link.argument))
         stated = iter(plan.stated_arguments())
         steps = []
         for index, step in enumerate(plan.steps):
@@ -104,7 +107,7 @@ class OfflineTeacher:
                 {
                     "action": action_phrase(tools[step.call.name]),
                     "arguments": self._argument_phrases(arguments, rng),
-                    "chained_label": humanise(chained.get(index, "")),
+                    "chained_label": join_human(chained.get(index, [])),
                 }
             )
         text = self._request.render(
@@ -143,7 +146,7 @@ class OfflineTeacher:
             step.call.arguments,
             rng=rng,
             faker=self._faker,
-            today=today_of(plan),
+            today=plan.today_date,
             must_return=step.must_return,
         )
 
@@ -160,10 +163,13 @@ class OfflineTeacher:
             and isinstance(value, str | int | float)
             and not isinstance(value, bool)
         ]
-        records = next((v for v in last.values() if isinstance(v, list) and v), [])
-        if records and isinstance(records[0], dict):
+        listed = next(((k, v) for k, v in last.items() if isinstance(v, list) and v), None)
+        if listed is not None and isinstance(listed[1][0], dict):
+            key, records = listed
             first = ", ".join(facts_of(records[0])[:3])
-            facts.insert(0, f"{len(records)} matching result(s), the first being ({first})")
+            what = "matching result(s)" if key == "results" else humanise(key)
+            what = singular(what) if len(records) == 1 else what
+            facts.insert(0, f"{len(records)} {what}, the first being ({first})")
         kind = plan.failure_kind
         retry_note = rng.choice(self._phrases["retry_notes"][kind]) if kind else ""
         text = self._answer.render(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import instructor
 import jinja2
@@ -24,20 +24,27 @@ from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES
 from callforge.generator.scenarios.base import Scenario, ScenarioDraft, ScenarioPlan
 from callforge.generator.templating import as_json, environment
-from callforge.generator.tools import ToolSet, ToolSpec
+from callforge.generator.tools import ToolSet, ToolSpec, stored_definition
+
+if TYPE_CHECKING:
+    from callforge.generator.dataflow import DataFlowGraph
 
 _PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
 
 
 @contextmanager
-def checking_against(plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> Iterator[None]:
+def checking_against(
+    plan: ScenarioPlan, tools: tuple[ToolSpec, ...], dataflow: DataFlowGraph | None = None
+) -> Iterator[None]:
     """Validate ``TeacherDraft``s made in this block (this asyncio task) against ``plan``.
+
+    ``dataflow`` is the user's data-flow graph, if the run has one (else it is inferred).
 
     A context variable, not instructor's ``context=``: instructor also renders
     the messages as Jinja templates with that context, which costs milliseconds
     per request and would mangle a prompt whose values contain ``{{``.
     """
-    token = _PLAN.set((plan, ToolSet(tools)))
+    token = _PLAN.set((plan, ToolSet(tools, dataflow=dataflow)))
     try:
         yield
     finally:
@@ -61,6 +68,13 @@ class TeacherDraft(instructor.OpenAISchema):
     final_answer: str = Field(
         description="The assistant's reply to the user after the last tool result."
     )
+    free_text: list[dict[str, str]] = Field(
+        default_factory=list,
+        description=(
+            "One object per tool call, in call order: the value you wrote for each argument "
+            'listed under "Arguments you write" ({} for a call with none).'
+        ),
+    )
 
     @model_validator(mode="after")
     def _fits_the_plan(self) -> TeacherDraft:
@@ -71,7 +85,8 @@ class TeacherDraft(instructor.OpenAISchema):
         plan, tools = checking
         from callforge.generator.validate import validate_scenario
 
-        rejection = validate_scenario(Scenario(plan=plan, draft=self.to_draft()), tools)
+        written = plan.with_free_text(self.free_text, tools)
+        rejection = validate_scenario(Scenario(plan=written, draft=self.to_draft()), tools)
         if rejection is not None:
             raise ValueError(f"{rejection.stage}: {rejection.reason}")
         return self
@@ -108,6 +123,7 @@ class PromptBuilder:
                 plan=plan,
                 style=plan.style,
                 stated=plan.stated_arguments(),
+                written=_written(plan, tools),
                 tools_json=self._tools_json_of(tools),
                 plan_json=plan.model_dump_json(),
             )
@@ -118,8 +134,28 @@ class PromptBuilder:
         key = tuple(tool.content_hash for tool in tools)
         text = self._tools_json.get(key)
         if text is None:
-            text = self._tools_json[key] = as_json([tool.definition for tool in tools])
+            # Result schemas shown too: the teacher's results must fit them.
+            text = self._tools_json[key] = as_json([stored_definition(tool) for tool in tools])
         return text
+
+
+def _written(plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    """The free-text arguments the teacher writes, with the schema each must keep."""
+    if not any(step.free_text for step in plan.steps):
+        return []
+    by_name = {tool.name: tool for tool in tools}
+    return [
+        {
+            "call": index + 1,
+            "tool": step.call.name,
+            "argument": name,
+            "kind": kind,
+            "schema": (by_name[step.call.name].parameters.get("properties") or {}).get(name, {}),
+        }
+        for index, step in enumerate(plan.steps)
+        for name, kind in step.free_text.items()
+        if step.call.name in by_name
+    ]
 
 
 def _template_problem(exc: jinja2.TemplateError) -> str:
