@@ -54,6 +54,7 @@ from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
 from callforge.generator.tools import ToolSpec
 
 Json = Any
+_ANY: dict[str, Any] = {}  # the schema of a value nothing is declared about (shared, never changed)
 
 # -- inferred shapes -----------------------------------------------------------------
 
@@ -320,6 +321,65 @@ def _plural(noun: str) -> str:
 # -- the result ----------------------------------------------------------------------
 
 
+class _ReadSchema:
+    """One result schema, its subschemas resolved once (``$ref``, ``allOf``) and reused.
+
+    Keyed by identity: the subschemas are the schema's own objects, kept alive by
+    the cache, so an id is never reused while its entry exists.
+    """
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.doc = SchemaDocument(root)
+        self.defs = _defs(root)
+        self._resolved: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._checks: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def resolve(self, schema: Any) -> dict[str, Any]:
+        known = self._resolved.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        try:
+            resolved = self.doc.resolve(schema, path="result")[0]
+        except UnsupportedSchemaError:
+            resolved = {}
+        self._resolved[id(schema)] = (schema, resolved)
+        return resolved
+
+    def check_schema(self, schema: Any) -> dict[str, Any]:
+        """The subschema as a document of its own, to validate one value against."""
+        known = self._checks.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        whole = {**self.defs, **self.resolve(schema)}
+        self._checks[id(schema)] = (schema, whole)
+        return whole
+
+
+_CACHE_SIZE = 256
+_read_schemas: dict[int, tuple[Mapping[str, Any], _ReadSchema]] = {}
+_by_tool: dict[int, tuple[ToolSpec, dict[str, Any], dict[str, Any]]] = {}
+
+
+def _read_schema(root: Mapping[str, Any]) -> _ReadSchema:
+    known = _read_schemas.get(id(root))
+    if known is None or known[0] is not root:
+        if len(_read_schemas) >= _CACHE_SIZE:
+            _read_schemas.pop(next(iter(_read_schemas)))
+        known = _read_schemas[id(root)] = (root, _ReadSchema(root))
+    return known[1]
+
+
+def _tool_shapes(tool: ToolSpec, kind: ToolKind) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tool's inferred result schema and its parameters' defaults, worked out once."""
+    known = _by_tool.get(id(tool))
+    if known is None or known[0] is not tool:
+        if len(_by_tool) >= _CACHE_SIZE:
+            _by_tool.pop(next(iter(_by_tool)))
+        known = _by_tool[id(tool)] = (tool, inferred_schema(tool, kind), _parameter_defaults(tool))
+    return known[1], known[2]
+
+
 def successful_result(
     tool: ToolSpec,
     arguments: Mapping[str, Any],
@@ -331,15 +391,16 @@ def successful_result(
 ) -> dict[str, Any]:
     """A realistic result of a successful call of ``tool`` with ``arguments``."""
     kind = tool_kind(tool)
-    schema = tool.output_schema or inferred_schema(tool, kind)
+    inferred, defaults = _tool_shapes(tool, kind)
+    schema = tool.output_schema or inferred
     try:
         seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
     except UnsupportedSchemaError:  # a declared schema seeding cannot fill
-        schema = inferred_schema(tool, kind)
+        schema = inferred
         seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
     _fill_open_objects(seeded, schema, tool, kind, rng, faker)
     result = copy.deepcopy(seeded)
-    _Ties(schema, arguments, _parameter_defaults(tool), kind, today, rng).apply(result)
+    _Ties(schema, arguments, defaults, kind, today, rng).apply(result)
     if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
         result = seeded
     place_values(result, must_return or {})
@@ -360,9 +421,9 @@ def _fill_open_objects(
     record of the tool's entity has (the whole inferred result at the top), turned
     into what its ``additionalProperties`` allows. A fill the schema refuses is undone.
     """
-    doc = SchemaDocument(schema)
-    for target, resolved, top in _open_objects(result, schema, doc, top=True):
-        shape = inferred_schema(tool, kind) if top else _record_schema(tool, kind)
+    read = _read_schema(schema)
+    for target, resolved, top in _open_objects(result, schema, read, top=True):
+        shape = _tool_shapes(tool, kind)[0] if top else _record_schema(tool, kind)
         drawn = seed_arguments(shape, rng, faker, optional_rate=1.0, tool=tool.name)
         target.update(_as_allowed(drawn, resolved.get("additionalProperties", True)))
         if validate_instance(schema, result):
@@ -370,22 +431,19 @@ def _fill_open_objects(
 
 
 def _open_objects(
-    value: Any, schema: Any, doc: SchemaDocument, *, top: bool = False
+    value: Any, schema: Any, read: _ReadSchema, *, top: bool = False
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any], bool]]:
-    try:
-        resolved = doc.resolve(schema, path="result")[0]
-    except UnsupportedSchemaError:
-        return
+    resolved = read.resolve(schema)
     if isinstance(value, dict):
         extra = resolved.get("additionalProperties", True)
         if not value and not resolved.get("properties") and extra is not False:
             yield value, resolved, top
         properties = resolved.get("properties") or {}
         for key, child in value.items():
-            yield from _open_objects(child, properties.get(key, {}), doc)
+            yield from _open_objects(child, properties.get(key, _ANY), read)
     elif isinstance(value, list):
         for item in value:
-            yield from _open_objects(item, resolved.get("items", {}), doc)
+            yield from _open_objects(item, resolved.get("items", _ANY), read)
 
 
 def _as_allowed(drawn: dict[str, Any], extra: Any) -> dict[str, Any]:
@@ -524,7 +582,7 @@ class _Ties:
         today: date,
         rng: random.Random,
     ) -> None:
-        self.doc = SchemaDocument(schema)
+        self.read = _read_schema(schema)
         self.root = schema
         # What the call asked for: its arguments, and the defaults of the ones left out.
         self.arguments = {
@@ -552,10 +610,7 @@ class _Ties:
     # -- walking ---------------------------------------------------------------------
 
     def _resolve(self, schema: Any) -> dict[str, Any]:
-        try:
-            return self.doc.resolve(schema, path="result")[0]
-        except UnsupportedSchemaError:
-            return {}
+        return self.read.resolve(schema)
 
     def _records(
         self, value: Any, schema: Any, depth: int
@@ -566,10 +621,10 @@ class _Ties:
             yield value, resolved, depth
             properties = resolved.get("properties") or {}
             for key in list(value):
-                yield from self._records(value.get(key), properties.get(key, {}), depth + 1)
+                yield from self._records(value.get(key), properties.get(key, _ANY), depth + 1)
         elif isinstance(value, list):
             for item in value:
-                yield from self._records(item, resolved.get("items", {}), depth + 1)
+                yield from self._records(item, resolved.get("items", _ANY), depth + 1)
 
     def _fits(self, schema: Mapping[str, Any], key: str, value: Any) -> bool:
         sub = (schema.get("properties") or {}).get(key)
@@ -579,7 +634,7 @@ class _Ties:
             return False
         if sub is True:
             return True
-        return instance_is_valid({**_defs(self.root), **self._resolve(sub)}, value)
+        return instance_is_valid(self.read.check_schema(sub), value)
 
     def _put(self, record: dict[str, Any], schema: Mapping[str, Any], key: str, value: Any) -> None:
         if self._fits(schema, key, value):
@@ -640,8 +695,8 @@ class _Ties:
             self._put(record, schema, key, items)
 
     def _item_schema(self, schema: Mapping[str, Any], key: str) -> dict[str, Any]:
-        listed = self._resolve((schema.get("properties") or {}).get(key, {}))
-        return self._resolve(listed.get("items", {}))
+        listed = self._resolve((schema.get("properties") or {}).get(key, _ANY))
+        return self._resolve(listed.get("items", _ANY))
 
     def _resized(self, entries: list[Any], size: int, item_schema: Mapping[str, Any]) -> list[Any]:
         """``size`` entries: the seeded ones, then varied copies of them (not clones)."""
@@ -654,7 +709,7 @@ class _Ties:
     def _vary(self, item: dict[str, Any], schema: Mapping[str, Any]) -> None:
         """A copied record made its own: other choices, nearby numbers, a new id."""
         for key, value in list(item.items()):
-            sub = self._resolve((schema.get("properties") or {}).get(key, {}))
+            sub = self._resolve((schema.get("properties") or {}).get(key, _ANY))
             if key in self.arguments:
                 continue
             if isinstance(sub.get("enum"), list) and sub["enum"]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from callforge.generator.tools import ToolSpec
 
@@ -217,6 +218,7 @@ def tool_kind(tool: ToolSpec) -> ToolKind:
     return classify(tool.original_name or tool.name, tool.description)
 
 
+@lru_cache(maxsize=4096)
 def classify(name: str, description: str = "") -> ToolKind:
     """The kind of a tool called ``name`` described by ``description``.
 
