@@ -29,7 +29,9 @@ from tests.plan_responder import PlanResponder
 PRICES = ["--price-in", "0.15", "--price-out", "0.6"]
 
 
-def _generate(base_url: str, db: Path, per_tool: int, *extra: str) -> Any:
+def _generate(
+    base_url: str, db: Path, per_tool: int, *extra: str, env: dict[str, str] | None = None
+) -> Any:
     return run_cli(
         "generate",
         "--tools",
@@ -47,7 +49,7 @@ def _generate(base_url: str, db: Path, per_tool: int, *extra: str) -> Any:
         "--base-url",
         base_url,
         *extra,
-        env={"OPENAI_API_KEY": "test-key"},
+        env={"OPENAI_API_KEY": "test-key", **(env or {})},
     )
 
 
@@ -64,7 +66,9 @@ def _server_cost(stats: Any) -> float:
 def test_a_teacher_whose_drafts_are_all_rejected_stops_within_the_pilot(tmp_path: Path) -> None:
     db = tmp_path / "nonsense.duckdb"
     with run_server(ServerBehaviour()) as server:  # well-formed nonsense, never accepted
-        result = _generate(server.base_url, db, 20, "--concurrency", "4", *PRICES)
+        result = _generate(
+            server.base_url, db, 20, "--concurrency", "4", *PRICES, env={"COLUMNS": "250"}
+        )
         sent_to_server = server.stats.total
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
@@ -83,6 +87,11 @@ def test_a_teacher_whose_drafts_are_all_rejected_stops_within_the_pilot(tmp_path
     top = stats["rejections_by_reason"][0]
     assert f"{top['stage']}: {top['reason']} (after re-asks) ({top['count']})" in match.group(2)
     assert top["stage"] != "teacher"  # the validator's own stage, not the teacher's wrapper
+    # The progress bar: done of missing, time elapsed and an estimate of the time left,
+    # and the most common rejection so far.
+    bar = next(line for line in result.stderr.splitlines() if line.startswith("generating"))
+    assert re.search(r" 0/200 +\d:\d\d:\d\d eta (-:--:--|\d:\d\d:\d\d) rejected \d+", bar), bar
+    assert f"top: {top['stage']}: " in bar
 
 
 def test_max_cost_stops_the_run_at_its_cap(tmp_path: Path) -> None:
