@@ -66,8 +66,8 @@ app = typer.Typer(
 )
 
 
-@functools.cache
 def _stderr() -> Console:
+    """A console on stderr, made per use: it reads the terminal's width (COLUMNS) when made."""
     from rich.console import Console
 
     return Console(stderr=True)
@@ -764,7 +764,6 @@ class _progress_bar:
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
         self.progress = Progress(
@@ -772,8 +771,7 @@ class _progress_bar:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            TextColumn("eta {task.fields[eta]}"),
             TextColumn(
                 "rejected {task.fields[rejected]} · in flight {task.fields[in_flight]}"
                 " · {task.fields[rate]}{task.fields[reason]}",
@@ -783,7 +781,7 @@ class _progress_bar:
             transient=False,
         )
         self.task = self.progress.add_task(
-            "generate", total=None, rejected=0, in_flight=0, rate="", reason=""
+            "generate", total=None, rejected=0, in_flight=0, rate="", reason="", eta="-:--:--"
         )
         self.started = False
         self.last: RunProgress | None = None
@@ -795,6 +793,12 @@ class _progress_bar:
             self.started = True
         self.last = state
         reason = state.top_reason
+        eta = state.eta_s
+        if eta is None:
+            clock = "-:--:--"
+        else:
+            minutes, seconds = divmod(round(eta), 60)
+            clock = f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
         self.progress.update(
             self.task,
             total=state.missing_total,
@@ -803,6 +807,7 @@ class _progress_bar:
             in_flight=state.in_flight,
             rate=f"{state.requests_per_s:.1f} req/s" if state.requests else "",
             reason=f" · top: {reason[:60]}" if reason else "",
+            eta=clock,
         )
 
     def stop(self) -> None:

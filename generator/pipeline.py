@@ -167,6 +167,13 @@ class Progress:
     def requests_per_s(self) -> float:
         return self.requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace of accepted examples so far; None before the first."""
+        if not self.accepted or self.elapsed_s <= 0:
+            return None
+        return (self.missing_total - self.accepted) * self.elapsed_s / self.accepted
+
 
 def parse_mix(text: str) -> dict[str, float]:
     """``single=2,error_recovery=1`` -> weights per category."""
@@ -421,7 +428,7 @@ class Generation:
             return
         self._snapshot_due = now + 1.0
         done = progress.accepted
-        rate = done / progress.elapsed_s if progress.elapsed_s > 0 else 0.0
+        eta = progress.eta_s
         usage = summary.usage
         self._progress_file.write(
             {
@@ -435,7 +442,7 @@ class Generation:
                 "requests": progress.requests,
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
-                "eta_s": round((progress.missing_total - done) / rate) if rate else None,
+                "eta_s": None if eta is None else round(eta),
                 "top_reasons": [[str(g), n] for g, n in summary.reasons.most_common(5)],
                 "cells_missing": [[t, c, n] for (t, c), n in missing.items() if n > 0],
             }
