@@ -33,7 +33,7 @@ def test_stats_shows_a_running_generate_and_ctrl_c_says_what_was_kept(tmp_path: 
                 "--tools",
                 str(EXAMPLE_TOOLS),
                 "--per-tool",
-                "30",
+                "60",
                 "--db",
                 str(db),
                 "--teacher",
@@ -64,7 +64,7 @@ def test_stats_shows_a_running_generate_and_ctrl_c_says_what_was_kept(tmp_path: 
     assert live.returncode == 0, live.stderr
     assert re.match(
         rf"{re.escape(str(db))} is being written by a running generate \(run \w+, updated .+\): "
-        r"accepted \d+ of 300 missing, rejected \d+, \d+ requests, \d+s elapsed",
+        r"accepted \d+ of 600 missing, rejected \d+, \d+ requests, \d+s elapsed",
         live.stdout,
     ), live.stdout
     figures = json.loads(as_json.stdout)
