@@ -21,6 +21,9 @@ from dataclasses import dataclass
 _REASKED = re.compile(r"^output did not fit after \d+ tries: (?:([a-z_]+): )?(.*)$", re.S)
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+_DRAFT_FIELDS = {"user_request", "tool_results", "final_answer"}
+"""A re-ask's reason starts with a validator stage, or with the draft field whose
+shape was wrong (``teachers.prompting.TeacherDraft``): the latter stays a teacher problem."""
 _MAX_REASON = 160
 
 
@@ -44,9 +47,10 @@ def reason_group(stage: str, reason: str) -> ReasonGroup:
     match = _REASKED.match(reason)
     if match:
         reasked = True
-        if match.group(1):
-            stage = match.group(1)
-        reason = match.group(2)
+        if match.group(1) and match.group(1) not in _DRAFT_FIELDS:
+            stage, reason = match.group(1), match.group(2)
+        else:
+            reason = reason[match.start(1) if match.group(1) else match.start(2) :]
     masked = _NUMBER.sub("N", _QUOTED.sub("'…'", reason.strip().splitlines()[0] if reason else ""))
     if len(masked) > _MAX_REASON:
         masked = masked[: _MAX_REASON - 1] + "…"
