@@ -11,10 +11,12 @@ def test_values_are_masked_so_one_problem_is_one_group() -> None:
         ("grounding", "ungrounded value: search_flights.origin = 'JFK' is not stated", 2),
         ("grounding", "ungrounded value: search_flights.passengers = 4 is not stated", 1),
     ]
+    origin = "ungrounded value: search_flights.origin = '…' is not stated"
+    passengers = "ungrounded value: search_flights.passengers = N is not stated"
     assert group_reasons(rows) == [
-        (ReasonGroup("grounding", "ungrounded value: search_flights.origin = '…' is not stated"), 5),
-        (ReasonGroup("grounding", "ungrounded value: search_flights.passengers = N is not stated"), 1),
-    ]  # fmt: skip
+        (ReasonGroup("grounding", origin), 5),
+        (ReasonGroup("grounding", passengers), 1),
+    ]
 
 
 def test_a_draft_the_teacher_gave_up_on_counts_at_the_validators_stage() -> None:
