@@ -394,11 +394,11 @@ def successful_result(
     inferred, defaults = _tool_shapes(tool, kind)
     schema = tool.output_schema or inferred
     try:
-        seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
+        seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name, today=today)
     except UnsupportedSchemaError:  # a declared schema seeding cannot fill
         schema = inferred
-        seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name)
-    _fill_open_objects(seeded, schema, tool, kind, rng, faker)
+        seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name, today=today)
+    _fill_open_objects(seeded, schema, tool, kind, rng, faker, today)
     result = copy.deepcopy(seeded)
     _Ties(schema, arguments, defaults, kind, today, rng).apply(result)
     if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
@@ -414,6 +414,7 @@ def _fill_open_objects(
     kind: ToolKind,
     rng: random.Random,
     faker: Faker,
+    today: date,
 ) -> None:
     """Give the empty objects of a loosely declared result (``list[dict[str, str]]``) data.
 
@@ -424,7 +425,7 @@ def _fill_open_objects(
     read = _read_schema(schema)
     for target, resolved, top in _open_objects(result, schema, read, top=True):
         shape = _tool_shapes(tool, kind)[0] if top else _record_schema(tool, kind)
-        drawn = seed_arguments(shape, rng, faker, optional_rate=1.0, tool=tool.name)
+        drawn = seed_arguments(shape, rng, faker, optional_rate=1.0, tool=tool.name, today=today)
         target.update(_as_allowed(drawn, resolved.get("additionalProperties", True)))
         if validate_instance(schema, result):
             target.clear()

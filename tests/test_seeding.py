@@ -1148,12 +1148,51 @@ def test_the_plan_knows_which_arguments_are_free_text() -> None:
     }
 
 
-def test_an_interval_list_is_in_order() -> None:
+def test_an_interval_list_has_two_ends_in_order() -> None:
+    """BFCL's ``interval``: an array of floats "from the start to the end point"."""
+    schema = {
+        "type": "object",
+        "properties": {"interval": {"type": "array", "items": {"type": "number"}}},
+        "required": ["interval"],
+    }
+    for arguments in draws(schema, 35):
+        start, end = arguments["interval"]
+        assert start <= end
+
+
+def test_people_described_as_email_addresses_get_email_addresses() -> None:
     schema = {
         "type": "object",
         "properties": {
-            "interval": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+            "attendees": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Email addresses of the people to invite",
+            },
+            "passenger": {"type": "string", "description": "Full name, as on the passport"},
         },
-        "required": ["interval"],
+        "required": ["attendees", "passenger"],
     }
-    assert all(a["interval"][0] <= a["interval"][1] for a in draws(schema, 35))
+    for arguments in draws(schema, 36):
+        assert all(re.fullmatch(r"[^@\s]+@[^@\s]+", a) for a in arguments["attendees"])
+        assert re.fullmatch(r"[A-Z][a-z'-]+ [A-Z][\w'-]+", arguments["passenger"]), arguments
+
+
+def test_given_values_are_kept_and_their_siblings_agree_with_them() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "country_code": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "start_date": {"type": "string", "format": "date"},
+            "end_date": {"type": "string", "format": "date", "description": "Last day"},
+        },
+        "required": ["city"],
+    }
+    rng, faker = seeded(37)
+    for city, code in (("Lyon", "FR"), ("Osaka", "JP"), ("Austin", "US")):
+        for _ in range(20):
+            given = {"city": city, "end_date": "2025-03-01"}
+            arguments = seed_arguments(schema, rng, faker, optional_rate=1.0, given=given)
+            assert arguments["city"] == city and arguments["country_code"] == code
+            assert arguments["end_date"] == "2025-03-01" >= arguments["start_date"]

@@ -129,23 +129,16 @@ class ScenarioPlan(BaseModel):
         """
         if not any(step.free_text for step in self.steps):
             return self
-        plan = self.model_copy(deep=True)
-        for index, step in enumerate(plan.steps):
-            given = written[index] if index < len(written) else {}
-            where = f"free_text: call {index + 1} ({step.call.name})"
-            extra = sorted(set(given) - set(step.free_text))
-            if extra:
-                raise ValueError(f"{where}: {extra[0]!r} is not an argument you write")
-            for name in step.free_text:
-                value = given.get(name)
-                if not isinstance(value, str) or not value.strip():
-                    raise ValueError(f"{where}: write {name!r} as a non-empty string")
-                step.call.arguments[name] = value
+        steps = []
+        for index, step in enumerate(self.steps):
             if step.free_text:
-                problems = validate_instance(tools[step.call.name].parameters, step.call.arguments)
-                if problems:
-                    raise ValueError(f"{where}: breaks the tool's schema: {'; '.join(problems)}")
-        return plan
+                given = written[index] if index < len(written) else {}
+                arguments = _written_arguments(step, given, tools, f"call {index + 1}")
+                step = step.model_copy(
+                    update={"call": step.call.model_copy(update={"arguments": arguments})}
+                )
+            steps.append(step)
+        return self.model_copy(update={"steps": steps})
 
     def tools_used(self) -> list[str]:
         return list(dict.fromkeys(step.call.name for step in self.steps))
@@ -289,6 +282,26 @@ class Category(ABC):
             today=context.today.isoformat(),
             **extra,
         )
+
+
+def _written_arguments(
+    step: PlannedStep, given: dict[str, Any], tools: ToolSet, call: str
+) -> dict[str, Any]:
+    """``step``'s arguments with the written free text, checked against the tool's schema."""
+    where = f"free_text: {call} ({step.call.name})"
+    extra = sorted(set(given) - set(step.free_text))
+    if extra:
+        raise ValueError(f"{where}: {extra[0]!r} is not an argument you write")
+    arguments = dict(step.call.arguments)
+    for name in step.free_text:
+        value = given.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: write {name!r} as a non-empty string")
+        arguments[name] = value
+    problems = validate_instance(tools[step.call.name].parameters, arguments)
+    if problems:
+        raise ValueError(f"{where}: breaks the tool's schema: {'; '.join(problems)}")
+    return arguments
 
 
 def mark_free_text(plan: ScenarioPlan, tools: ToolSet) -> None:

@@ -219,6 +219,17 @@ def _fitting_value(
     """
     parameter = _parameter_document(target, edge.parameter)
     value = arguments.get(edge.parameter, _NOTHING)
+    if value is _NOTHING:  # left out: seeded now, agreeing with the call's other arguments
+        agreeing = seed_arguments(
+            target.parameters,
+            context.rng,
+            context.faker,
+            optional_rate=1.0,
+            tool=target.name,
+            today=context.today,
+            given=arguments,
+        )
+        value = agreeing.get(edge.parameter, _NOTHING)
     declared = _declared_field(edge, tools[edge.from_tool])
     if declared is None:
         if value is _NOTHING:

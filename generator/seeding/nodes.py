@@ -245,6 +245,8 @@ class Array:
         low = self.min_items if self.max_items == 0 else max(self.min_items, 1)
         high = max(low, self.min_items + 2) if self.max_items is None else self.max_items
         count = draw.rng.randint(low, min(high, low + 2))
+        if self.ordered and low <= 2 <= high:
+            count = 2  # an interval has two ends
         if not self.unique:
             return [self.item.generate(draw) for _ in range(count)]
         return self._unique(draw, count)

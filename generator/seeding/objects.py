@@ -8,6 +8,7 @@ that differ, and ranges in order (start before end, min below max, a check-out
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from itertools import chain
 from typing import Any
 
 from callforge.generator.errors import UnsupportedSchemaError
-from callforge.generator.schema import Check
+from callforge.generator.schema import ROOT_PATH, Check
 from callforge.generator.seeding.nodes import ATTEMPTS, Default, Node, Nullable, Property, Text
 from callforge.generator.seeding.places import Place
 from callforge.generator.seeding.randomness import Draw
@@ -40,11 +41,18 @@ class Object:
     distinct_pairs: tuple[tuple[str, str], ...] = ()
 
     def generate(self, draw: Draw) -> dict[str, Any]:
+        given = draw.given if draw.given and self.path == ROOT_PATH else _NOTHING_GIVEN
         chosen = self._choose(draw)
+        if given:
+            chosen |= {name for name in self.order if name in given}
         nodes = self.nodes
-        fixed = self.place.draw(draw, chosen) if self.place else None
+        fixed = self.place.draw(draw, chosen, given) if self.place else None
         values = {
-            name: fixed[name] if fixed and name in fixed else nodes[name].generate(draw)
+            name: copy.deepcopy(given[name])
+            if name in given
+            else fixed[name]
+            if fixed and name in fixed
+            else nodes[name].generate(draw)
             for name in self.order
             if name in chosen
         }
@@ -52,11 +60,13 @@ class Object:
         if len(values) < self.min_properties:
             self._add_extras(draw, values)
         for link in self.unit_links:
-            link.apply(draw, values)
+            if link.number not in given:
+                link.apply(draw, values)
         for first, second in self.distinct_pairs:
-            _tell_apart(draw, values, first, second, nodes[second])
+            if second not in given:
+                _tell_apart(draw, values, first, second, nodes[second])
         for pair in self.ordered_pairs:
-            _order_pair(draw, values, pair, nodes)
+            _order_pair(draw, values, pair, nodes, given)
         return values
 
     def _leave_out_nulls(self, values: dict[str, Any]) -> None:
@@ -134,11 +144,22 @@ class PlaceGroup:
     fields: tuple[tuple[str, str], ...]  # (property, Place attribute)
     places: tuple[Place, ...]
 
-    def draw(self, draw: Draw, chosen: set[str]) -> dict[str, Any]:
+    def draw(self, draw: Draw, chosen: set[str], given: Given) -> dict[str, Any]:
+        """One place for the chosen fields; one that has the ``given`` values, if any does."""
         present = [(name, role) for name, role in self.fields if name in chosen]
-        if len(present) < 2:  # a lone city keeps Faker's variety
+        if len(present) < 2:  # a lone city keeps its variety
             return {}
-        place = draw.rng.choice(self.places)
+        places = self.places
+        pinned = [(name, role) for name, role in present if name in given]
+        if pinned:
+            places = tuple(
+                place
+                for place in places
+                if all(getattr(place, role) == given[name] for name, role in pinned)
+            )
+            if not places:
+                return {}
+        place = draw.rng.choice(places)
         return {name: getattr(place, role) for name, role in present}
 
 
@@ -172,7 +193,9 @@ def _tell_apart(draw: Draw, values: dict[str, Any], first: str, second: str, nod
         values[second] = node.generate(draw)
 
 
-def _order_pair(draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Nodes) -> None:
+def _order_pair(
+    draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Nodes, given: Given
+) -> None:
     """Keep ``start <= end`` for ranges like start_date/end_date or min_price/max_price.
 
     Always, not mostly: the end alone was once redrawn a few times, which left
@@ -186,18 +209,27 @@ def _order_pair(draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Node
     if start not in values or end not in values:
         return
     if _out_of_order(values[start], values[end]):
-        _put_in_order(draw, values, pair, nodes)
-    _fit_date_span(draw, values, pair, nodes[end])
+        _put_in_order(draw, values, pair, nodes, given)
+    if end not in given:
+        _fit_date_span(draw, values, pair, nodes[end])
 
 
-def _put_in_order(draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Nodes) -> None:
-    """Swap, else redraw or copy the end, else the same for the start, else redraw both."""
+def _put_in_order(
+    draw: Draw, values: dict[str, Any], pair: RangePair, nodes: Nodes, given: Given
+) -> None:
+    """Swap, else redraw or copy the end, else the same for the start, else redraw both.
+
+    A ``given`` end stays as it is; only the other one moves.
+    """
     first, last = values[pair.start], values[pair.end]
-    if pair.start_check(last) and pair.end_check(first):
+    pinned = pair.start in given or pair.end in given
+    if not pinned and pair.start_check(last) and pair.end_check(first):
         values[pair.start], values[pair.end] = last, first
         return
     ends = (pair.end, pair.start, pair.end_check), (pair.start, pair.end, pair.start_check)
     for name, other, fits in ends:
+        if name in given:
+            continue
         kept = values[name]
         for _ in range(ATTEMPTS):
             values[name] = nodes[name].generate(draw)
@@ -207,7 +239,7 @@ def _put_in_order(draw: Draw, values: dict[str, Any], pair: RangePair, nodes: No
             values[name] = values[other]
             return
         values[name] = kept
-    for _ in range(ATTEMPTS):  # ends whose schemas barely overlap: both anew
+    for _ in range(0 if pinned else ATTEMPTS):  # ends whose schemas barely overlap: both anew
         start, end = nodes[pair.start].generate(draw), nodes[pair.end].generate(draw)
         if not _out_of_order(start, end):
             values[pair.start], values[pair.end] = start, end
@@ -288,6 +320,8 @@ class RangePair:
 
 
 Nodes = Mapping[str, Node]
+Given = Mapping[str, Any]
+_NOTHING_GIVEN: Given = {}
 
 
 # Start-words and the end-words they pair with: start_date/end_date, min_price/max_price.

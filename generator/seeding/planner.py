@@ -329,6 +329,13 @@ class _Planner:
         items = s.get("items", True)
         if isinstance(items, list):
             raise self.error("tuple-form 'items' (a list) is not supported", path)
+        if (
+            isinstance(items, dict)
+            and "description" in s
+            and not {"description", "$ref"} & items.keys()
+        ):
+            # "Email addresses of the people to invite" describes the items too.
+            items = {**items, "description": s["description"]}
         item: Node | None = None
         if items is not False and high != 0:
             try:
@@ -643,12 +650,15 @@ def seed_arguments(
     optional_rate: float = 0.5,
     tool: str = "",
     today: date | None = None,
+    given: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Realistic arguments for a tool's ``parameters`` schema that always validate.
 
     Required properties are always present, optional ones with probability
     ``optional_rate``. Dates are placed around ``today`` (the example's, from its
     seed; ``REFERENCE_TODAY`` when None): bookings after it, birth dates before.
+    ``given`` fixes top-level values; their siblings are drawn to agree with them
+    (a city given, its country and timezone follow; a start given, the end is after it).
     Raises UnsupportedSchemaError (naming ``tool`` and the JSON path) for schema
     features that cannot be satisfied.
     """
@@ -656,6 +666,8 @@ def seed_arguments(
         raise ValueError(f"optional_rate must be between 0 and 1, got {optional_rate}")
     plan = plan_for(schema, tool)
     draw = Draw(rng, unweighted_twin(faker), optional_rate, today or REFERENCE_TODAY)
+    if given:
+        draw.given = given
     arguments: dict[str, Any] = {}
     for _ in range(3):
         arguments = plan.root.generate(draw)

@@ -13,6 +13,7 @@ import random
 import re
 import string
 import threading
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from itertools import chain
@@ -33,7 +34,7 @@ REFERENCE_TODAY = date(2025, 1, 1)
 class Draw:
     """The per-call sources of randomness a plan draws from."""
 
-    __slots__ = ("_xeger", "faker", "memo", "optional_rate", "rng", "today")
+    __slots__ = ("_xeger", "faker", "given", "memo", "optional_rate", "rng", "today")
 
     def __init__(
         self, rng: random.Random, faker: Faker, optional_rate: float, today: date = REFERENCE_TODAY
@@ -43,6 +44,7 @@ class Draw:
         self.optional_rate = optional_rate
         self.today = today  # the example's today: bookings lie after it, birth dates before
         self.memo: dict[str, Any] = {}  # what one call's values share: a topic, a table
+        self.given: Mapping[str, Any] = {}  # top-level values the caller fixed
         self._xeger: _PatternText | None = None
 
     def xeger(self, pattern: str) -> str:

@@ -247,6 +247,12 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(uuid|guid)\b", r"\buuid\b", _call("uuid4")),
     _text(_ID, None, _record_id),
     _text(r"\be-?mail\b", r"\be-?mail address\b", _call("email")),
+    _text(
+        r"\b(attendee|recipient|guest|participant|invitee|member|cc|bcc|to|people|person)s?\b",
+        None,
+        _call("email"),
+        when=r"\be-?mail",
+    ),
     _text(r"\b(user ?name|handle|login|screen name)\b", None, _call("user_name")),
     _text(r"\bpassword\b", None, _call("password", length=12, special_chars=False)),
     _text(r"\bfirst name\b|\bgiven name\b", None, _call("first_name")),

@@ -72,7 +72,6 @@ from callforge.generator.teachers.base import (
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
 from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
-from callforge.generator.tools import ToolSet
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
@@ -575,7 +574,6 @@ def _first_line(text: str) -> str:
 
 def _written(draft: TeacherDraft, request: TeacherRequest) -> ScenarioPlan | None:
     """The request's plan with the draft's free text (None when the plan marks none)."""
-    plan = request.plan
-    if not any(step.free_text for step in plan.steps):
+    if not any(step.free_text for step in request.plan.steps):
         return None
-    return plan.with_free_text(draft.free_text, ToolSet(request.tools))
+    return draft.written_plan(request.plan, request.tools)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import instructor
 import jinja2
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES
@@ -76,6 +76,15 @@ class TeacherDraft(instructor.OpenAISchema):
         ),
     )
 
+    _written_plan: ScenarioPlan | None = PrivateAttr(default=None)
+    """The plan with this draft's free text, kept by the check that made it."""
+
+    def written_plan(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> ScenarioPlan:
+        """``plan`` with this draft's free text (raises ValueError where it does not fit)."""
+        if self._written_plan is not None:
+            return self._written_plan
+        return plan.with_free_text(self.free_text, ToolSet(tools))
+
     @model_validator(mode="after")
     def _fits_the_plan(self) -> TeacherDraft:
         """Inside ``checking_against``, run the whole validator on the draft."""
@@ -87,6 +96,7 @@ class TeacherDraft(instructor.OpenAISchema):
 
         written = plan.with_free_text(self.free_text, tools)
         rejection = validate_scenario(Scenario(plan=written, draft=self.to_draft()), tools)
+        self._written_plan = written
         if rejection is not None:
             raise ValueError(f"{rejection.stage}: {rejection.reason}")
         return self
