@@ -173,6 +173,14 @@ def generate_command(
         float | None, typer.Option("--timeout", help="Seconds per request (60).")
     ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Grade each draft with a second request (calls fit the request, "
+            "answer fits the results); a failing grade is a rejection.",
+        ),
+    ] = False,
     max_requests: Annotated[
         int | None, typer.Option("--max-requests", help="Stop the run after N requests.")
     ] = None,
@@ -199,6 +207,12 @@ def generate_command(
         Path | None,
         typer.Option("--graph", help="Data-flow graph to chain along (from 'tools graph --out')."),
     ] = None,
+    propose_links: Annotated[
+        bool,
+        typer.Option(
+            "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
+        ),
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -229,6 +243,7 @@ def generate_command(
         seed=seed,
         locale=locale,
         optional_rate=optional_rate,
+        propose_links=propose_links,
         pilot_attempts=pilot,
     )
     config.check()
@@ -246,6 +261,7 @@ def generate_command(
         "tpm": tpm,
         "timeout": timeout,
         "temperature": temperature,
+        "judge": True if judge else None,
     }
     settings = teacher_settings(flags, settings_file)
     teacher_name = settings.pop("name", None) or "offline"
@@ -256,8 +272,9 @@ def generate_command(
             for name, value in {**flags, **spend_flags}.items()
             if value is not None and name != "name"
         )
-        if given:
-            raise InputError(f"--{given[0].replace('_', '-')} needs --teacher openai")
+        if given or propose_links:
+            flag = given[0].replace("_", "-") if given else "propose-links"
+            raise InputError(f"--{flag} needs --teacher openai")
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
         limit = _spend_limit(max_requests, max_cost, price_table)

@@ -208,12 +208,25 @@ def chainable_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
     }
 
 
-def output_fields(tool: ToolSpec) -> list[OutputField]:
+def output_fields(tool: ToolSpec) -> tuple[OutputField, ...]:
     """The scalar fields of a tool's result: declared, or else the shape the offline
-    teacher gives it (``results.inferred_schema``, from the tool's kind and entity)."""
-    schema = tool.output_schema or inferred_schema(tool)
-    doc = SchemaDocument(schema, tool=tool.name)
-    return list(_schema_fields(doc, schema, "", tool_kind(tool).entity, 0))
+    teacher gives it (``results.inferred_schema``, from the tool's kind and entity).
+
+    Worked out once per tool definition (plans ask for it every time they chain).
+    """
+    key = (tool.name, tool.content_hash)
+    fields = _fields.get(key)
+    if fields is None:
+        schema = tool.output_schema or inferred_schema(tool)
+        doc = SchemaDocument(schema, tool=tool.name)
+        fields = tuple(_schema_fields(doc, schema, "", tool_kind(tool).entity, 0))
+        if len(_fields) >= 1024:
+            _fields.pop(next(iter(_fields)))
+        _fields[key] = fields
+    return fields
+
+
+_fields: dict[tuple[str, str], tuple[OutputField, ...]] = {}
 
 
 def flags_for(tool: ToolSpec, field: str) -> list[str]:
@@ -266,7 +279,9 @@ def _schema_fields(
             yield from _schema_fields(doc, sub, inner, entity, depth + 1, notes)
 
 
-def _edges_between(source: ToolSpec, fields: list[OutputField], target: ToolSpec) -> Iterator[Edge]:
+def _edges_between(
+    source: ToolSpec, fields: tuple[OutputField, ...], target: ToolSpec
+) -> Iterator[Edge]:
     """At most one edge per parameter of ``target``: its best field of ``source``."""
     echoes, priced = _echoed_names(source), _priced(fields)
     for parameter, schema in chainable_parameters(target).items():
@@ -305,7 +320,7 @@ def _echoed_names(tool: ToolSpec) -> set[str]:
     return names
 
 
-def _priced(fields: list[OutputField]) -> set[str]:
+def _priced(fields: tuple[OutputField, ...]) -> set[str]:
     """Money a chain can pass on as an amount: a number named like a price (``price``,
     ``total_price``, ``refund_amount``) next to a ``currency``, unless its record holds a
     list (a total over items is the result's own arithmetic, not a value to set)."""
@@ -451,6 +466,47 @@ def _parse_edge(entry: Any, index: int, tools: ToolSet, source: str) -> Edge:
         raise InputError(f"{where}: score must be a number", source=source)
     evidence = entry.get("evidence", "")
     return Edge(from_tool, field, to_tool, parameter, float(score), str(evidence))
+
+
+PROPOSED = 0.5
+"""The score of an edge the LLM teacher proposed (``generate --propose-links``)."""
+
+
+def with_proposed_links(
+    tools: ToolSet, proposals: list[Mapping[str, Any]]
+) -> tuple[ToolSet, list[Edge]]:
+    """``tools`` chaining along its graph plus the teacher's proposals that hold up.
+
+    A proposal is kept when it would be a valid line of a graph file (known tools,
+    a parameter that takes a passed-on value, a field the declared schema has) and
+    its field does not echo the first tool's own arguments; it never replaces an
+    edge the graph has for the same tools and parameter. Returns the new tool set
+    and the edges it added.
+    """
+    graph = graph_of(tools)
+    taken = {(e.from_tool, e.to_tool, e.parameter) for e in graph.edges}
+    added: list[Edge] = []
+    for index, proposal in enumerate(proposals):
+        entry = {
+            "from": proposal.get("from_tool"),
+            "field": proposal.get("field"),
+            "to": proposal.get("to_tool"),
+            "parameter": proposal.get("parameter"),
+            "score": PROPOSED,
+            "evidence": f"proposed by the teacher: {proposal.get('reason') or 'no reason'}",
+        }
+        try:
+            edge = _parse_edge(entry, index, tools, "<proposal>")
+        except InputError:
+            continue
+        name = field_of_path(edge.field).rsplit(".", 1)[-1]
+        field = OutputField(edge.field, name, {}, "")
+        triple = (edge.from_tool, edge.to_tool, edge.parameter)
+        if triple in taken or _echoes(field, _echoed_names(tools[edge.from_tool])):
+            continue
+        taken.add(triple)
+        added.append(edge)
+    return with_graph(tools, DataFlowGraph((*graph.edges, *added))), added
 
 
 def with_graph(tools: ToolSet, graph: DataFlowGraph) -> ToolSet:

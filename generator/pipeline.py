@@ -35,6 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from faker import Faker
 
+from callforge.generator.dataflow import with_proposed_links
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
 from callforge.generator.errors import InputError
 from callforge.generator.rejections import ReasonGroup, reason_group
@@ -73,6 +74,9 @@ class GenerateConfig:
     optional_rate: float = 0.5
     attempts_per_example: float = 4.0
     """Budget: a cell gives up after this many attempts per missing example (plus 10)."""
+    propose_links: bool = False
+    """Ask the teacher once which result fields feed which parameters, and chain along
+    the proposals that hold up as well (``generator.dataflow.with_proposed_links``)."""
     batch_size: int = 64
     """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
@@ -484,6 +488,10 @@ class Generation:
             outcome.scenario = scenario
         return outcome
 
+    def keep_answer(self, entry: CacheEntry) -> None:
+        """Store an answer the teacher gave before the run (proposed links) with the first batch."""
+        self._cache_entries.append(entry)
+
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
         tool_name, category_name = cell
         seed = attempt_seed(self.config.seed, tool_name, category_name, number)
@@ -679,16 +687,52 @@ async def generate_into(
             if use_cache and hasattr(teacher, "cache"):
                 cache: ResponseCache = store.response_cache()
                 teacher.cache = cache
-            if on_estimate is not None:
-                estimate = estimate_run(store, tools, teacher, config, prices or {}, faker)
-                if estimate is not None:
-                    on_estimate(estimate)
-            generation = Generation(store, tools, teacher, config, on_progress, faker)
-            return await generation.run(run_config)
+            return await _generate_in(
+                store, tools, teacher, config, faker, on_progress, run_config, prices, on_estimate
+            )
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await teacher.aclose()
+
+
+async def _generate_in(
+    store: Store,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    faker: Faker,
+    on_progress: Callable[[Progress], None] | None,
+    run_config: Mapping[str, Any] | None,
+    prices: Mapping[str, float] | None = None,
+    on_estimate: Callable[[RunEstimate], None] | None = None,
+) -> RunSummary:
+    """The run itself, once the teacher is started and the tools are seedable."""
+    proposal = None
+    if config.propose_links:
+        tools, proposal = await _with_proposed_links(teacher, tools)
+    if on_estimate is not None:
+        estimate = estimate_run(store, tools, teacher, config, prices or {}, faker)
+        if estimate is not None:
+            on_estimate(estimate)
+    generation = Generation(store, tools, teacher, config, on_progress, faker)
+    if proposal is not None and proposal.cache_entry is not None:
+        generation.keep_answer(proposal.cache_entry)
+    summary = await generation.run(run_config)
+    if proposal is not None:
+        summary.usage += proposal.usage
+        summary.cached += proposal.cached
+    return summary
+
+
+async def _with_proposed_links(teacher: Teacher, tools: ToolSet) -> tuple[ToolSet, Any]:
+    """The tool set with the data flows the teacher proposes (one cached request)."""
+    propose = getattr(teacher, "propose_links", None)
+    if propose is None:
+        raise InputError(f"proposing links needs an LLM teacher ('{teacher.id}' cannot)")
+    proposal = await propose(tools)
+    tools, _ = with_proposed_links(tools, [link.model_dump() for link in proposal.links])
+    return tools, proposal
 
 
 async def generate(
@@ -707,7 +751,7 @@ async def generate(
     try:
         faker = await asyncio.to_thread(check_seedable, tools, config.locale)
         await starting
-        return await Generation(store, tools, teacher, config, on_progress, faker).run(run_config)
+        return await _generate_in(store, tools, teacher, config, faker, on_progress, run_config)
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised

@@ -336,3 +336,11 @@ def test_generate_chains_along_an_edited_graph(tmp_path: Path) -> None:
     stats = json.loads(run_cli("stats", "--json", "--db", db).stdout)
     filled = {row["tool"]: row["accepted"] for row in stats["cells"] if row["accepted"]}
     assert filled == {"book_flight": 4}
+
+
+def test_proposing_links_needs_an_llm_teacher(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    result = run_cli("generate", "--tools", EXAMPLE_TOOLS, "--propose-links", "--db", db)
+    assert result.returncode == 2
+    assert result.stderr == "error: --propose-links needs --teacher openai\n"
+    assert not db.exists()

@@ -7,12 +7,15 @@ import os
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import datasets
 import pytest
 
 from callforge.generator.validate import check_conversation
+from callforge.store import Store
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
 
@@ -147,14 +150,30 @@ def test_export_is_stratified_and_deterministic(uninterrupted: Path, tmp_path: P
     first = _export(uninterrupted, tmp_path / "a")
     second = _export(uninterrupted, tmp_path / "b")
     assert first == second
+    # Examples whose final call is the same task stay in one split, so a cell's eval share
+    # may exceed its tenth by less than its largest group of such examples.
+    with Store(uninterrupted) as store:
+        finals = Counter(
+            (e.tool_name, e.category, json.dumps(_final_call(e), sort_keys=True))
+            for e in store.examples()
+        )
     for tool, row in first["counts"]["train"].items():
         for category, train_count in row.items():
             eval_count = first["counts"]["eval"].get(tool, {}).get(category, 0)
-            total = train_count + eval_count
-            assert eval_count == int(total * 0.1 + 0.5), (tool, category)
+            wanted = int((train_count + eval_count) * 0.1 + 0.5)
+            group = max(n for (t, c, _), n in finals.items() if (t, c) == (tool, category))
+            assert wanted <= eval_count < wanted + group, (tool, category)
     other_seed = run_cli("export", "--db", uninterrupted, "--out", tmp_path / "c", "--seed", "6")
     assert other_seed.returncode == 0
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["files"] != first["files"]
+
+
+def _final_call(example: Any) -> Any:
+    """The last call to the example's own tool."""
+    steps = example.scenario["plan"]["steps"]
+    return next(
+        s["call"]["arguments"] for s in reversed(steps) if s["call"]["name"] == example.tool_name
+    )
 
 
 def test_export_balance_and_cap(uninterrupted: Path, tmp_path: Path) -> None:

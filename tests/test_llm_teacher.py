@@ -38,7 +38,7 @@ from callforge.generator.tools import ToolSet, parse_tools
 from callforge.generator.validate import check_conversation, validate_scenario
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
-from tests.openai_server import LocalServer, ServerBehaviour, run_server
+from tests.openai_server import LocalServer, ServerBehaviour, message_text, run_server
 from tests.plan_responder import PlanResponder
 
 SECRET = "sk-callforge-test-7f3a9c1e5b2d4068"
@@ -430,6 +430,7 @@ def test_a_chain_is_told_by_field_and_a_draft_without_the_value_there_is_rejecte
     reply = write_once(server, plan, tools)
     assert validate_scenario(Scenario(plan=plan, draft=reply.draft), tools) is None
     prompt = server.requests[-1]["messages"][-1]["content"]
+    assert f'\n2. create_order({{"customer_id": {json.dumps(link.value)}' in prompt  # a line each
     assert (
         f"the result of call 1 (get_customer) holds {json.dumps(link.value)} at "
         '`customer_id`; call 2 (create_order) reads it there and passes it as "customer_id"'
@@ -487,6 +488,51 @@ def test_the_users_graph_is_the_one_the_teacher_checks_against(server: LocalServ
     assert validate_scenario(Scenario(plan=plan, draft=reply.draft), edited) is None
     with pytest.raises(TeacherFailure, match="is not an edge of the data-flow graph"):
         asyncio.run(write(None))
+
+
+def test_the_teacher_proposes_links_once_and_only_sound_ones_are_followed(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """--propose-links: one request per tool set (cached), its sound proposals chained."""
+    from callforge.generator.pipeline import GenerateConfig
+    from callforge.generator.pipeline import generate as generate_examples
+    from callforge.store import Store
+
+    proposals = [
+        # sound, and not inferred: the customer's name as the passenger's
+        ("get_customer", "name", "book_flight", "passenger_name"),
+        ("get_customer", "name", "nope", "x"),  # unknown tool
+        ("get_customer", "email", "send_email", "to"),  # the lookup's own argument
+        ("search_flights", "flights[].flight_id", "book_flight", "subject"),  # no such parameter
+    ]
+    responder = PlanResponder()
+
+    def answer(request: Any) -> Any:
+        prompt = "\n".join(message_text(m) for m in request.messages)
+        if "List the data flows" not in prompt:
+            return responder(request)
+        keys = ("from_tool", "field", "to_tool", "parameter")
+        return {"links": [{**dict(zip(keys, p, strict=True)), "reason": "r"} for p in proposals]}
+
+    server.state.responder = answer
+    tools = load_tools(EXAMPLE_TOOLS)
+    config = GenerateConfig(per_tool=6, mix={"multi_step": 1.0}, seed=2, propose_links=True)
+    for _run in range(2):
+        with Store(tmp_path / "s.duckdb") as store:
+            teacher = OpenAITeacher(
+                model="m", base_url=server.base_url, api_key=SECRET, cache=store.response_cache()
+            )
+            asyncio.run(generate_examples(store, tools, teacher, config))
+            examples = store.examples()
+    asked = [r for r in server.requests if "List the data flows" in json.dumps(r["messages"])]
+    assert len(asked) == 1
+    links = {
+        (e.scenario["plan"]["steps"][k["from_step"]]["call"]["name"], k["path"], k["argument"])
+        for e in examples
+        for k in e.scenario["plan"]["chains"]
+    }
+    assert ("get_customer", "name", "passenger_name") in links
+    assert not any(argument in ("to", "subject") for _, _, argument in links)
 
 
 def test_a_reply_that_is_no_chat_completion_is_a_failure_that_counts_its_request(

@@ -12,6 +12,7 @@ that no edge feeds gets no ``multi_step``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from callforge.generator.dataflow import (
@@ -36,6 +37,7 @@ from callforge.generator.scenarios.base import (
 )
 from callforge.generator.schema import instance_is_valid, property_document
 from callforge.generator.seeding import seed_arguments
+from callforge.generator.tool_kinds import Verb, tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
 MIN_STEPS, MAX_STEPS = 2, 4
@@ -43,6 +45,8 @@ _LENGTHS, _LENGTH_WEIGHTS = (2, 3, 4), (0.55, 0.3, 0.15)
 _CHAIN_DRAWS = 5
 _VALUE_DRAWS = 5
 _NOTHING = object()
+_CODE = re.compile(r"[A-Z]{2,3}")
+_OPEN_STATES = ("pending", "open", "active", "confirmed", "scheduled", "created", "processing")
 
 
 class MultiStep(Category):
@@ -83,8 +87,9 @@ class MultiStep(Category):
         steps: list[PlannedStep] = []
         links: list[ChainLink] = []
         for index, step_tool in enumerate(chain):
+            fed = {edge.parameter for edge in feeds[index - 1]} if index else set()
             arguments = seed_arguments(
-                step_tool.parameters,
+                _requiring(step_tool.parameters, fed),
                 context.rng,
                 context.faker,
                 optional_rate=context.optional_rate,
@@ -165,9 +170,29 @@ class MultiStep(Category):
                     f"at '{link.result_path}', not the {link.value!r} that call "
                     f"{link.to_step + 1} passes as '{link.argument}'"
                 )
-            if user_words.contains(link.value):
+            if _stated(link.value, user_words, scenario.draft.user_request):
                 return f"chained value stated by the user: '{link.argument}' = {link.value!r}"
         return None
+
+
+def _stated(value: Any, words: GroundingText, request: str) -> bool:
+    """Whether the user's request states a chained value.
+
+    A short upper-case code is stated only as written: "IT" (Italy) is not the
+    word "it" in "it needs attention", nor "us" the country US.
+    """
+    if isinstance(value, str) and _CODE.fullmatch(value):
+        return re.search(rf"(?<![A-Za-z0-9]){value}(?![A-Za-z0-9])", request) is not None
+    return words.contains(value)
+
+
+def _requiring(parameters: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The parameters schema with ``names`` required: a chained city and country are
+    seeded together, as a pair that holds together, not one of them on its own later."""
+    missing = names - set(parameters.get("required") or ())
+    if not missing:
+        return parameters
+    return {**parameters, "required": [*parameters.get("required", ()), *sorted(missing)]}
 
 
 def _fed(name: str, used: set[str], graph: DataFlowGraph) -> bool:
@@ -203,10 +228,34 @@ def _link(
         earlier.must_return[path] = value
         for flag in flags_for(tools[edge.from_tool], edge.field):
             earlier.call.arguments[flag] = True  # the result holds the field only then
+        if tool_kind(target).verb is Verb.CANCEL:
+            _still_open(edge, earlier, tools[edge.from_tool])
     arguments[edge.parameter] = value
     return ChainLink(
         from_step=to_step - 1, to_step=to_step, argument=edge.parameter, value=value, path=path
     )
+
+
+def _still_open(edge: Edge, earlier: PlannedStep, source: ToolSpec) -> None:
+    """A record passed on to be cancelled is still open: its ``status`` (where the result
+    has one with such a state) is the first open state, and so is a status filter of the
+    earlier call ("list my pending orders, cancel the first"), never a delivered order."""
+    record = edge.field.rpartition(".")[0]
+    status = next((f for f in output_fields(source) if f.path == _joined(record, "status")), None)
+    states = list((status.schema.get("enum") if status else None) or ())
+    state = next((s for s in _OPEN_STATES if s in states), None)
+    if state is None:
+        return
+    earlier.must_return[_joined(edge.result_path().rpartition(".")[0], "status")] = state
+    asked = earlier.call.arguments.get("status")
+    if asked is not None and asked != state:
+        document = property_document(source.parameters, "status")
+        if instance_is_valid(document, {"status": state}):
+            earlier.call.arguments["status"] = state
+
+
+def _joined(record: str, name: str) -> str:
+    return f"{record}.{name}" if record else name
 
 
 def _fitting_value(

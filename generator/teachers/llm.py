@@ -42,6 +42,7 @@ import json
 import random
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,7 @@ from callforge.generator.errors import TeacherConfigError, TeacherUnavailableErr
 from callforge.generator.scenarios.base import ScenarioPlan
 from callforge.generator.spend import SpendLimit, SpendLimitReached, estimate_tokens
 from callforge.generator.teachers.base import (
+    NO_USAGE,
     CacheEntry,
     ResponseCache,
     TeacherFailure,
@@ -71,7 +73,14 @@ from callforge.generator.teachers.base import (
     Usage,
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
-from callforge.generator.teachers.prompting import PromptBuilder, TeacherDraft, checking_against
+from callforge.generator.teachers.prompting import (
+    PromptBuilder,
+    ProposedLink,
+    ProposedLinks,
+    TeacherDraft,
+    checking_against,
+)
+from callforge.generator.tools import ToolSet
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
@@ -104,6 +113,16 @@ class _Refused(Exception):
         self.status = status
         self.headers = headers
         self.body = body
+
+
+@dataclass(frozen=True)
+class LinkProposal:
+    """The data flows a model proposed for a tool set, and what asking cost."""
+
+    links: list[ProposedLink]
+    usage: Usage = NO_USAGE
+    cached: bool = False
+    cache_entry: CacheEntry | None = None
 
 
 class OpenAITeacher:
@@ -260,6 +279,37 @@ class OpenAITeacher:
         """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
         prompt = self._prompts.user_prompt(request.plan, request.tools)
         return estimate_tokens(_dumps(self._request_body(prompt)))
+
+    async def propose_links(self, tools: ToolSet) -> LinkProposal:
+        """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
+
+        Cached like every request: the same tool set and model ask nothing the
+        second time. An answer that does not parse is no proposal, not an error.
+        """
+        params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
+        messages = [{"role": "user", "content": self._prompts.links_prompt(tools)}]
+        _, body = self._handlers.request_handler(
+            response_model=ProposedLinks, kwargs={**params, "messages": messages}
+        )
+        body.pop("strict", None)
+        payload = _dumps(dict(body))
+        key = self.cache_key(payload)
+        cache = self.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return LinkProposal(ProposedLinks.model_validate(hit.response).links, cached=True)
+        completion, spent = await self._complete(payload, Usage())
+        try:
+            proposed = self._handlers.response_parser(
+                response=completion, response_model=ProposedLinks
+            )
+        except (*_DOES_NOT_FIT, IncompleteOutputException, AssertionError):
+            return LinkProposal([], usage=spent)
+        entry = CacheEntry(key, self.id, proposed.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return LinkProposal(proposed.links, usage=spent, cache_entry=entry)
 
     def _request_body(self, prompt: str) -> dict[str, Any]:
         messages = [

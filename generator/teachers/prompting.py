@@ -110,6 +110,26 @@ class TeacherDraft(instructor.OpenAISchema):
         )
 
 
+class ProposedLink(instructor.OpenAISchema):
+    """One data flow the model proposes: a result field passed on as a parameter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_tool: str
+    field: str = Field(description='Path of the result field, e.g. "flights[].flight_id".')
+    to_tool: str
+    parameter: str
+    reason: str = ""
+
+
+class ProposedLinks(instructor.OpenAISchema):
+    """The data flows of a tool set, as the model sees them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    links: list[ProposedLink]
+
+
 class PromptBuilder:
     """Renders the prompts for one plan from the prompt templates.
 
@@ -122,6 +142,7 @@ class PromptBuilder:
         try:  # every template now, so a broken --templates file fails before any work
             self.system = env.get_template("prompts/system.j2").render().strip()
             self._templates = {name: env.get_template(f"prompts/{name}.j2") for name in CATEGORIES}
+            self._links = env.get_template("prompts/links.j2")
         except jinja2.TemplateError as exc:
             raise InputError(f"prompt template: {_template_problem(exc)}") from None
         self._tools_json: dict[tuple[str, ...], str] = {}
@@ -139,6 +160,11 @@ class PromptBuilder:
             )
             .strip()
         )
+
+    def links_prompt(self, tools: ToolSet) -> str:
+        """The request for a tool set's data flows, with each tool's declared result schema."""
+        definitions = [stored_definition(tool) for tool in tools]
+        return self._links.render(tools_json=as_json(definitions)).strip()
 
     def _tools_json_of(self, tools: tuple[ToolSpec, ...]) -> str:
         key = tuple(tool.content_hash for tool in tools)
