@@ -56,6 +56,7 @@ TEACHER_KEYS = {
     "validation_retries",
     "max_attempts",
     "give_up_after",
+    "judge",
 }
 PRICE_KEYS = {"input", "output"}
 

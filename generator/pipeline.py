@@ -58,7 +58,7 @@ from callforge.generator.teachers.base import (
 )
 from callforge.generator.templating import load_yaml
 from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
-from callforge.generator.validate import DEDUP, TEACHER, Rejection, validate_scenario
+from callforge.generator.validate import DEDUP, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
 from callforge.store.progress import ProgressFile
 
@@ -252,7 +252,7 @@ class _Outcome:
     payload: dict[str, Any] | None = None
     usage: Usage = NO_USAGE
     cached: bool = False
-    cache_entry: CacheEntry | None = None
+    cache_entries: list[CacheEntry] = field(default_factory=list)
 
 
 class Generation:
@@ -468,7 +468,7 @@ class Generation:
             return _Outcome(
                 cell,
                 number,
-                rejection=Rejection(TEACHER, exc.reason),
+                rejection=Rejection(exc.stage, exc.reason),
                 payload=payload,
                 usage=exc.usage,
             )
@@ -476,10 +476,20 @@ class Generation:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
         scenario = Scenario(plan=reply.plan or plan, draft=reply.draft)
-        rejection = None if reply.validated else validate_scenario(scenario, self.tools)
+        if reply.rejection is not None:
+            rejection: Rejection | None = Rejection(*reply.rejection)
+        else:
+            rejection = None if reply.validated else validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
         outcome = _Outcome(
-            cell, number, usage=reply.usage, cached=reply.cached, cache_entry=reply.cache_entry
+            cell,
+            number,
+            usage=reply.usage,
+            cached=reply.cached,
+            cache_entries=[
+                *([reply.cache_entry] if reply.cache_entry else []),
+                *reply.more_cache_entries,
+            ],
         )
         if rejection:
             outcome.rejection = rejection
@@ -515,8 +525,7 @@ class Generation:
         rejection, scenario = outcome.rejection, outcome.scenario
         summary.usage += outcome.usage
         summary.cached += outcome.cached
-        if outcome.cache_entry is not None:
-            self._cache_entries.append(outcome.cache_entry)
+        self._cache_entries.extend(outcome.cache_entries)
         if scenario is not None:
             key = dedup_key(scenario)
             if not dedup.admit(key):

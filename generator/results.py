@@ -1102,6 +1102,15 @@ _NOT_DATA_KEY = re.compile(
 _STATUS_WORDS = frozenset(["ok", "success", "succeeded", "completed", "done", "true", "found"])
 
 
+def is_bookkeeping_key(key: str) -> bool:
+    """A result key that holds bookkeeping, not data: an id, a status, a timestamp, paging.
+
+    Shared with ``answers.py``: what a result's data is and what an answer reports
+    are one rule.
+    """
+    return _NOT_DATA_KEY.match(key) is not None
+
+
 def is_hollow(result: Any, arguments: Mapping[str, Any]) -> bool:
     """Whether ``result`` holds no data beyond ids, status, timestamps and echoed ``arguments``.
 
@@ -1130,7 +1139,7 @@ def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _is_data(key: str, value: Any) -> bool:
-    if value is None or isinstance(value, bool) or _NOT_DATA_KEY.match(key):
+    if value is None or isinstance(value, bool) or is_bookkeeping_key(key):
         return False
     if isinstance(value, str):
         return bool(value.strip()) and value.lower() not in _STATUS_WORDS and not _is_time(value)

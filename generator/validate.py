@@ -5,7 +5,9 @@ Two layers:
 * ``check_conversation`` needs only OpenAI messages and the tool schemas, so it
   re-checks any exported line: role order, every tool call answered by exactly
   one tool message with its id, known functions, arguments that parse and fit the
-  schema, grounded values, failed calls repaired, a final answer;
+  schema, grounded values, failed calls repaired, a final answer faithful to
+  the results (``answers.py``: no number, date or name from nowhere, and some of
+  the results' data when they hold any);
 * ``validate_scenario`` renders a scenario, runs ``check_conversation`` on it,
   checks every successful tool result (``check_results``: it fits the tool's
   declared output schema, and a lookup, search, conversion, computation or
@@ -22,12 +24,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from callforge.generator.grounding import GroundingText, normalise_parts
+from callforge.generator.answers import ignored_results, informative_leaves, unsupported_claim
+from callforge.generator.grounding import GroundingText, normalise_parts, scalar_values
 from callforge.generator.results import is_hollow
 from callforge.generator.scenarios import get_category
-from callforge.generator.scenarios.base import Scenario, result_is_error
+from callforge.generator.scenarios.base import Scenario, ScenarioPlan, result_is_error
 from callforge.generator.schema import validate_instance
 from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSet
@@ -35,10 +39,13 @@ from callforge.generator.tools import ToolSet
 STRUCTURE = "structure"
 SCHEMA = "schema"
 GROUNDING = "grounding"
+ANSWER = "answer"
 RESULT = "result"
 CATEGORY = "category"
 DEDUP = "dedup"
 TEACHER = "teacher"
+JUDGE = "judge"
+"""A teacher's grader (``--judge``) failed the conversation; the reason is the judge's."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +68,14 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
             expected = "an error" if step.failure else "a success"
             return Rejection(CATEGORY, f"result mismatch: call {index + 1} must return {expected}")
     schemas = {tool.name: tool.parameters for tool in tools}
-    problem = check_conversation(scenario.to_messages(), schemas)
-    if problem is not None:
-        return problem
-    problem = check_results(scenario, tools)
+    conversation = _ConversationCheck(schemas, plan_today(plan))
+    messages = scenario.to_messages()
+    # The results are judged before the answer is judged against them.
+    problem = (
+        conversation.run(messages)
+        or check_results(scenario, tools)
+        or conversation.check_answer(messages[-1]["content"])
+    )
     if problem is not None:
         return problem
     reason = get_category(plan.category).check(scenario, tools)
@@ -103,19 +114,38 @@ def check_results(scenario: Scenario, tools: ToolSet) -> Rejection | None:
 
 
 def check_conversation(
-    messages: Sequence[Mapping[str, Any]], schemas: Mapping[str, Mapping[str, Any]]
+    messages: Sequence[Mapping[str, Any]],
+    schemas: Mapping[str, Mapping[str, Any]],
+    today: date | None = None,
 ) -> Rejection | None:
-    """Check OpenAI chat messages against the tools' parameter schemas."""
-    return _ConversationCheck(schemas).run(messages)
+    """Check OpenAI chat messages against the tools' parameter schemas.
+
+    ``today`` is the day the conversation happens on, for relative dates
+    ("tomorrow"); without it only absolute dates ground a date.
+    """
+    check = _ConversationCheck(schemas, today)
+    return check.run(messages) or check.check_answer(messages[-1]["content"])
+
+
+def plan_today(plan: ScenarioPlan) -> date | None:
+    """The example's "today" (``ScenarioPlan.today``), if the plan has one."""
+    today = getattr(plan, "today", None)
+    try:
+        return date.fromisoformat(today) if isinstance(today, str) else None
+    except ValueError:
+        return None
 
 
 class _ConversationCheck:
-    def __init__(self, schemas: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(self, schemas: Mapping[str, Mapping[str, Any]], today: date | None) -> None:
         self.schemas = schemas
+        self.today = today
         # What the user and the tool results so far have said, normalised for
         # grounding one text at a time (each is normalised once per conversation).
         self.evidence: list[str] = []
         self.unrepaired: dict[str, str] = {}
+        self.results: list[Any] = []  # successful tool results, parsed
+        self.arguments: list[Any] = []  # every call's arguments, for echoes
 
     def _add_evidence(self, texts: Sequence[str]) -> None:
         self.evidence.extend(normalise_parts(texts))
@@ -158,6 +188,19 @@ class _ConversationCheck:
             name, call_id = next(iter(self.unrepaired.items()))
             return Rejection(STRUCTURE, f"unrepaired failure: call {call_id} to {name} failed")
         return None
+
+    def check_answer(self, answer: str) -> Rejection | None:
+        """After ``run``: the final answer states only what it was told, and what the
+        results hold."""
+        evidence = GroundingText.of_parts(self.evidence, self.today)
+        claim = unsupported_claim(answer, evidence, self.results)
+        if claim:
+            return Rejection(ANSWER, f"unfaithful answer: {claim}")
+        # The last result is what the user asked for; earlier ones fed the later calls.
+        last = self.results[-1] if self.results else None
+        facts = informative_leaves(last, scalar_values(self.arguments))
+        ignored = ignored_results(GroundingText([answer], self.today), facts)
+        return Rejection(ANSWER, ignored) if ignored else None
 
     def _check_weight(self, message: Mapping[str, Any]) -> Rejection | None:
         if "weight" not in message:
@@ -203,30 +246,48 @@ class _ConversationCheck:
             return Rejection(SCHEMA, f"arguments of {name} must be a JSON object")
         if not isinstance(answer.get("content"), str):
             return Rejection(STRUCTURE, f"the tool message answering {call['id']} has no content")
-        if _is_error_content(answer["content"]):
+        self.arguments.append(arguments)
+        result = _parsed(answer["content"])
+        if result_is_error(result):
             self.unrepaired[name] = call["id"]
             return None
+        self.results.append(result)
         errors = validate_instance(self.schemas[name], arguments)
         if errors:
             return Rejection(SCHEMA, f"invalid arguments of {name}: {errors[0]}")
-        missing = GroundingText.of_parts(self.evidence).missing(arguments)
+        missing = GroundingText.of_parts(self.evidence, self.today).missing(
+            arguments, _enum_rivals(self.schemas[name], arguments)
+        )
         if missing:
             path, value = missing[0]
-            return Rejection(
-                GROUNDING,
-                f"ungrounded value: {name}.{path} = {value!r} is not stated by the user "
-                "or an earlier tool result",
+            said = (
+                "the user's words say the opposite"
+                if isinstance(value, bool)
+                else "is not stated by the user or an earlier tool result"
             )
+            return Rejection(GROUNDING, f"ungrounded value: {name}.{path} = {value!r} {said}")
         self.unrepaired.pop(name, None)
         return None
+
+
+def _enum_rivals(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each top-level option argument, the enum's other options."""
+    properties = schema.get("properties") or {}
+    rivals = {}
+    for name, value in arguments.items():
+        options = (properties.get(name) or {}).get("enum") if isinstance(value, str) else None
+        if options:
+            rivals[name] = [o for o in options if isinstance(o, str) and o != value]
+    return rivals
 
 
 def _non_empty_text(content: Any) -> bool:
     return isinstance(content, str) and bool(content.strip())
 
 
-def _is_error_content(content: str) -> bool:
+def _parsed(content: str) -> Any:
+    """A tool message's content as JSON, or as the text it is."""
     try:
-        return result_is_error(json.loads(content))
+        return json.loads(content)
     except json.JSONDecodeError:
-        return False
+        return content

@@ -6,7 +6,8 @@ parses both and writes the draft with the offline teacher (keeping the seeded
 values of the free-text arguments it is asked to write), so end-to-end tests
 and benchmarks exercise the real openai + instructor path with answers that pass
 validation, while the server's ``ServerBehaviour`` injects the faults.
-A prompt without a plan gets the schema-filling answer.
+A judge's request (``--judge``) gets a passing verdict; a prompt without a plan gets
+the schema-filling answer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from callforge.generator.teachers.offline import OfflineTeacher
 from callforge.generator.tools import ToolSpec, parse_tools
 from tests.openai_server import CompletionRequest, SchemaFillingResponder, message_text
 
+PASSING_VERDICT = {
+    "calls_fit_request": True,
+    "answer_fits_results": True,
+    "reason": "The calls match the request and the answer reports the results.",
+}
 _BLOCK = r"## {title}\s*```json\s*(.+?)\s*```"
 _PLAN = re.compile(_BLOCK.format(title=re.escape("Plan (JSON)")), re.S)
 _TOOLS = re.compile(_BLOCK.format(title="Tools"), re.S)
@@ -32,6 +38,8 @@ class PlanResponder:
         self._fallback = SchemaFillingResponder()
 
     def __call__(self, request: CompletionRequest) -> Any:
+        if "answer_fits_results" in ((request.schema or {}).get("properties") or {}):
+            return PASSING_VERDICT  # a judge's request (--judge): this "model" wrote well
         prompt = "\n".join(message_text(m) for m in request.messages if m.get("role") == "user")
         plan_match, tools_match = _PLAN.search(prompt), _TOOLS.search(prompt)
         if not plan_match or not tools_match:

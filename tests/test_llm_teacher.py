@@ -676,7 +676,7 @@ def free_text_plan(tools: ToolSet, tool: str, seed: int = 5) -> ScenarioPlan:
 
 
 def rewriting(argument: str, new: str) -> Any:
-    """A model that writes ``new`` for ``argument`` and states it in the request."""
+    """A model that writes ``new`` for ``argument``, states it in the request and its results."""
     responder = PlanResponder()
 
     def answer(request: Any) -> Any:
@@ -684,6 +684,9 @@ def rewriting(argument: str, new: str) -> Any:
         old = draft["free_text"][0][argument]
         draft["free_text"][0][argument] = new
         draft["user_request"] = draft["user_request"].replace(old, new)
+        # and the results it writes echo what was really sent
+        results = json.dumps(draft["tool_results"]).replace(json.dumps(old)[1:-1], new)
+        draft["tool_results"] = json.loads(results)
         return draft
 
     return answer
@@ -762,6 +765,8 @@ def test_the_stored_scenario_holds_the_teachers_free_text(
                 new = f"{value[:60]} (teacher)"
                 draft["free_text"][index][name] = new
                 draft["user_request"] = draft["user_request"].replace(value, new)
+                results = json.dumps(draft["tool_results"]).replace(json.dumps(value)[1:-1], new)
+                draft["tool_results"] = json.loads(results)  # what was really sent
         return draft
 
     server.state.responder = signed

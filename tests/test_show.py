@@ -44,13 +44,14 @@ def test_show_rejected_drafts_gives_the_reason_and_the_models_last_answer(tmp_pa
     result = run_cli("show", "--db", db, "--rejected", "-n", "1", "--tool", "send_email")
     assert result.returncode == 0, result.stderr
     with duckdb.connect(str(db), read_only=True) as connection:
-        category, attempt, reason = connection.execute(
-            "SELECT category, attempt, reason FROM rejections WHERE tool_name = 'send_email' "
+        category, attempt, stage, reason = connection.execute(
+            "SELECT category, attempt, stage, reason FROM rejections "
+            "WHERE tool_name = 'send_email' "
             "ORDER BY created_at DESC, tool_name, category, attempt DESC LIMIT 1"
         ).fetchone()  # type: ignore[misc]
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        f"== rejected: send_email / {category} attempt {attempt} at teacher: {reason}"
+        f"== rejected: send_email / {category} attempt {attempt} at {stage}: {reason}"
     )
     assert "  (the model's last answer:)" in lines
     assert any(line.strip().startswith('"user_request": ') for line in lines)

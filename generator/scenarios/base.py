@@ -51,6 +51,10 @@ class PlannedFailure(BaseModel):
     kind: str
     detail: str
     assistant_mistake: bool
+    argument: str | None = None
+    """The argument the mistake is in (for a failure the assistant caused), if one."""
+    retry_after_seconds: int | None = None
+    """For a rate limit: how long the tool asks the caller to wait before retrying."""
 
 
 class PlannedStep(BaseModel):

@@ -3,12 +3,17 @@
 Failure kinds, and whether the failed call is the assistant's own mistake (export
 gives a mistaken turn ``weight: 0`` so the model learns the repair, not the error):
 
-* ``invalid_argument`` / ``missing_argument``: the first call breaks the tool's
-  schema (mistake);
-* ``unknown_id``: the first call mistypes a value the user gave, the tool finds
-  nothing (mistake);
+* the mistakes models really make (``mistakes.py``): ``wrong_format``,
+  ``enum_value``, ``invented_parameter``, ``unknown_id``, ``missing_argument``,
+  and ``invalid_argument`` for anything else the schema rejects (mistakes);
 * ``rate_limited`` / ``timeout``: the first call was right but the tool was
   briefly unavailable; the identical retry succeeds (not a mistake).
+
+A transient failure's retry follows what the tool said. A rate limit asks for a
+short wait (1-5 seconds, ``PlannedFailure.retry_after_seconds``); the assistant
+waits that long, retries and says so in its answer. A tool result that asks for
+more than ``MAX_RETRY_WAIT_SECONDS`` is rejected here: retrying at once ignores
+it, and the right move then (telling the user to try later) is no recovery.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from callforge.generator.errors import UnsupportedSchemaError
 from callforge.generator.grounding import GroundingText
 from callforge.generator.scenarios.base import (
+    ERROR_KEY,
     Category,
     PlanContext,
     PlannedFailure,
@@ -28,13 +34,21 @@ from callforge.generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from callforge.generator.schema import instance_is_valid
+from callforge.generator.scenarios.mistakes import MISTAKES, make_mistake
+from callforge.generator.schema import instance_is_valid, scalar_leaves
 from callforge.generator.seeding import seed_arguments, violate_argument
 from callforge.generator.tools import ToolSet, ToolSpec
 
-ASSISTANT_MISTAKES = ("invalid_argument", "missing_argument", "unknown_id")
+ASSISTANT_MISTAKES = (*MISTAKES, "invalid_argument")
 TRANSIENT = ("rate_limited", "timeout")
-_ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|reference|key|username|handle)$", re.I)
+TRANSIENT_SHARE = 0.25
+RETRY_WAITS = (2, 2, 3, 4, 5)
+MAX_RETRY_WAIT_SECONDS = 10
+_WAIT = re.compile(
+    r"(?:retry|try again)\D{0,20}?(\d+(?:\.\d+)?)\s*"
+    r"(ms\b|milliseconds?|s\b|secs?\b|seconds?|mins?\b|minutes?)",
+    re.IGNORECASE,
+)
 
 
 class ErrorRecovery(Category):
@@ -51,27 +65,22 @@ class ErrorRecovery(Category):
             tool=tool.name,
             today=context.today,
         )
-        roll = rng.random()
-        failure: PlannedFailure | None = None
         bad: dict[str, Any] = good
-        if roll < 0.25:
-            transient = rng.choice(TRANSIENT)
-            failure = PlannedFailure(kind=transient, detail=transient, assistant_mistake=False)
-        elif roll < 0.5:
-            mistyped = _mistype_an_id(tool, good, context)
-            if mistyped is not None:
-                bad, failure = mistyped
+        failure: PlannedFailure | None = None
+        if rng.random() >= TRANSIENT_SHARE:
+            mistake = make_mistake(tool, good, rng)
+            if mistake is not None:
+                bad, failure = mistake
+            else:
+                try:
+                    bad, kind, detail = violate_argument(
+                        tool.parameters, good, rng, context.faker, tool=tool.name
+                    )
+                    failure = PlannedFailure(kind=kind, detail=detail, assistant_mistake=True)
+                except UnsupportedSchemaError:
+                    pass  # nothing to get wrong: the tool can still fail for a transient reason
         if failure is None:
-            try:
-                bad, kind, detail = violate_argument(
-                    tool.parameters, good, rng, context.faker, tool=tool.name
-                )
-                failure = PlannedFailure(kind=kind, detail=detail, assistant_mistake=True)
-            except UnsupportedSchemaError:
-                # Nothing to get wrong (no parameters, or a schema that accepts anything):
-                # the tool can still fail for a transient reason and the retry succeed.
-                transient = rng.choice(TRANSIENT)
-                failure = PlannedFailure(kind=transient, detail=transient, assistant_mistake=False)
+            failure = _transient(rng.choice(TRANSIENT), rng.choice(RETRY_WAITS))
         steps = [
             PlannedStep(
                 call=ToolCall(id=context.call_id(0), name=tool.name, arguments=bad),
@@ -98,44 +107,56 @@ class ErrorRecovery(Category):
             return f"a {kind} failure must {'' if failed.trainable else 'not '}have weight 0"
         schema = tools[failed.call.name].parameters
         first_valid = instance_is_valid(schema, failed.call.arguments)
-        if kind in ("invalid_argument", "missing_argument") and first_valid:
-            return f"{kind}: the first call is valid, so it would not have failed"
         if kind == "unknown_id":
             return _check_unknown_id(scenario, first_valid)
-        if kind in TRANSIENT and failed.call.arguments != retry.call.arguments:
-            return f"{kind}: the retry after a transient failure must repeat the same call"
+        if kind in ASSISTANT_MISTAKES and first_valid:
+            return f"{kind}: the first call is valid, so it would not have failed"
+        if kind in TRANSIENT:
+            if failed.call.arguments != retry.call.arguments:
+                return f"{kind}: the retry after a transient failure must repeat the same call"
+            wait = requested_wait(results[0])
+            if wait is not None and wait > MAX_RETRY_WAIT_SECONDS:
+                return (
+                    f"{kind}: the tool asked to wait {wait:g} seconds; retrying at once ignores it"
+                )
         return None
 
 
-def _mistype_an_id(
-    tool: ToolSpec, good: dict[str, Any], context: PlanContext
-) -> tuple[dict[str, Any], PlannedFailure] | None:
-    """Swap two characters of an id-like string argument: a plausible transcription slip."""
-    properties = tool.parameters.get("properties", {})
-    candidates = [
-        name
-        for name, value in good.items()
-        if isinstance(value, str)
-        and len(value) >= 4
-        and _ID_LIKE.search(name)
-        and not {"enum", "const", "format", "pattern"} & set(properties.get(name, {}))
-    ]
-    if not candidates:
-        return None
-    name = context.rng.choice(candidates)
-    value = good[name]
-    for offset in range(len(value) - 1):
-        position = (context.rng.randrange(len(value) - 1) + offset) % (len(value) - 1)
-        chars = list(value)
-        chars[position], chars[position + 1] = chars[position + 1], chars[position]
-        typo = "".join(chars)
-        if typo.casefold() != value.casefold():
-            bad = {**good, name: typo}
-            if not instance_is_valid(tool.parameters, bad):
-                return None
-            detail = f"no record found for {name} '{typo}'"
-            return bad, PlannedFailure(kind="unknown_id", detail=detail, assistant_mistake=True)
+def requested_wait(result: Any) -> float | None:
+    """Seconds an error result asks the caller to wait before retrying, if it says.
+
+    Read from a ``retry_after``-like key (``retry_after_ms`` in milliseconds) or
+    from its text: "retry after 30 seconds", "try again in 2 min".
+    """
+    error = result.get(ERROR_KEY) if isinstance(result, dict) else None
+    for path, value in scalar_leaves(error):
+        key = path.rsplit(".", 1)[-1].lower().replace("-", "_")
+        if "retry" in key and isinstance(value, int | float) and not isinstance(value, bool):
+            return value / 1000 if key.endswith("ms") else float(value)
+        if isinstance(value, str):
+            found = _WAIT.search(value)
+            if found:
+                return _seconds(float(found.group(1)), found.group(2).lower())
     return None
+
+
+def _seconds(amount: float, unit: str) -> float:
+    if unit == "ms" or unit.startswith("milli"):
+        return amount / 1000
+    return amount * 60 if unit.startswith("min") else amount
+
+
+def _transient(kind: str, wait: int) -> PlannedFailure:
+    if kind == "rate_limited":
+        return PlannedFailure(
+            kind=kind,
+            detail=f"rate limited; retry after {wait} seconds",
+            assistant_mistake=False,
+            retry_after_seconds=wait,
+        )
+    return PlannedFailure(
+        kind=kind, detail="the service did not answer in time", assistant_mistake=False
+    )
 
 
 def _check_unknown_id(scenario: Scenario, first_valid: bool) -> str | None:

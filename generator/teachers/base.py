@@ -34,6 +34,10 @@ class TeacherReply:
     """A fresh response the pipeline stores in the cache with its next batch."""
     validated: bool = False
     """The teacher already ran the validator on this draft and plan, and it passed."""
+    rejection: tuple[str, str] | None = None
+    """(stage, reason) when the teacher's own grader (``--judge``) failed the draft."""
+    more_cache_entries: tuple[CacheEntry, ...] = ()
+    """Further fresh responses behind this reply (the judge's verdict), to cache too."""
     plan: ScenarioPlan | None = None
     """The plan with the free text the teacher wrote, when it wrote any (else the request's)."""
 
@@ -45,10 +49,18 @@ class TeacherFailure(Exception):
     ``teacher`` and goes on, it never reaches the user as an error.
     """
 
-    def __init__(self, reason: str, usage: Usage = NO_USAGE, answer: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        usage: Usage = NO_USAGE,
+        stage: str = "teacher",
+        answer: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
+        self.stage = stage
+        """The rejection's stage: ``teacher``, or the validator's for a draft that never fit."""
         self.answer = answer
         """The model's last answer, as it wrote it (for ``callforge show --rejected``)."""
 

@@ -36,6 +36,7 @@ A draft that still fails is a ``TeacherFailure`` (stored as a rejection at stage
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import hashlib
 import json
@@ -44,7 +45,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from instructor.core.exceptions import (
@@ -74,13 +75,16 @@ from callforge.generator.teachers.base import (
 )
 from callforge.generator.teachers.flow import AdaptiveLimiter, RateBudget
 from callforge.generator.teachers.prompting import (
+    JudgeVerdict,
     PromptBuilder,
     ProposedLink,
     ProposedLinks,
     TeacherDraft,
     checking_against,
+    rejected_stage,
 )
 from callforge.generator.tools import ToolSet
+from callforge.generator.validate import JUDGE
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MODES = {
@@ -92,6 +96,7 @@ MODES = {
 _BAD_REQUESTS_BEFORE_GIVING_UP = 5
 _USER_PROMPT = "\x00callforge:user-prompt\x00"
 """Stands in for each request's prompt while instructor shapes the request once."""
+_Answer = TypeVar("_Answer", TeacherDraft, JudgeVerdict)
 _DOES_NOT_FIT = (ValidationError, json.JSONDecodeError, AsyncValidationError, ResponseParsingError)
 """What instructor itself re-asks on: the reply is there, it does not fit."""
 
@@ -150,6 +155,8 @@ class OpenAITeacher:
         api_version: str | None = Field(None, min_length=1)
         """Azure OpenAI's dated API: ``base_url`` is a deployment's URL, every request
         carries ``?api-version=`` and the key goes in an ``api-key`` header."""
+        judge: bool = False
+        """Grade every finished draft with a second structured request (``JudgeVerdict``)."""
         templates: Path | None = None
         cache: ResponseCache | None = None
         spend_limit: SpendLimit | None = None
@@ -174,7 +181,12 @@ class OpenAITeacher:
         self._handlers: ModeHandlers = mode_registry.get_handlers(
             Provider.OPENAI, MODES[self.options.mode]
         )
-        self._shape = self._shape_request()
+        self._shape = self._shape_request(TeacherDraft, self._prompts.system)
+        self._judge_shape = (
+            self._shape_request(JudgeVerdict, self._prompts.judge_system)
+            if self.options.judge
+            else None
+        )
         self._session: aiohttp.ClientSession | None = None
         version = self.options.api_version
         self._query = f"?{urllib.parse.urlencode({'api-version': version})}" if version else ""
@@ -186,17 +198,17 @@ class OpenAITeacher:
         self._bad_requests = 0
         self._completion_tokens_seen = (0, 0)  # (sum, count), for token estimates
 
-    def _shape_request(self) -> dict[str, Any]:
+    def _shape_request(self, response_model: type[BaseModel], system: str) -> dict[str, Any]:
         """The request as instructor shapes it for this mode, with a placeholder prompt."""
         params: dict[str, Any] = {"model": self.model, "temperature": self.options.temperature}
         if self.options.max_tokens:
             params["max_tokens"] = self.options.max_tokens
         messages = [
-            {"role": "system", "content": self._prompts.system},
+            {"role": "system", "content": system},
             {"role": "user", "content": _USER_PROMPT},
         ]
         _, shaped = self._handlers.request_handler(
-            response_model=TeacherDraft, kwargs={**params, "messages": messages}
+            response_model=response_model, kwargs={**params, "messages": messages}
         )
         shaped.pop("strict", None)
         if not any(_USER_PROMPT in str(m.get("content")) for m in shaped["messages"]):
@@ -253,8 +265,14 @@ class OpenAITeacher:
     # -- writing -----------------------------------------------------------------
 
     async def write(self, request: TeacherRequest) -> TeacherReply:
+        reply = await self._write_draft(request)
+        if self._judge_shape is None:
+            return reply
+        return await self._judged(request, reply, self._judge_shape)
+
+    async def _write_draft(self, request: TeacherRequest) -> TeacherReply:
         prompt = self._prompts.user_prompt(request.plan, request.tools)
-        body = self._request_body(prompt)
+        body = self._request_body(prompt, self._shape)
         payload = _dumps(body)
         key = self.cache_key(payload)
         cache = self.cache
@@ -263,7 +281,7 @@ class OpenAITeacher:
             self.stats.cache_hits += 1
             cached = TeacherDraft.model_validate(hit.response)
             return TeacherReply(cached.to_draft(), cached=True, plan=_written(cached, request))
-        draft, spent = await self._converse(request, body, payload)
+        draft, spent = await self._converse(request, body, payload, TeacherDraft)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
             cache.keep(entry)
@@ -278,7 +296,7 @@ class OpenAITeacher:
     def prompt_tokens(self, request: TeacherRequest) -> int:
         """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
         prompt = self._prompts.user_prompt(request.plan, request.tools)
-        return estimate_tokens(_dumps(self._request_body(prompt)))
+        return estimate_tokens(_dumps(self._request_body(prompt, self._shape)))
 
     async def propose_links(self, tools: ToolSet) -> LinkProposal:
         """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
@@ -311,14 +329,52 @@ class OpenAITeacher:
             cache.keep(entry)
         return LinkProposal(proposed.links, usage=spent, cache_entry=entry)
 
-    def _request_body(self, prompt: str) -> dict[str, Any]:
+    async def _judged(
+        self, request: TeacherRequest, reply: TeacherReply, shape: dict[str, Any]
+    ) -> TeacherReply:
+        """Grade a draft with a second structured request, cached like the first.
+
+        A failing grade becomes the reply's rejection at stage ``judge``, with the
+        judge's reason; the draft's cost and the verdict's add up in ``usage``.
+        """
+        prompt = self._prompts.judge_prompt(request.plan, request.tools, reply.draft)
+        body = self._request_body(prompt, shape)
+        payload = _dumps(body)
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        entries: tuple[CacheEntry, ...] = ()
+        if hit is not None:
+            self.stats.cache_hits += 1
+            verdict = JudgeVerdict.model_validate(hit.response)
+            spent = Usage()
+        else:
+            try:
+                verdict, spent = await self._converse(request, body, payload, JudgeVerdict)
+            except TeacherFailure as exc:
+                raise TeacherFailure(
+                    f"judge: {exc.reason}", reply.usage + exc.usage, JUDGE
+                ) from None
+            entry = CacheEntry(key, self.id, verdict.model_dump(mode="json"), spent)
+            if cache is not None:
+                cache.keep(entry)
+            entries = (entry,)
+        rejection = None if verdict.passed else (JUDGE, self._clean(verdict.failure()))
+        return dataclasses.replace(
+            reply,
+            usage=reply.usage + spent,
+            rejection=rejection,
+            more_cache_entries=reply.more_cache_entries + entries,
+        )
+
+    def _request_body(self, prompt: str, shape: dict[str, Any]) -> dict[str, Any]:
         messages = [
             {**m, "content": m["content"].replace(_USER_PROMPT, prompt)}
             if isinstance(m.get("content"), str)
             else m
-            for m in self._shape["messages"]
+            for m in shape["messages"]
         ]
-        return {**self._shape, "messages": messages}
+        return {**shape, "messages": messages}
 
     def cache_key(self, payload: bytes) -> str:
         """Hash of endpoint, mode and the whole body: model, messages, schema, sampling."""
@@ -327,30 +383,36 @@ class OpenAITeacher:
         return digest.hexdigest()
 
     async def _converse(
-        self, request: TeacherRequest, body: dict[str, Any], payload: bytes
-    ) -> tuple[TeacherDraft, Usage]:
+        self,
+        request: TeacherRequest,
+        body: dict[str, Any],
+        payload: bytes,
+        response_model: type[_Answer],
+    ) -> tuple[_Answer, Usage]:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
-        problem = "no answer"
-        answer: str | None = None
+        problem, stage = "no answer", "teacher"
+        answer_text: str | None = None
         for _ask in range(self.options.validation_retries + 1):
             try:
                 completion, usage = await self._complete(payload, spent)
             except TeacherFailure as failure:
-                raise TeacherFailure(failure.reason, failure.usage, answer) from None
+                raise TeacherFailure(
+                    failure.reason, failure.usage, failure.stage, answer=answer_text
+                ) from None
             except SpendLimitReached as reached:
                 reached.usage = spent  # the asks before this one were paid for
                 raise
             spent += usage
             try:
                 with checking_against(request.plan, request.tools, request.dataflow):
-                    draft = self._handlers.response_parser(
-                        response=completion, response_model=TeacherDraft
+                    answer = self._handlers.response_parser(
+                        response=completion, response_model=response_model
                     )
-                return draft, spent
+                return answer, spent
             except _DOES_NOT_FIT as exc:
-                problem = _why(exc)
-                answer = _answer_text(completion)
+                problem, stage = _why(exc), rejected_stage(exc, "teacher")
+                answer_text = _answer_text(completion)
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
                     response=completion,
@@ -366,7 +428,8 @@ class OpenAITeacher:
         raise TeacherFailure(
             self._clean(f"output did not fit after {spent.requests} tries: {problem}"),
             spent,
-            answer,
+            stage,
+            answer=answer_text,
         )
 
     async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage]:

@@ -12,25 +12,28 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from faker import Faker
 from pydantic import BaseModel, ConfigDict
 
+from callforge.generator.answers import Fact, count_words, informative_leaves, record_lists
+from callforge.generator.grounding import humanise, scalar_values
 from callforge.generator.results import successful_result
-from callforge.generator.scenarios.base import ERROR_KEY, ScenarioDraft, ScenarioPlan
+from callforge.generator.scenarios.base import ERROR_KEY, PlannedStep, ScenarioDraft, ScenarioPlan
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
+from callforge.generator.teachers.phrasing import RequestPhrasing, plural
 from callforge.generator.templating import environment, load_yaml
-from callforge.generator.tool_kinds import singular
-from callforge.generator.tools import ToolSpec
+from callforge.generator.tool_kinds import ToolKind, Verb, singular, tool_kind
+from callforge.generator.tools import ToolSpec, sha256_hex
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def humanise(name: str) -> str:
-    """``departure_date`` / ``departureDate`` -> ``departure date``."""
-    return " ".join(_CAMEL.sub(" ", name).replace("_", " ").replace("-", " ").split()).lower()
+_CODE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
+"""A code-like value (``VX07``, ``07D``, ``SKU-12``): data, but not the news."""
+_DATE_TIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 def join_human(items: list[str]) -> str:
@@ -38,14 +41,6 @@ def join_human(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def action_phrase(tool: ToolSpec) -> str:
-    """What the user asks the tool to do, from its description or else its name."""
-    first = re.split(r"(?<=[.!?])\s", tool.description.strip(), maxsplit=1)[0].rstrip(".!?")
-    if first and len(first.split()) <= 14:
-        return first[0].lower() + first[1:] if not first[:2].isupper() else first
-    return humanise(tool.name)
 
 
 class OfflineTeacher:
@@ -66,6 +61,7 @@ class OfflineTeacher:
         self._request = env.get_template("offline/user_request.j2")
         self._answer = env.get_template("offline/final_answer.j2")
         self._phrases = load_yaml("offline/phrases.yaml", self.options.templates)
+        self._phrasing = RequestPhrasing(self._phrases["request"])
         self._faker = Faker(self.options.locale)
         self.stats = TeacherStats()
 
@@ -86,7 +82,9 @@ class OfflineTeacher:
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
-            final_answer=self._final_answer(plan, results, rng),
+            final_answer=self._final_answer(
+                plan, tool_kind(tools[plan.steps[-1].call.name]), results, rng
+            ),
         )
 
     # -- the user's words ------------------------------------------------------
@@ -94,38 +92,40 @@ class OfflineTeacher:
     def _user_request(
         self, plan: ScenarioPlan, tools: dict[str, ToolSpec], rng: random.Random
     ) -> str:
+        """What a person would write to get these calls made (``phrasing.py``)."""
+        bank = self._phrases["request"]
+        tone = plan.style.get("tone", "polite")
         chained: dict[int, list[str]] = {}
         for link in plan.chains:
             chained.setdefault(link.to_step, []).append(humanise(link.argument))
         stated = iter(plan.stated_arguments())
-        steps = []
+        asks = []
         for index, step in enumerate(plan.steps):
             if step.failure is not None:
                 continue
             _, arguments = next(stated)
-            steps.append(
-                {
-                    "action": action_phrase(tools[step.call.name]),
-                    "arguments": self._argument_phrases(arguments, rng),
-                    "chained_label": join_human(chained.get(index, [])),
-                }
+            ask = self._phrasing.ask(tools[step.call.name], arguments, rng)
+            link = rng.choice(bank["chain_links"]).replace(
+                "{label}", join_human(chained.get(index, [])) or "result"
             )
+            asks.append((link, ask))
+        opening, end = rng.choice(bank["frames"][tone])
+        greeting = rng.choice(bank["greetings"][tone])
+        context = rng.choice(bank["contexts"][plan.style.get("length", "short")])
+        context_first = rng.random() < 0.4
+        if context and context_first and greeting.endswith((",", ":")):
+            greeting = ""  # "Hi, It came up in a ticket." reads wrong; the context opens
         text = self._request.render(
-            steps=steps, style=plan.style, phrases=self._phrases, pick=rng.choice
+            greeting=greeting,
+            opening=opening,
+            end=end,
+            first=asks[0][1],
+            later=asks[1:],
+            context=context,
+            context_first=context_first,
+            closer=rng.choice(bank["closers"][tone]),
         )
-        return " ".join(text.split())
-
-    def _argument_phrases(self, arguments: dict[str, Any], rng: random.Random) -> list[str]:
-        phrases = []
-        for name, value in arguments.items():
-            label = humanise(name)
-            if isinstance(value, bool):
-                form = rng.choice(self._phrases["flag_forms"][value])
-                phrases.append(form.format(label=label))
-            else:
-                form = rng.choice(self._phrases["argument_forms"])
-                phrases.append(form.format(label=label, value=_value_text(value)))
-        return phrases
+        return _sentence_case(" ".join(text.split()))
 
     # -- the tools' results ----------------------------------------------------
 
@@ -134,13 +134,7 @@ class OfflineTeacher:
     ) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
-            template = self._phrases["errors"][step.failure.kind]
-            seconds = rng.choice([1, 2, 5, 10, 30])
-            error = {
-                key: _fill(text, detail=step.failure.detail, seconds=seconds)
-                for key, text in template.items()
-            }
-            return {ERROR_KEY: error}
+            return self._error_result(step, rng)
         return successful_result(
             tools[step.call.name],
             step.call.arguments,
@@ -150,41 +144,182 @@ class OfflineTeacher:
             must_return=step.must_return,
         )
 
+    def _error_result(self, step: PlannedStep, rng: random.Random) -> dict[str, Any]:
+        """What the tool says when the call fails, in the tool's own way of saying it.
+
+        Each tool has one error dialect (picked from its name: a real API reports
+        all its errors alike) and each failure kind several messages.
+        """
+        failure = step.failure
+        assert failure is not None
+        errors = self._phrases["errors"]
+        dialects = errors["dialects"]
+        dialect = dialects[int(sha256_hex(step.call.name)[:8], 16) % len(dialects)]
+        argument = failure.argument or ""
+        values = {
+            "detail": failure.detail,
+            "argument": argument,
+            "value": _value_text(step.call.arguments.get(argument, "")),
+            "entity": humanise(step.call.name).split()[-1],
+            "seconds": failure.retry_after_seconds or "",
+            "code": dialect["codes"][failure.kind],
+            "title": dialect.get("titles", {}).get(failure.kind, ""),
+        }
+        values["message"] = rng.choice(errors["messages"][failure.kind]).format(**values)
+        shape = {**dialect["shape"], **dialect.get("extra", {}).get(failure.kind, {})}
+        error = {key: _fill(text, **values) for key, text in shape.items()}
+        return {ERROR_KEY: {key: value for key, value in error.items() if value != ""}}
+
     # -- the final answer --------------------------------------------------------
 
     def _final_answer(
-        self, plan: ScenarioPlan, results: list[dict[str, Any]], rng: random.Random
+        self, plan: ScenarioPlan, kind: ToolKind, results: list[dict[str, Any]], rng: random.Random
     ) -> str:
+        """What the last result says that the user did not: its data, not its ids.
+
+        A search's matches are reported by their count and the first one, a forecast
+        by its days and the first day; anything else by its first few informative
+        values (``answers.informative_leaves``).
+        """
         last = results[-1]
-        facts = [
-            f"{humanise(key)} {_value_text(value)}"
-            for key, value in last.items()
-            if key != "status"
-            and isinstance(value, str | int | float)
-            and not isinstance(value, bool)
-        ]
-        listed = next(((k, v) for k, v in last.items() if isinstance(v, list) and v), None)
-        if listed is not None and isinstance(listed[1][0], dict):
-            key, records = listed
-            first = ", ".join(facts_of(records[0])[:3])
-            what = "matching result(s)" if key == "results" else humanise(key)
-            what = singular(what) if len(records) == 1 else what
-            facts.insert(0, f"{len(records)} {what}, the first being ({first})")
-        kind = plan.failure_kind
-        retry_note = rng.choice(self._phrases["retry_notes"][kind]) if kind else ""
+        echoed = list(scalar_values([step.call.arguments for step in plan.steps]))
+        forecast = kind.verb is Verb.FORECAST
+        listed = _main_records(last) if kind.lists or forecast else None
+        record = listed[1][0] if listed else last
+        facts = _telling(_distinct_labels(informative_leaves(record, echoed)))
+        bank = self._phrases["answer"]
+        listing = first = ""
+        if listed:
+            noun = humanise(_last_key(listed[0])) or "result"
+            count = len(listed[1])
+            if forecast:
+                many = "listings_forecast" if count > 1 else "listings_one"
+                listing = rng.choice(bank[many]).replace("{count}", count_words(count))
+                listing = listing.replace("{noun}", "day") if count == 1 else listing
+            elif count == 1:
+                listing = rng.choice(bank["listings_one"]).replace("{noun}", singular(noun))
+            else:
+                listing = rng.choice(bank["listings"]).replace("{count}", count_words(count))
+                listing = listing.replace("{noun}", plural(singular(noun)))
+            listed_facts = [_fact_text("{label} {value}", fact) for fact in facts]
+            if listed_facts:
+                frames = "first_day" if forecast else "first_record" if count > 1 else "only_record"
+                first = rng.choice(bank[frames]).replace("{facts}", join_human(listed_facts))
+        style = rng.choice(bank["fact_styles"])
         text = self._answer.render(
-            facts=facts[:3], retry_note=retry_note, phrases=self._phrases, pick=rng.choice
+            opener=rng.choice(bank["openers"]),
+            retry_note=self._retry_note(plan, rng),
+            listing=_capitalised(listing),
+            first=first,
+            lead=rng.choice(style["leads"]),
+            facts=[_fact_text(style["item"], fact) for fact in facts if not _is_when(fact)],
+            when=join_human([_fact_text("", fact) for fact in facts if _is_when(fact)]),
+            joiner=style.get("joiner", ", "),
+            nothing=self._made(kind, last, echoed, rng) or rng.choice(bank["nothing_new"]),
         )
-        return " ".join(text.split())
+        text = " ".join(text.split())
+        return _sentence_case(text)
+
+    def _made(self, kind: ToolKind, result: Any, echoed: list[Any], rng: random.Random) -> str:
+        """For a tool that makes something: the new thing's id and status, if it has them."""
+        if not kind.makes or not isinstance(result, dict):
+            return ""
+        seen = {str(value) for value in echoed}
+        made = next(
+            (
+                (humanise(key), value)
+                for key, value in result.items()
+                if isinstance(value, str) and key.endswith("id") and value not in seen
+            ),
+            None,
+        )
+        if made is None:
+            return ""
+        text: str = rng.choice(self._phrases["answer"]["made"]).format(
+            label=made[0], value=made[1], entity=kind.entity
+        )
+        status = result.get("status")
+        return f"{text} Status: {status}." if isinstance(status, str) else text
+
+    def _retry_note(self, plan: ScenarioPlan, rng: random.Random) -> str:
+        failure = plan.steps[0].failure
+        if failure is None:
+            return ""
+        note: str = rng.choice(self._phrases["retry_notes"][failure.kind])
+        return note.format(
+            argument=humanise(failure.argument or "value"),
+            name=failure.argument,
+            seconds=failure.retry_after_seconds,
+        )
 
 
-def facts_of(record: dict[str, Any]) -> list[str]:
-    """``label value`` for each scalar field of a record."""
-    return [
-        f"{humanise(key)} {_value_text(value)}"
-        for key, value in record.items()
-        if isinstance(value, str | int | float) and not isinstance(value, bool)
+def _main_records(result: Any) -> tuple[str, list[Any]] | None:
+    """The longest list of records (objects) in a result, with its path: what a search found."""
+    lists = [
+        (path, items)
+        for path, items in record_lists(result)
+        if all(isinstance(item, dict) for item in items)
     ]
+    return max(lists, key=lambda found: len(found[1]), default=None)
+
+
+def _telling(facts: list[Fact]) -> list[Fact]:
+    """The facts an answer leads with: words and amounts before codes, and one time.
+
+    "airline Air France, price 412.3 and stops 1, departing March 5, 2026 at 08:30"
+    tells more than "flight number VX07"; the result's order decides within a kind.
+    """
+    times = [fact for fact in facts if _DATE_TIME.match(str(fact.value))]
+    rest = [fact for fact in facts if fact not in times]
+    ranked = sorted(rest, key=lambda fact: _CODE.fullmatch(str(fact.value)) is not None)
+    return ranked[:3] + times[:1]
+
+
+def _distinct_labels(facts: list[Fact]) -> list[Fact]:
+    seen: set[str] = set()
+    kept = []
+    for fact in facts:
+        if fact.label not in seen:
+            seen.add(fact.label)
+            kept.append(fact)
+    return kept
+
+
+def _last_key(path: str) -> str:
+    return re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+
+
+def _is_when(fact: Fact) -> bool:
+    """A when-field: ``cancelled_at``, ``placed_on``."""
+    return fact.label.endswith((" at", " on")) and isinstance(fact.value, str)
+
+
+def _fact_text(form: str, fact: Fact) -> str:
+    """A fact in a phrase form; a when-field reads "cancelled on July 24, 2025 at 19:15"."""
+    if _is_when(fact):
+        return f"{fact.label[:-3]} on {_spoken(fact.value)}"
+    text = form.format(label=fact.label, value=_spoken(fact.value))
+    return re.sub(r"^a (?=[aeio])", "an ", text)  # "an end time of ..." ("a unit price")
+
+
+def _sentence_case(text: str) -> str:
+    """A capital after each sentence's end, and at the start."""
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _spoken(value: Any) -> str:
+    """A value as an answer says it: dates spelt out, everything else as it is."""
+    if isinstance(value, str):
+        date_time = _DATE_TIME.match(value)
+        if date_time:
+            day = date.fromisoformat(date_time.group(1))
+            spelt = f"{day:%B} {day.day}, {day.year}"
+            return f"{spelt} at {date_time.group(2)}" if date_time.group(2) else spelt
+    return _value_text(value)
 
 
 def _value_text(value: Any) -> str:

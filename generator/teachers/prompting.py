@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import instructor
 import jinja2
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from callforge.generator.errors import InputError
 from callforge.generator.scenarios import CATEGORIES
@@ -49,6 +49,24 @@ def checking_against(
         yield
     finally:
         _PLAN.reset(token)
+
+
+class DraftRejected(ValueError):
+    """The validator rejected a draft: its stage travels with the re-ask's reason."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+
+
+def rejected_stage(exc: BaseException, default: str) -> str:
+    """The validator stage behind a draft that did not fit, else ``default``."""
+    errors = exc.errors() if isinstance(exc, ValidationError) else []
+    for error in errors:
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, DraftRejected):
+            return cause.stage
+    return default
 
 
 class TeacherDraft(instructor.OpenAISchema):
@@ -98,7 +116,7 @@ class TeacherDraft(instructor.OpenAISchema):
         rejection = validate_scenario(Scenario(plan=written, draft=self.to_draft()), tools)
         self._written_plan = written
         if rejection is not None:
-            raise ValueError(f"{rejection.stage}: {rejection.reason}")
+            raise DraftRejected(rejection.stage, rejection.reason)
         return self
 
     def to_draft(self) -> ScenarioDraft:
@@ -130,6 +148,39 @@ class ProposedLinks(instructor.OpenAISchema):
     links: list[ProposedLink]
 
 
+class JudgeVerdict(instructor.OpenAISchema):
+    """A grade of one finished training conversation (``--judge``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls_fit_request: bool = Field(
+        description="True if every call and argument is what the user's message asks for."
+    )
+    answer_fits_results: bool = Field(
+        description=(
+            "True if the final answer states only what the user or the tool results said "
+            "and reports the results' data that answers the request."
+        )
+    )
+    reason: str = Field(description="One sentence: what is wrong, or why it is fine.")
+
+    @property
+    def passed(self) -> bool:
+        return self.calls_fit_request and self.answer_fits_results
+
+    def failure(self) -> str:
+        """The rejection reason of a failing grade."""
+        parts = [
+            name
+            for name, ok in (
+                ("the calls do not fit the request", self.calls_fit_request),
+                ("the answer does not fit the results", self.answer_fits_results),
+            )
+            if not ok
+        ]
+        return f"{' and '.join(parts)}: {self.reason.strip()}"
+
+
 class PromptBuilder:
     """Renders the prompts for one plan from the prompt templates.
 
@@ -143,9 +194,12 @@ class PromptBuilder:
             self.system = env.get_template("prompts/system.j2").render().strip()
             self._templates = {name: env.get_template(f"prompts/{name}.j2") for name in CATEGORIES}
             self._links = env.get_template("prompts/links.j2")
+            judge = env.get_template("prompts/judge.j2")
+            self.judge_system = judge.render(part="system", messages=[], tools_json="").strip()
         except jinja2.TemplateError as exc:
             raise InputError(f"prompt template: {_template_problem(exc)}") from None
         self._tools_json: dict[tuple[str, ...], str] = {}
+        self._judge = judge
 
     def user_prompt(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> str:
         return (
@@ -165,6 +219,15 @@ class PromptBuilder:
         """The request for a tool set's data flows, with each tool's declared result schema."""
         definitions = [stored_definition(tool) for tool in tools]
         return self._links.render(tools_json=as_json(definitions)).strip()
+
+    def judge_prompt(
+        self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...], draft: ScenarioDraft
+    ) -> str:
+        """The judge's view of a finished conversation: the tools and every turn."""
+        messages = Scenario(plan=plan, draft=draft).to_messages()
+        return self._judge.render(
+            part="user", messages=messages, tools_json=self._tools_json_of(tools)
+        ).strip()
 
     def _tools_json_of(self, tools: tuple[ToolSpec, ...]) -> str:
         key = tuple(tool.content_hash for tool in tools)
