@@ -81,33 +81,15 @@ def test_second_run_generates_nothing(
 def test_killed_run_resumes_to_the_same_dataset(
     uninterrupted: Path, example_tools_path: Path, tmp_path: Path, tools_data: list
 ) -> None:
-    db = tmp_path / "killed.duckdb"
-    wal = Path(f"{db}.wal")
-    command = [
-        *CLI,
-        "generate",
-        "--tools",
-        str(example_tools_path),
-        "--per-tool",
-        str(PER_TOOL),
-        "--seed",
-        "11",
-        "--db",
-        str(db),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
     # Committed batches land in the write-ahead log after the tool set; kill once some have.
+    # A loaded machine may still be writing the first batch when the log passes that size
+    # (nothing committed yet): then kill a fresh run later, so the kill is mid-run.
     enough = 20_000 + 3 * example_tools_path.stat().st_size
-    while time.monotonic() < deadline and process.poll() is None:
-        if wal.exists() and wal.stat().st_size > enough:
+    for attempt in range(3):
+        db = tmp_path / f"killed{attempt}.duckdb"
+        partial = _kill_generate_after(db, example_tools_path, wal_bytes=enough * 2**attempt)
+        if partial:
             break
-        time.sleep(0.005)
-    assert process.poll() is None, "generate finished before it could be killed; raise PER_TOOL"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-
-    partial = _stats(db)["accepted_total"]
     assert 0 < partial < PER_TOOL * len(tools_data)
     _generate(db, example_tools_path)
     assert _stats(db)["accepted_total"] == PER_TOOL * len(tools_data)
@@ -118,6 +100,23 @@ def test_killed_run_resumes_to_the_same_dataset(
     assert (tmp_path / "resumed" / "train.jsonl").read_bytes() == (
         tmp_path / "straight" / "train.jsonl"
     ).read_bytes()
+
+
+def _kill_generate_after(db: Path, tools: Path, wal_bytes: int) -> int:
+    """Start generate, SIGKILL it once its write-ahead log holds ``wal_bytes``; what was kept."""
+    wal = Path(f"{db}.wal")
+    command = [*CLI, "generate", "--tools", str(tools), "--per-tool", str(PER_TOOL)]
+    command += ["--seed", "11", "--db", str(db)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if wal.exists() and wal.stat().st_size > wal_bytes:
+            break
+        time.sleep(0.005)
+    assert process.poll() is None, "generate finished before it could be killed; raise PER_TOOL"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    return int(_stats(db)["accepted_total"])
 
 
 def test_export_is_valid_openai_format_and_loads_with_datasets(

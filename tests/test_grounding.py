@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from callforge.generator.grounding import GroundingText
+from callforge.generator.templating import EXAMPLE_TOOLS
+from callforge.generator.tools import load_tools
 
 
 @pytest.mark.parametrize(
@@ -157,3 +161,31 @@ def test_a_negation_in_brackets_still_negates() -> None:
     text = GroundingText(["cancel it (no need to notify the customer)"])
     assert text.missing({"notify_customer": False}) == []
     assert text.missing({"notify_customer": True}) == [("notify_customer", True)]
+
+
+def _labelled_cases() -> list[dict[str, object]]:
+    path = Path(__file__).parent / "data" / "grounding_paraphrases.json"
+    cases: list[dict[str, object]] = json.loads(path.read_text())["cases"]
+    return cases
+
+
+def _enum_rivals(value: object) -> dict[str, list[str]]:
+    """The other options of every example-tool enum holding ``value``, as the validator
+    passes them (from the tool's schema)."""
+    rivals: list[str] = []
+    for tool in load_tools(EXAMPLE_TOOLS):
+        for schema in (tool.parameters.get("properties") or {}).values():
+            options = schema.get("enum") or []
+            if value in options:
+                rivals += [option for option in options if option != value]
+    return {"value": rivals} if rivals else {}
+
+
+@pytest.mark.parametrize("case", _labelled_cases(), ids=lambda case: f"{case['id']}-{case['kind']}")
+def test_the_hand_labelled_paraphrases(case: dict[str, object]) -> None:
+    """tests/data/grounding_paraphrases.json, written by hand: every natural form is
+    accepted, every missing or different value rejected (an option against its rivals)."""
+    today = date.fromisoformat(str(case["today"])) if case.get("today") else None
+    text = GroundingText([str(case["text"])], today=today)
+    stated = not text.missing({"value": case["value"]}, _enum_rivals(case["value"]))
+    assert stated == (case["kind"] == "natural"), case["note"]

@@ -298,6 +298,8 @@ def _fact_text(form: str, fact: Fact) -> str:
     """A fact in a phrase form; a when-field reads "cancelled on July 24, 2025 at 19:15"."""
     if _is_when(fact):
         return f"{fact.label[:-3]} on {_spoken(fact.value)}"
+    if fact.label.rsplit(" ", 1)[-1] in ("since", "until", "by", "from", "to", "for", "per"):
+        return f"{fact.label} {_spoken(fact.value)}"  # "member since May 2, 2024"
     text = form.format(label=fact.label, value=_spoken(fact.value))
     return re.sub(r"^a (?=[aeio])", "an ", text)  # "an end time of ..." ("a unit price")
 
