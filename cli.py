@@ -466,13 +466,11 @@ def tools_graph_command(
 
     Example: callforge tools graph --tools tools.json --out graph.json
     """
-    import json
-
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from callforge.generator.dataflow import graph_json, infer_graph
+    from callforge.generator.dataflow import infer_graph, write_graph
     from callforge.generator.importers import load_tools
 
     tool_set = load_tools(
@@ -480,8 +478,7 @@ def tools_graph_command(
     )
     graph = infer_graph(tool_set)
     if out is not None:
-        text = json.dumps(graph_json(graph, tool_set), indent=2, ensure_ascii=False) + "\n"
-        out.write_text(text, encoding="utf-8")
+        write_graph(graph, tool_set, out)
     table = Table(title=f"{len(graph.edges)} data-flow edges in {escape(tools)}")
     table.add_column("from: tool, result field", no_wrap=True)
     table.add_column("to: tool, parameter", no_wrap=True)
