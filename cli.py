@@ -12,6 +12,8 @@ instructor and the teachers.
 from __future__ import annotations
 
 import functools
+import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +27,7 @@ try:  # typer 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click.exceptions import ClickException  # type: ignore[assignment]
 
-from callforge.generator.errors import CallforgeError, InputError
+from callforge.generator.errors import CallforgeError, InputError, RunIncompleteError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,7 +51,7 @@ class _OneLineErrors(TyperGroup):
             if type(error).__name__ == "NoArgsIsHelpError":  # bare ``callforge``: the help
                 error.show()
             else:
-                typer.echo(f"error: {error.format_message()}", err=True)
+                typer.echo(f"error: {visible(error.format_message())}", err=True)
             sys.exit(error.exit_code)
         except typer.Abort:
             typer.echo("Aborted.", err=True)
@@ -89,6 +91,22 @@ def main(
     ] = False,
 ) -> None:
     """Manufacture verified tool-calling fine-tuning data from your tool schemas."""
+    _show_warnings()
+
+
+def _show_warnings() -> None:
+    """The library's warnings (``logging``) as ``warning: ...`` lines on stderr."""
+    logger = logging.getLogger("callforge")
+    if not any(isinstance(handler, _WarningLines) for handler in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
+        logger.propagate = False
+
+
+class _WarningLines(logging.Handler):
+    """One ``warning: ...`` line per record, on whatever stderr is when it is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"warning: {visible(record.getMessage())}", err=True)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,10 +125,38 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except CallforgeError as error:
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {visible(str(error))}", err=True)
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            if error.filename is None:
+                raise  # no path the user gave: a bug, shown as one
+            # A path the user gave cannot be written or read (below a file, read-only, full).
+            where = visible(str(error.filename))
+            typer.echo(f"error: {where}: {error.strerror or error}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text from a tool file or an endpoint, safe to show on a terminal, on one line.
+
+    Control characters (ANSI escape sequences, bells, bidirectional overrides)
+    are shown as ``\\x1b``-style escapes instead of acting on the terminal;
+    line breaks and tabs become spaces.
+    """
+    text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def shown(text: str) -> str:
+    """``visible`` text for a Rich console: ``[/bold]`` in a description is text, not markup."""
+    from rich.markup import escape
+
+    return escape(visible(text))
 
 
 ConfigOption = Annotated[
@@ -313,10 +359,9 @@ def generate_command(
             raise typer.Exit(130) from None
         bar.stop()
     _print_summary(summary)
-    shortfall = _shortfall(summary)
+    shortfall = summary.shortfall()
     if shortfall:
-        typer.echo(f"error: {shortfall}", err=True)
-        raise typer.Exit(1)
+        raise RunIncompleteError(shortfall)
 
 
 def _spend_limit(
@@ -334,35 +379,6 @@ def _spend_limit(
                 "--max-cost needs prices: --price-in and --price-out, or [prices] in callforge.toml"
             )
     return SpendLimit(max_requests=max_requests, max_cost=max_cost, prices=price_table)
-
-
-def _shortfall(summary: RunSummary) -> str | None:
-    """Why a run that ends short of its targets did (it then exits 1), or None."""
-    if not summary.missing_at_start:
-        return None
-    missing = sum(summary.unfilled.values())
-    spent = f"{summary.requests_sent} requests sent"
-    if summary.stopped:
-        return (
-            f"stopped with {missing} of {summary.missing_at_start} examples still missing "
-            f"({spent}): {summary.stopped}"
-        )
-    if not summary.accepted:
-        return f"nothing accepted ({spent}); see 'callforge stats' for why"
-    if summary.given_up:
-        (tool, category), why = next(iter(summary.given_up.items()))
-        return (
-            f"incomplete: {missing} of {summary.missing_at_start} examples still missing "
-            f"({spent}); the pilot stopped {len(summary.given_up)} cell(s), e.g. "
-            f"{tool} / {category}: {why}"
-        )
-    if missing:
-        return (
-            f"incomplete: {missing} of {summary.missing_at_start} examples still missing "
-            f"after their attempt budget ({spent}); run the same command to try again, "
-            "see 'callforge stats' for why"
-        )
-    return None
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:
@@ -509,7 +525,7 @@ def _print_tools(
     from rich.table import Table
 
     out = out or _stderr()
-    table = Table(title=title)
+    table = Table(title=shown(title))
     table.add_column("tool", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=4))
     table.add_column(second_column, no_wrap=True, min_width=12)
     table.add_column("req/all", justify="right", no_wrap=True, min_width=7)
@@ -517,10 +533,10 @@ def _print_tools(
     for name, second, parameters, description in rows:
         count = len(parameters.get("properties", {}))
         table.add_row(
-            name,
-            (second or "")[:12],
+            shown(name),
+            shown((second or "")[:12]),
             f"{len(parameters.get('required', []))}/{count}",
-            description,
+            shown(description),
         )
     out.print(table)
 
@@ -566,11 +582,10 @@ def stats_command(
 
 def _print_stats(stats: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     out = Console()
-    table = Table(title=f"callforge store {escape(stats['db'])}")
+    table = Table(title=f"callforge store {shown(stats['db'])}")
     for column in ("tool", "category", "accepted", "target", "stale", "acceptance"):
         table.add_column(column, justify="left" if column in ("tool", "category") else "right")
     for row in stats["cells"]:
@@ -578,8 +593,8 @@ def _print_stats(stats: dict[str, Any]) -> None:
         accepted = f"[green]{row['accepted']}[/]" if done else f"[yellow]{row['accepted']}[/]"
         rate = row["acceptance"]
         table.add_row(
-            escape(row["tool"]),
-            row["category"],
+            shown(row["tool"]),
+            shown(row["category"]),
             accepted,
             str(row["target"]),
             str(row["stale"]),
@@ -591,13 +606,13 @@ def _print_stats(stats: dict[str, Any]) -> None:
         f"stale: {stats['stale_total']}; rejections: {stats['rejections_total']}"
     )
     for stage, count in stats["rejections_by_stage"].items():
-        out.print(f"  rejected at {stage}: {count}")
+        out.print(f"  rejected at {shown(stage)}: {count}")
     if stats["rejections_by_reason"]:
         out.print("  reasons, grouped by the validator's stage (values masked):")
     for row in stats["rejections_by_reason"][:12]:
         reasked = " (after re-asks)" if row["reasked"] else ""
         out.print(
-            f"    {row['count']:>6}  {row['stage']}: {escape(row['reason'])}{reasked}",
+            f"    {row['count']:>6}  {shown(row['stage'])}: {shown(row['reason'])}{reasked}",
             highlight=False,
             soft_wrap=True,
         )
@@ -629,12 +644,11 @@ def _print_live(db: Path, live: dict[str, Any], as_json: bool) -> None:
         typer.echo(json.dumps({"live": True, "db": str(db), **live}, indent=2))
         return
     from rich.console import Console
-    from rich.markup import escape
 
     out = Console()
     eta = live.get("eta_s")
     out.print(
-        f"{escape(str(db))} is being written by a running generate (run {live['run_id']}, "
+        f"{shown(str(db))} is being written by a running generate (run {live['run_id']}, "
         f"updated {live['updated_at']}): accepted {live['accepted']} of "
         f"{live['missing_at_start']} missing, rejected {live['rejected']}, "
         f"{live['requests']} requests, {live['elapsed_s']:.0f}s elapsed"
@@ -643,7 +657,7 @@ def _print_live(db: Path, live: dict[str, Any], as_json: bool) -> None:
         soft_wrap=True,
     )
     for reason, count in live.get("top_reasons", []):
-        out.print(f"    {count:>6}  {escape(reason)}", highlight=False, soft_wrap=True)
+        out.print(f"    {count:>6}  {shown(reason)}", highlight=False, soft_wrap=True)
 
 
 @app.command("show")
@@ -828,22 +842,27 @@ class _progress_bar:
         self.progress.stop()
 
     def interrupted_message(self, db: Path) -> str:
-        from rich.markup import escape
-
         kept = self.last.accepted if self.last else 0
         return (
             f"interrupted: the {kept} examples accepted in this run are kept in "
-            f"{escape(str(db))}; run the same command again to resume (it makes only "
+            f"{shown(str(db))}; run the same command again to resume (it makes only "
             "what is missing, and re-sends only the requests that were in flight)"
         )
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.progress.stop()
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if kind is None:
+            self.progress.stop()
+            return
+        # The error's one line says what happened: no half-full bar left above it.
+        self.progress.live.transient = True
+        quiet, self.progress.console.quiet = self.progress.console.quiet, True
+        try:
+            self.progress.stop()
+        finally:
+            self.progress.console.quiet = quiet
 
 
 def _print_summary(summary: RunSummary) -> None:
-    from rich.markup import escape
-
     console = _stderr()
     rejected = ", ".join(f"{stage} {n}" for stage, n in summary.rejected.most_common()) or "none"
     console.print(
@@ -859,16 +878,16 @@ def _print_summary(summary: RunSummary) -> None:
             soft_wrap=True,
         )
     for group, count in summary.reasons.most_common(3):
-        console.print(f"  rejected {count}x: {escape(str(group))}", highlight=False, soft_wrap=True)
+        console.print(f"  rejected {count}x: {shown(str(group))}", highlight=False, soft_wrap=True)
     for (tool, category), reason in summary.skipped.items():
-        console.print(f"[yellow]skipped[/] {escape(tool)} / {category}: {escape(reason)}")
+        console.print(f"[yellow]skipped[/] {shown(tool)} / {category}: {shown(reason)}")
     for (tool, category), reason in summary.given_up.items():
-        console.print(f"[yellow]gave up[/] {escape(tool)} / {category}: {escape(reason)}")
+        console.print(f"[yellow]gave up[/] {shown(tool)} / {category}: {shown(reason)}")
     for (tool, category), missing in summary.unfilled.items():
         if (tool, category) in summary.given_up or summary.stopped:
             continue
         console.print(
-            f"[yellow]unfilled[/] {escape(tool)} / {category}: {missing} short after its "
+            f"[yellow]unfilled[/] {shown(tool)} / {category}: {missing} short after its "
             "attempt budget; see 'callforge stats' for rejection reasons"
         )
 

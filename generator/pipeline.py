@@ -25,6 +25,7 @@ import asyncio
 import functools
 import math
 import random
+import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +38,7 @@ from faker import Faker
 
 from callforge.generator.dataflow import with_proposed_links
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
-from callforge.generator.errors import InputError
+from callforge.generator.errors import InputError, StoreWriteError
 from callforge.generator.rejections import ReasonGroup, reason_group
 from callforge.generator.scenarios import CATEGORIES, get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
@@ -113,6 +114,7 @@ class RunSummary:
     run_id: str
     targets: dict[Cell, int]
     accepted: int = 0
+    """Accepted examples committed to the store (a batch lost to a failed write is not)."""
     rejected: Counter[str] = field(default_factory=Counter)
     unfilled: dict[Cell, int] = field(default_factory=dict)
     skipped: dict[Cell, str] = field(default_factory=dict)
@@ -122,12 +124,14 @@ class RunSummary:
     """Requests and tokens this run spent (cached drafts cost nothing)."""
     cached: int = 0
     retries: int = 0
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Rejections by (stage, reason), for saying why a run ended short."""
+    reason_groups: Counter[ReasonGroup] = field(default_factory=Counter)
+    """The same, grouped by stage and reason with values masked (the pilot, the bar)."""
     stopped: str | None = None
     """Why the run ended before its cells were full (a spend cap, the pilot)."""
     given_up: dict[Cell, str] = field(default_factory=dict)
     """Cells the pilot stopped, with why."""
-    reasons: Counter[ReasonGroup] = field(default_factory=Counter)
-    """This run's rejections, grouped by stage and reason."""
     missing_at_start: int = 0
     requests_sent: int = 0
     """Every request the teacher sent, those cancelled in flight when the run stopped too."""
@@ -137,6 +141,34 @@ class RunSummary:
         if self.stopped:
             return "stopped"
         return "incomplete" if self.unfilled else "completed"
+
+    def shortfall(self) -> str | None:
+        """Why the run ended short of its targets, in one line; None when every cell is full."""
+        if not self.unfilled:
+            return None
+        missing = sum(self.unfilled.values())
+        sent = f"{self.requests_sent} requests sent"
+        if self.stopped:
+            return (
+                f"stopped with {missing} of {self.missing_at_start} examples still missing "
+                f"({sent}): {self.stopped}"
+            )
+        cells = len(self.unfilled)
+        line = (
+            f"the run ended {missing} example{'s'[: missing != 1]} short in {cells} "
+            f"cell{'s'[: cells != 1]} after their attempt budgets (accepted {self.accepted})"
+        )
+        if self.reasons:
+            (stage, reason), count = self.reasons.most_common(1)[0]
+            line += f"; most common rejection ({count}x): {stage}: {reason[:200]}"
+        if self.given_up:
+            line += (
+                f"; the pilot stopped {len(self.given_up)} of them, none of whose first "
+                "drafts was accepted"
+            )
+        if self.requests_sent:
+            line += f"; {sent}"
+        return line + "; see 'callforge stats', then run the same command to continue"
 
     def as_dict(self) -> dict[str, Any]:
         """What ``runs.summary`` keeps and ``stats`` shows per run."""
@@ -231,13 +263,17 @@ def attempt_seed(seed: int, tool: str, category: str, attempt: int) -> int:
     return int(sha256_hex(f"{seed}:{tool}:{category}:{attempt}")[:16], 16)
 
 
-def check_seedable(tools: ToolSet, locale: str) -> Faker:
+def check_seedable(tools: ToolSet, locale: str, stop: threading.Event | None = None) -> Faker:
     """Seed every tool once, so an unsupported schema fails before anything is stored.
 
     Returns the Faker it used, for the run to re-seed per attempt (one is slow to make).
+    ``stop`` (set on Ctrl-C) ends the check between tools: a thread cannot be
+    interrupted, and the process waits for it before exiting.
     """
     faker = Faker(locale)
     for tool in tools:
+        if stop is not None and stop.is_set():
+            break
         faker.seed_instance(0)
         seed_arguments(tool.parameters, random.Random(0), faker, tool=tool.name)
     return faker
@@ -277,6 +313,10 @@ class Generation:
         self._last_flush = time.perf_counter()
         self._writing: asyncio.Future[None] | None = None
         self.stage_seconds: defaultdict[str, float] = defaultdict(float)
+        self._made = 0
+        """Accepted examples made, stored or still waiting for their batch: for progress."""
+        self._stored = 0
+        """Accepted examples committed, counted by the writer thread."""
         self._progress_file = ProgressFile(store.path)
         self._snapshot_due = 0.0
         self._pilot_stopped = False
@@ -297,14 +337,27 @@ class Generation:
         self.stage_seconds = summary.stage_seconds
         status = "interrupted"
         try:
-            await self._fill(summary, started)
-            status = summary.status
+            try:
+                await self._fill(summary, started)
+                status = summary.status
+            finally:
+                if not self.store.broken:  # after a failed write, DuckDB takes no more
+                    await self._flush(run_id, force=True)
+        except StoreWriteError as exc:
+            # The run ends here; runs.status stays 'running' and reads 'interrupted' next open.
+            raise StoreWriteError(
+                f"{self.store.path}: cannot write to the store ({exc.detail}); "
+                f"{self._stored} accepted examples of this run were stored before it: free "
+                "some space (or fix the folder's permissions) and run the same command to continue",
+                detail=exc.detail,
+            ) from exc
         finally:
-            await self._flush(run_id, force=True)
+            summary.accepted = self._stored
             summary.seconds = time.perf_counter() - started
             summary.retries = self.teacher.stats.retries
             summary.requests_sent = self.teacher.stats.requests
-            self.store.finish_run(run_id, status, summary.as_dict())
+            if not self.store.broken:
+                self.store.finish_run(run_id, status, summary.as_dict())
             self._progress_file.remove()
         return summary
 
@@ -379,12 +432,14 @@ class Generation:
                 await self._flush(summary.run_id)
                 progress = Progress(
                     missing_total,
-                    summary.accepted,
+                    self._made,
                     sum(summary.rejected.values()),
                     self.teacher.stats.in_flight or len(in_flight),
                     self.teacher.stats.requests,
                     time.perf_counter() - started,
-                    str(summary.reasons.most_common(1)[0][0]) if summary.reasons else "",
+                    str(summary.reason_groups.most_common(1)[0][0])
+                    if summary.reason_groups
+                    else "",
                 )
                 self.on_progress(progress)
                 self._snapshot(summary, progress, missing)
@@ -413,7 +468,7 @@ class Generation:
             summary.stopped = (
                 f"the pilot: {kept} of the first {paid} paid attempts were accepted "
                 f"({kept / paid:.0%}, under {config.pilot_min_acceptance:.0%}); "
-                f"top reasons: {top_reasons(summary.reasons)}. Try another --mode "
+                f"top reasons: {top_reasons(summary.reason_groups)}. Try another --mode "
                 "(tools, json, json_schema, md_json) or a stronger --model, and read the "
                 "rejected drafts with 'callforge show --rejected'"
             )
@@ -447,7 +502,7 @@ class Generation:
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
                 "eta_s": None if eta is None else round(eta),
-                "top_reasons": [[str(g), n] for g, n in summary.reasons.most_common(5)],
+                "top_reasons": [[str(g), n] for g, n in summary.reason_groups.most_common(5)],
                 "cells_missing": [[t, c, n] for (t, c), n in missing.items() if n > 0],
             }
         )
@@ -552,12 +607,13 @@ class Generation:
                         cached=outcome.cached,
                     )
                 )
-                summary.accepted += 1
+                self._made += 1
                 return True
         assert rejection is not None
         summary.rejected[rejection.stage] += 1
+        summary.reasons[(rejection.stage, rejection.reason)] += 1
         group = reason_group(rejection.stage, rejection.reason)
-        summary.reasons[group] += 1
+        summary.reason_groups[group] += 1
         self._cell_reasons[outcome.cell][group] += 1
         payload = outcome.payload or (scenario.model_dump(mode="json") if scenario else None)
         self._rejections.append(
@@ -617,6 +673,7 @@ class Generation:
         """In the writer thread: one batch, one transaction."""
         tick = time.perf_counter()
         self.store.write_batch(run_id, *batch)
+        self._stored += len(batch[0])  # one writer thread at a time: no race
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 
@@ -690,7 +747,7 @@ async def generate_into(
     """
     starting = asyncio.ensure_future(teacher.start())
     try:
-        faker = await asyncio.to_thread(check_seedable, tools, config.locale)
+        faker = await _seedable(tools, config.locale)
         await starting
         with Store(path) as store:
             if use_cache and hasattr(teacher, "cache"):
@@ -703,6 +760,16 @@ async def generate_into(
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await teacher.aclose()
+
+
+async def _seedable(tools: ToolSet, locale: str) -> Faker:
+    """``check_seedable`` in a thread, so the teacher's start-up round trip goes on meanwhile."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(check_seedable, tools, locale, stop)
+    except asyncio.CancelledError:
+        stop.set()  # Ctrl-C: the thread stops at the next tool, not after all of them
+        raise
 
 
 async def _generate_in(
@@ -758,7 +825,7 @@ async def generate(
     # In a thread, the CPU work does not hold up the round trip.
     starting = asyncio.ensure_future(teacher.start())
     try:
-        faker = await asyncio.to_thread(check_seedable, tools, config.locale)
+        faker = await _seedable(tools, config.locale)
         await starting
         return await _generate_in(store, tools, teacher, config, faker, on_progress, run_config)
     finally:

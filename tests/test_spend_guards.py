@@ -143,7 +143,7 @@ def test_cached_prompt_tokens_are_recorded_as_the_endpoint_reports_them(tmp_path
         result = _generate(server.base_url, db, 1, "--pilot", "0", *PRICES)
         served = server.stats
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("error: nothing accepted (")
+    assert result.stderr.strip().splitlines()[-1].startswith("error: the run ended ")
     usage = _stats(db)["usage"]
     assert usage["requests"] == served.total
     assert usage["cached_tokens"] == served.cached_tokens > 0
