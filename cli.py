@@ -743,8 +743,22 @@ def report_command(
 @app.command("export")
 @user_errors
 def export_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder for train/eval JSONL.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the split files.")],
+    format: Annotated[
+        str,
+        # The names live in generator.exporters, whose import is slow: listing them here
+        # would cost every command's start-up. An unknown name is answered with the list.
+        typer.Option("--format", help="Trainer format: openai (default), hf, ...; see README."),
+    ] = "openai",
     eval_fraction: Annotated[float, typer.Option("--eval-fraction")] = 0.1,
+    eval_per_cell: Annotated[
+        int | None,
+        typer.Option("--eval-per-cell", help="N eval examples per (tool, category) cell."),
+    ] = None,
+    holdout_tools: Annotated[
+        str | None,
+        typer.Option("--holdout-tools", help="K tools (or NAMES, comma-separated) only in eval."),
+    ] = None,
     seed: SeedOption = 0,
     balance: Annotated[bool, typer.Option("--balance", help="Cap cells at the smallest.")] = False,
     cap: Annotated[int | None, typer.Option("--cap", help="Cap every cell at N.")] = None,
@@ -758,13 +772,29 @@ def export_command(
             help="List K tools per line: the called ones plus distractors (default: all).",
         ),
     ] = None,
+    mistakes: Annotated[
+        str | None,
+        typer.Option(
+            "--mistakes",
+            help="hf, llamafactory, hermes: drop|prefix|keep the assistant's mistaken calls.",
+        ),
+    ] = None,
+    json_fields: Annotated[
+        str, typer.Option("--json-fields", help="hf: arguments and tools as object|string.")
+    ] = "object",
+    parquet: Annotated[bool, typer.Option("--parquet", help="hf: write Parquet.")] = False,
+    call_ids: Annotated[
+        str, typer.Option("--call-ids", help="keep|mistral (9-character tool-call ids).")
+    ] = "keep",
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Write balanced, stratified, leak-free train.jsonl, eval.jsonl and manifest.json.
+    """Write train/eval files in a trainer's format, manifest.json and a dataset card.
 
-    Example: callforge export --out data/ --eval-fraction 0.1 --balance
+    Example: callforge export --out data/ --format hf --eval-fraction 0.1 --holdout-tools 1
     """
     from callforge.generator.export import ExportConfig, export_dataset
+    from callforge.generator.exporters import FormatOptions
+    from callforge.generator.splits import parse_holdout
     from callforge.store import Store
 
     config = ExportConfig(
@@ -774,12 +804,171 @@ def export_command(
         cap=cap,
         include_stale=include_stale,
         tools_per_example=tools_per_example,
+        format=format,
+        options=FormatOptions(
+            mistakes=mistakes, json_fields=json_fields, parquet=parquet, call_ids=call_ids
+        ),
+        eval_per_cell=eval_per_cell,
+        holdout_tools=parse_holdout(holdout_tools),
     )
     config.check()
     with Store(db, must_exist=True) as store:
         manifest = export_dataset(store, out, config)
     totals = manifest["totals"]
     typer.echo(f"wrote {totals['train']} train and {totals['eval']} eval examples to {out}")
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate_command(
+    eval_file: Annotated[
+        Path | None, typer.Argument(help="An eval.jsonl written by 'export' (openai format).")
+    ] = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help='JSONL of {"id": "<line>:<turn>", "message": {...}} made elsewhere.',
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model to evaluate.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")
+    ] = None,
+    api_version: Annotated[
+        str | None, typer.Option("--api-version", help="Azure OpenAI's dated API.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Requests in flight (16).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per request (60).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report as JSON.")] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", help="Two reports side by side: --compare BASE.json TUNED.json"),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Ask again instead of reading cached answers.")
+    ] = False,
+    config_file: ConfigOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Score a model's tool calls on an eval file (AST, exact, fuzzy, functional match,
+    behaviour, invented names), per tool and per category.
+
+    Example: callforge evaluate data/eval.jsonl --model my-tuned --base-url http://localhost:8000/v1
+    """
+    import json
+
+    from callforge.generator.config import load_config, teacher_settings
+    from callforge.generator.evaluate import compare as compare_reports
+    from callforge.generator.evaluate import evaluate_file
+    from callforge.generator.teachers import get_teacher
+    from callforge.store import Store
+
+    if compare is not None:
+        reports = [_read_report(path) for path in compare]
+        _print_comparison(reports, compare_reports(reports))
+        return
+    if eval_file is None:
+        raise InputError("evaluate needs an eval file (or --compare A.json B.json)")
+    if predictions is not None:
+        report = evaluate_file(eval_file, predictions_file=predictions)
+    else:
+        flags = {
+            "name": "openai",
+            "model": model,
+            "base_url": base_url,
+            "api_version": api_version,
+            "concurrency": concurrency,
+            "timeout": timeout,
+            "temperature": 0.0,
+        }
+        settings = teacher_settings(flags, load_config(config_file))
+        settings.pop("name", None)
+        if not settings.get("model"):
+            raise InputError("evaluate needs --model (and --base-url) or --predictions FILE")
+        with Store(db) as store:
+            if not no_cache:
+                settings["cache"] = store.response_cache()
+            teacher_impl = get_teacher("openai", **settings)
+            report = evaluate_file(eval_file, teacher=teacher_impl, store=store)
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _print_report(report)
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--compare {path}: not a readable evaluate report ({exc})") from None
+    if not isinstance(report, dict) or "overall" not in report:
+        raise InputError(f"--compare {path}: not an evaluate report (no 'overall')")
+    return report
+
+
+def _report_console() -> Console:
+    """Standard output; 120 columns when it is not a terminal (a file, a pipe, CI logs)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = _report_console()
+    table = Table(title=f"evaluate: {report['model']}")
+    columns = ("turns", "ast", "exact", "fuzzy", "functional", "invented tools", "invented params")
+    table.add_column("slice")
+    for column in columns:
+        table.add_column(column, justify="right")
+    slices = [("all", report["overall"])]
+    slices += [(f"tool {name}", row) for name, row in report["per_tool"].items()]
+    slices += [(f"category {name}", row) for name, row in report["per_category"].items()]
+    for name, row in slices:
+        table.add_row(
+            name,
+            str(row["turns"]),
+            *(_percent(row[m]) for m in ("ast", "exact", "fuzzy", "functional")),
+            _percent(row["invented_tool_rate"]),
+            _percent(row["invented_parameter_rate"]),
+        )
+    out.print(table)
+    matrix = Table(title="behaviour: reference (rows) vs model (columns)")
+    matrix.add_column("reference")
+    kinds = ("call", "ask", "answer", "none")
+    for kind in kinds:
+        matrix.add_column(kind, justify="right")
+    for kind, row in report["behaviour"].items():
+        matrix.add_row(kind, *(str(row[k]) for k in kinds))
+    out.print(matrix)
+    out.print(f"unparsable outputs: {report['overall']['unparsable']}")
+
+
+def _print_comparison(reports: list[dict[str, Any]], rows: list[tuple[str, list[Any]]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="evaluate: side by side")
+    table.add_column("metric")
+    for report in reports:
+        table.add_column(str(report["model"]), justify="right")
+    table.add_column("change", justify="right")
+    for metric, values in rows:
+        change = (
+            f"{values[1] - values[0]:+.1%}" if None not in values[:2] and len(values) > 1 else "-"
+        )
+        table.add_row(metric, *(_percent(v) for v in values), change)
+    _report_console().print(table)
 
 
 class _progress_bar:

@@ -126,7 +126,43 @@ def m003_tool_output_schemas(db: duckdb.DuckDBPyConnection) -> None:
 
 
 @migration
-def m004_cached_prompt_tokens(db: duckdb.DuckDBPyConnection) -> None:
+def m004_split_groups(db: duckdb.DuckDBPyConnection) -> None:
+    """Export: what keeps related examples on one side of the train/eval split.
+
+    ``request_signatures`` holds each example's MinHash signature of its request
+    (made once, so a new export signs only new examples); ``example_calls`` the
+    canonical key of every call it makes successfully; ``example_groups`` the
+    groups the last export joined them into (shared call or near-duplicate request).
+    """
+    db.execute(
+        """
+        CREATE TABLE request_signatures (
+            example_id VARCHAR PRIMARY KEY,
+            signature UINTEGER[] NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE example_calls (
+            example_id VARCHAR NOT NULL,
+            tool_name VARCHAR NOT NULL,
+            call_key VARCHAR NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE example_groups (
+            example_id VARCHAR PRIMARY KEY,
+            group_id VARCHAR NOT NULL
+        )
+        """
+    )
+
+
+@migration
+def m005_cached_prompt_tokens(db: duckdb.DuckDBPyConnection) -> None:
     """Prompt tokens the provider served from its prompt cache, where it reports them."""
     for table in ("examples", "rejections"):
         db.execute(f"ALTER TABLE {table} ADD COLUMN cached_tokens BIGINT DEFAULT 0")

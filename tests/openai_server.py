@@ -160,6 +160,14 @@ class CompletionRequest:
 Responder = Callable[[CompletionRequest], Any]
 
 
+@dataclasses.dataclass(frozen=True)
+class AssistantReply:
+    """A responder's whole assistant message (``content`` and/or ``tool_calls``), sent as
+    it is: how a test plays a model under evaluation, which chooses its own calls."""
+
+    message: dict[str, Any]
+
+
 # ------------------------------------------------------------- where the schema is
 
 
@@ -542,12 +550,17 @@ def completion_body(
     Prompt tokens are estimated from the raw request size (messages plus the
     tool or response-format schema, which a real model also bills).
     """
-    if outcome == "invalid":
-        reply = violate_schema(reply, schema)
-    text = reply_text(request, reply, schema)
-    if outcome == "malformed":
-        text = malform(text)
-    message, finish_reason = reply_message(request, text, schema)
+    if isinstance(reply, AssistantReply):  # a model under evaluation: its own message
+        message = {"role": "assistant", "content": None, "refusal": None, **reply.message}
+        finish_reason = "tool_calls" if message.get("tool_calls") else "stop"
+        text = json.dumps(reply.message)
+    else:
+        if outcome == "invalid":
+            reply = violate_schema(reply, schema)
+        text = reply_text(request, reply, schema)
+        if outcome == "malformed":
+            text = malform(text)
+        message, finish_reason = reply_message(request, text, schema)
     prompt_tokens, completion_tokens = max(1, prompt_chars // 4), estimate_tokens(text)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",

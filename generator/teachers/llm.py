@@ -330,6 +330,25 @@ class OpenAITeacher:
         prompt = self._prompts.user_prompt(request.plan, request.tools)
         return estimate_tokens(_dumps(self._request_body(prompt, self._shape)))
 
+    async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
+        """One chat completion of ``body`` as it is (no response model): cached, paced,
+        limited and retried like the drafts. ``callforge evaluate`` asks a model with it."""
+        body = {"model": self.model, **body}
+        payload = _dumps(body)
+        key = self.cache_key(payload)
+        cache = self.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.stats.cache_hits += 1
+            completion = _completion(_dumps(hit.response))
+            if completion is not None:
+                return completion, NO_USAGE, hit
+        completion, spent, _ = await self._complete(payload, Usage())
+        entry = CacheEntry(key, self.id, completion.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return completion, spent, entry
+
     async def propose_links(self, tools: ToolSet) -> LinkProposal:
         """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
 
@@ -378,7 +397,7 @@ class OpenAITeacher:
         body = self._request_body(prompt, shape)
         payload = _dumps(body)
         key = self.cache_key(payload)
-        cache = self.options.cache
+        cache = self.cache
         hit = cache.get(key) if cache is not None else None
         entries: tuple[CacheEntry, ...] = ()
         if hit is not None:
