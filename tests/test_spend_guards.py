@@ -105,7 +105,9 @@ def test_max_cost_stops_the_run_at_its_cap(tmp_path: Path) -> None:
     stats = _stats(db)
     assert 0 < stats["accepted_total"] < 100
     assert billed <= cap * 1.1  # what the server answered, requests in flight included
-    assert 0.7 * cap <= stats["usage"]["cost"] <= cap  # stopped at the cap, not well before
+    # Stopped at the cap, not well before: requests in flight are counted at the average
+    # cost so far, so the last ones may land a little either side of it.
+    assert 0.7 * cap <= stats["usage"]["cost"] <= cap * 1.05
 
 
 def test_max_requests_caps_what_the_server_sees(tmp_path: Path) -> None:
