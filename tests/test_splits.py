@@ -211,3 +211,18 @@ def test_whole_tool_set_is_listed_in_a_shuffled_order(small_store: Path, tmp_pat
         line["tools"][0]["function"]["name"] for line in read_jsonl(out / "train.jsonl")
     )
     assert len(firsts) >= 8  # not the same tool first every time
+
+
+def test_a_store_of_3_per_tool_still_gets_eval_in_every_category(tmp_path: Path) -> None:
+    from callforge.generator.templating import EXAMPLE_TOOLS
+
+    db = tmp_path / "tiny.duckdb"
+    result = run_cli("generate", "--tools", EXAMPLE_TOOLS, "--per-tool", "3", "--db", db)
+    assert result.returncode == 0, result.stderr
+    manifest = export(db, tmp_path / "out")
+    total = sum(manifest["totals"].values())
+    assert manifest["totals"]["eval"] == int(total * 0.1 + 0.5) == 3
+    categories = {
+        c for split in ("train", "eval") for row in manifest["counts"][split].values() for c in row
+    }
+    assert {c for row in manifest["counts"]["eval"].values() for c in row} == categories
