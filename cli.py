@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import rich.markup
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -21,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from callforge.generator.config import load_config, prices, teacher_settings
-from callforge.generator.errors import CallforgeError, InputError
+from callforge.generator.errors import CallforgeError, InputError, RunIncompleteError
 from callforge.generator.export import ExportConfig, export_dataset
 from callforge.generator.exporters import FormatOptions, format_names
 from callforge.generator.pipeline import (
@@ -63,6 +66,22 @@ def main(
     ] = False,
 ) -> None:
     """Manufacture verified tool-calling fine-tuning data from your tool schemas."""
+    _show_warnings()
+
+
+def _show_warnings() -> None:
+    """The library's warnings (``logging``) as ``warning: ...`` lines on stderr."""
+    logger = logging.getLogger("callforge")
+    if not any(isinstance(handler, _WarningLines) for handler in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
+        logger.propagate = False
+
+
+class _WarningLines(logging.Handler):
+    """One ``warning: ...`` line per record, on whatever stderr is when it is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"warning: {visible(record.getMessage())}", err=True)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,10 +100,36 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except CallforgeError as error:
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {visible(str(error))}", err=True)
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            if error.filename is None:
+                raise  # no path the user gave: a bug, shown as one
+            # A path the user gave cannot be written or read (below a file, read-only, full).
+            where = visible(str(error.filename))
+            typer.echo(f"error: {where}: {error.strerror or error}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text from a tool file or an endpoint, safe to show on a terminal, on one line.
+
+    Control characters (ANSI escape sequences, bells, bidirectional overrides)
+    are shown as ``\\x1b``-style escapes instead of acting on the terminal;
+    line breaks and tabs become spaces.
+    """
+    text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def shown(text: str) -> str:
+    """``visible`` text for a Rich console: ``[/bold]`` in a description is text, not markup."""
+    return rich.markup.escape(visible(text))
 
 
 ConfigOption = Annotated[
@@ -223,6 +268,9 @@ def generate_command(
             )
             progress.stop()
     _print_summary(summary)
+    shortfall = summary.shortfall()
+    if shortfall:
+        raise RunIncompleteError(shortfall)
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +400,7 @@ def _print_tools(
     second_column: str = "renamed from",
     out: Console = console,
 ) -> None:
-    table = Table(title=title)
+    table = Table(title=shown(title))
     table.add_column("tool", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=4))
     table.add_column(second_column, no_wrap=True, min_width=12)
     table.add_column("req/all", justify="right", no_wrap=True, min_width=7)
@@ -360,10 +408,10 @@ def _print_tools(
     for name, second, parameters, description in rows:
         count = len(parameters.get("properties", {}))
         table.add_row(
-            name,
-            (second or "")[:12],
+            shown(name),
+            shown((second or "")[:12]),
             f"{len(parameters.get('required', []))}/{count}",
-            description,
+            shown(description),
         )
     out.print(table)
 
@@ -398,16 +446,22 @@ def stats_command(
     for row in stats["cells"]:
         done = row["accepted"] >= row["target"]
         accepted = f"[green]{row['accepted']}[/]" if done else f"[yellow]{row['accepted']}[/]"
-        table.add_row(row["tool"], row["category"], accepted, str(row["target"]), str(row["stale"]))
+        table.add_row(
+            shown(row["tool"]),
+            shown(row["category"]),
+            accepted,
+            str(row["target"]),
+            str(row["stale"]),
+        )
     out.print(table)
     out.print(
         f"accepted: {stats['accepted_total']} of {stats['target_total']} targeted; "
         f"stale: {stats['stale_total']}; rejections: {stats['rejections_total']}"
     )
     for stage, count in stats["rejections_by_stage"].items():
-        out.print(f"  rejected at {stage}: {count}")
+        out.print(f"  rejected at {shown(stage)}: {count}")
     for row in stats["rejections_by_reason"][:10]:
-        out.print(f"    {row['count']:>6}  {row['stage']}: {row['reason']}")
+        out.print(f"    {row['count']:>6}  {shown(row['stage'])}: {shown(row['reason'])}")
     usage = stats["usage"]
     if usage["requests"]:
         line = (
@@ -665,8 +719,17 @@ class _progress_bar:
 
         return self.progress, update
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.progress.stop()
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if kind is None:
+            self.progress.stop()
+            return
+        # The error's one line says what happened: no half-full bar left above it.
+        self.progress.live.transient = True
+        quiet, self.progress.console.quiet = self.progress.console.quiet, True
+        try:
+            self.progress.stop()
+        finally:
+            self.progress.console.quiet = quiet
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -683,10 +746,11 @@ def _print_summary(summary: RunSummary) -> None:
             f"{summary.cached} drafts from cache"
         )
     for (tool, category), reason in summary.skipped.items():
-        console.print(f"[yellow]skipped[/] {tool} / {category}: {reason}")
+        console.print(f"[yellow]skipped[/] {shown(tool)} / {category}: {shown(reason)}")
     for (tool, category), missing in summary.unfilled.items():
         console.print(
-            f"[yellow]unfilled[/] {tool} / {category}: {missing} short after its attempt budget; "
+            f"[yellow]unfilled[/] {shown(tool)} / {category}: {missing} short after its attempt "
+            "budget; "
             "see 'callforge stats' for rejection reasons"
         )
 
