@@ -23,13 +23,14 @@ from faker import Faker
 
 from callforge.generator.answers import informative_leaves
 from callforge.generator.grounding import scalar_values
+from callforge.generator.importers import load_tools
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.system_prompts import load_system_prompts, system_prompt_for
 from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
 from callforge.generator.teachers.offline import OfflineTeacher
 from callforge.generator.templating import EXAMPLE_TOOLS, TEMPLATES_DIR
-from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.tools import ToolSet
 from callforge.generator.validate import Rejection, check_conversation, validate_scenario
 from tests.conftest import read_jsonl, run_cli
 from tests.openai_format import format_errors
