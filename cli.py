@@ -114,7 +114,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file.", envvar="CALLFORGE_DB")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed: same seed, same output.")]
 DEFAULT_DB = Path("callforge.duckdb")
-DEFAULT_MIX_TEXT = "single=2,error_recovery=1,multi_step=1"  # pipeline.DEFAULT_MIX; a test checks
+DEFAULT_MIX_TEXT = (  # pipeline.DEFAULT_MIX, from the categories' weights; a test checks
+    "single=2,error_recovery=1,multi_step=1,parallel=1,no_call=0.5,clarify=0.5,multi_turn=1"
+)
 
 
 def user_errors(command: F) -> F:

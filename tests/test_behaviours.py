@@ -158,6 +158,15 @@ def test_multi_turn_follows_up_with_a_second_call(
         ]  # fmt: skip
 
 
+def test_the_clis_default_mix_is_the_categories_own() -> None:
+    from callforge.cli import DEFAULT_MIX_TEXT
+    from callforge.generator.pipeline import DEFAULT_MIX, parse_mix
+
+    assert parse_mix(DEFAULT_MIX_TEXT) == DEFAULT_MIX
+    assert set(DEFAULT_MIX) == {"single", "error_recovery", "multi_step", *NEW}
+    assert DEFAULT_MIX["no_call"] == DEFAULT_MIX["clarify"] == 0.5  # modest shares
+
+
 def test_old_categories_keep_their_one_request_layout() -> None:
     for category in ("single", "error_recovery", "multi_step"):
         plan = plan_for(category, seed=4)
