@@ -224,8 +224,12 @@ def test_a_store_of_3_per_tool_still_gets_eval_in_every_category(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     manifest = export(db, tmp_path / "out")
     total = sum(manifest["totals"].values())
-    assert manifest["totals"]["eval"] == int(total * 0.1 + 0.5) == 3
-    categories = {
-        c for split in ("train", "eval") for row in manifest["counts"][split].values() for c in row
-    }
-    assert {c for row in manifest["counts"]["eval"].values() for c in row} == categories
+    per_category: Counter[str] = Counter()
+    for split in ("train", "eval"):
+        for row in manifest["counts"][split].values():
+            per_category.update(row)
+    covered = {c for c, n in per_category.items() if n >= 2}
+    # The fraction (3 of 30), raised only as far as one eval example per category that
+    # has two or more examples (the default mix spreads 3 per tool over more categories).
+    assert manifest["totals"]["eval"] == max(int(total * 0.1 + 0.5), len(covered))
+    assert {c for row in manifest["counts"]["eval"].values() for c in row} >= covered
