@@ -34,7 +34,7 @@ import math
 import random
 import re
 import statistics
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -50,6 +50,7 @@ from callforge.generator.schema import (
     validate_instance,
 )
 from callforge.generator.seeding import REFERENCE_TODAY, seed_arguments
+from callforge.generator.seeding.places import flight_minutes, place_named, typical_temperature
 from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
 from callforge.generator.tools import ToolSpec
 
@@ -388,8 +389,15 @@ def successful_result(
     faker: Faker,
     today: date = REFERENCE_TODAY,
     must_return: Mapping[str, Any] | None = None,
+    earlier: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """A realistic result of a successful call of ``tool`` with ``arguments``."""
+    """A realistic result of a successful call of ``tool`` with ``arguments``.
+
+    ``earlier`` holds the results of the example's calls before this one: a record
+    one of them returned and this call acts on (the order to cancel, the flight to
+    book) keeps its amounts, currency and state here, and what this call does
+    happens after what they did.
+    """
     kind = tool_kind(tool)
     inferred, defaults = _tool_shapes(tool, kind)
     schema = tool.output_schema or inferred
@@ -400,10 +408,12 @@ def successful_result(
         seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name, today=today)
     _fill_open_objects(seeded, schema, tool, kind, rng, faker, today)
     result = copy.deepcopy(seeded)
-    _Ties(schema, arguments, defaults, kind, today, rng).apply(result)
+    ties = _Ties(schema, arguments, defaults, kind, today, rng, earlier)
+    ties.apply(result)
     if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
         result = seeded
     place_values(result, must_return or {})
+    ties.after_placing(result, must_return or {})
     return result
 
 
@@ -557,6 +567,7 @@ _GENERIC_FIELDS = frozenset(
 )
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
 _EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
+_PLACE = re.compile(r"city|location|place|where", re.I)
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
     "average": statistics.fmean,
     "mean": statistics.fmean,
@@ -582,8 +593,10 @@ class _Ties:
         kind: ToolKind,
         today: date,
         rng: random.Random,
+        earlier: Sequence[Any] = (),
     ) -> None:
         self.read = _read_schema(schema)
+        self.earlier = earlier
         self.root = schema
         # What the call asked for: its arguments, and the defaults of the ones left out.
         self.arguments = {
@@ -607,6 +620,79 @@ class _Ties:
             self._names(record, schema)
         self._verb(result)
         self._one_currency(result)
+        self._acted_on(result)
+        self._after_earlier(result)
+
+    def after_placing(self, result: dict[str, Any], placed: Mapping[str, Any]) -> None:
+        """A currency placed for a later call (``flights.0.currency``) is the result's one
+        currency: a list of fares is not half in CNY and half in CHF."""
+        currency = next((v for p, v in placed.items() if p.rpartition(".")[2] == "currency"), None)
+        if not isinstance(currency, str):
+            return
+        for record, schema, _ in self._records(result, self.root, 0):
+            if "currency" in record and record["currency"] != currency:
+                self._put(record, schema, "currency", currency)
+
+    # -- what earlier calls returned ----------------------------------------------------
+
+    def _passed_in(self) -> dict[str, Any] | None:
+        """The record an earlier result holds under the id this call was given."""
+        ids = {
+            (n, v) for n, v in self.arguments.items() if isinstance(v, str) and n.endswith("_id")
+        }
+        for earlier in reversed(self.earlier):
+            for record, _, _ in self._records(earlier, _ANY, 0):
+                if any(record.get(name) == value for name, value in ids):
+                    return record
+        return None
+
+    def _acted_on(self, result: dict[str, Any]) -> None:
+        """What this call does to a record it was passed keeps that record's figures: an
+        order cancelled refunds its total in its currency and was in its status; a flight
+        booked costs its fare per seat."""
+        record = self._passed_in()
+        if record is None:
+            return
+        schema = self._resolve(self.root)
+        money = next(
+            (record[k] for k in ("total", "total_price", "price") if _number(record.get(k))), None
+        )
+        if isinstance(record.get("currency"), str) and "currency" in result:
+            self._put(result, schema, "currency", record["currency"])
+        if isinstance(record.get("status"), str) and "previous_status" in result:
+            self._put(result, schema, "previous_status", record["status"])
+        if money is None:
+            return
+        for key in ("refund_amount", "refund", "amount_refunded"):
+            if key in result:
+                self._put(result, schema, key, money)
+        seats = self.arguments.get("passengers", 1)
+        if "total_price" in result and isinstance(seats, int) and "total" not in record:
+            self._put(result, schema, "total_price", round(money * max(1, seats), 2))
+
+    def _after_earlier(self, result: dict[str, Any]) -> None:
+        """What this call did happened after what the calls before it did today."""
+        done = [
+            moment
+            for earlier in self.earlier
+            if isinstance(earlier, dict)
+            for key, value in earlier.items()
+            if _PAST.search(key)
+            and "T" in str(value)
+            and (moment := _instant(value)) is not None
+            and moment.date() == self.today
+        ]
+        if not done:
+            return
+        latest = max(done)
+        schema = self._resolve(self.root)
+        for key, value in list(result.items()):
+            moment = _instant(value) if "T" in str(value) else None
+            if _PAST.search(key) and moment is not None and moment.date() == self.today:
+                if moment > latest:
+                    continue
+                later = latest + timedelta(minutes=self.rng.randint(1, 8) * 5)
+                self._put(result, schema, key, _instant_text(later))
 
     # -- walking ---------------------------------------------------------------------
 
@@ -780,7 +866,11 @@ class _Ties:
             if begins is None or ends is None:
                 continue
             minutes = self._duration_minutes()
-            if minutes is None and timedelta(0) < ends - begins <= timedelta(days=14):
+            if first == "departure":
+                minutes = self._flight_minutes(record) or minutes
+                if minutes is None and timedelta(0) < ends - begins <= timedelta(hours=20):
+                    continue
+            elif minutes is None and timedelta(0) < ends - begins <= timedelta(days=14):
                 continue
             span = timedelta(minutes=minutes or self.rng.choice((75, 110, 150, 205, 290)))
             if "T" in str(record[end]):
@@ -820,13 +910,21 @@ class _Ties:
             self.arguments.get("units") == "imperial"
             or "fahrenheit" in str(self.arguments.get("unit", "")).lower()
         )
-        base = self.rng.uniform(-2, 30)
+        base = self._usual_temperature(record) + self.rng.uniform(-3, 3)
         spread = self.rng.uniform(3, 11)
         values = {"high": base + spread / 2, "low": base - spread / 2, "temperature": base}
         for key, celsius in values.items():
             if key in record:
                 degrees = celsius * 9 / 5 + 32 if imperial else celsius
                 self._put(record, schema, key, round(degrees))
+
+    def _usual_temperature(self, record: Mapping[str, Any]) -> float:
+        """What it is usually like in the place asked about, at today's time of year."""
+        named = [record.get("city"), *(v for n, v in self.arguments.items() if _PLACE.search(n))]
+        place = next((p for v in named if isinstance(v, str) and (p := place_named(v))), None)
+        if place is None:
+            return self.rng.uniform(5, 24)
+        return typical_temperature(place.latitude, self.today)
 
     def _low_high(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         for low, high in (("low", "high"), ("min", "max"), ("minimum", "maximum")):
@@ -881,13 +979,26 @@ class _Ties:
     # -- words -----------------------------------------------------------------------
 
     def _fares(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
-        """A fare for several passengers is several seats' price."""
+        """A fare is one seat's price; a total for several passengers is several seats'."""
         seats = self.arguments.get("passengers")
         if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
             return
-        for key in ("price", "total_price", "fare"):
+        minutes = self._flight_minutes(record)
+        low, high = (60, 400) if minutes is None or minutes < 240 else (350, 1400)
+        fare = round(self.rng.uniform(low, high), 2)
+        for key in ("price", "fare"):
             if _number(record.get(key)):
-                self._put(record, schema, key, round(self.rng.uniform(90, 900) * seats, 2))
+                self._put(record, schema, key, fare)
+        if _number(record.get("total_price")):
+            self._put(record, schema, "total_price", round(fare * seats, 2))
+
+    def _flight_minutes(self, record: Mapping[str, Any]) -> int | None:
+        origin = record.get("origin", self.arguments.get("origin"))
+        destination = record.get("destination", self.arguments.get("destination"))
+        if not isinstance(origin, str) or not isinstance(destination, str):
+            return None
+        stops = record.get("stops", 0)
+        return flight_minutes(origin, destination, stops if isinstance(stops, int) else 0)
 
     def _names(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         if isinstance(record.get("airline"), str):
@@ -898,6 +1009,9 @@ class _Ties:
             letters = "AF" if preference == "window" else "CD"
             row = self.rng.randint(3, 38)
             self._put(record, schema, "seat", f"{row}{self.rng.choice(letters)}")
+        elif isinstance(seat, str) and re.fullmatch(r"\d+[A-K]", seat):  # a cabin has ~40 rows
+            row = self.rng.randint(3, 38)
+            self._put(record, schema, "seat", f"{row}{self.rng.choice('ABCDEF')}")
 
     # -- by verb ---------------------------------------------------------------------
 
@@ -938,7 +1052,7 @@ class _Ties:
         """A day a few degrees off the day before, its sky, rain and wind agreeing."""
         if {"high", "low"} <= entry.keys() and index:
             before = entries[index - 1]
-            drift = self.rng.randint(-3, 3)
+            drift = self.rng.randint(-2, 2)
             for bound in ("high", "low"):
                 if _number(before.get(bound)):
                     entry[bound] = before[bound] + drift

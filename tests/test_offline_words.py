@@ -192,3 +192,16 @@ def test_the_offline_answer_reports_result_data_not_ids(tmp_path: Path) -> None:
     answers = [s.draft.final_answer for s in _examples(EXAMPLE_TOOLS, tmp_path, 12)]
     assert not [answer for answer in answers if ids.search(answer)]
     assert json.dumps(answers).count("updated at") == 0
+
+
+def test_an_invented_parameter_error_names_only_what_was_sent() -> None:
+    """A real API says "unknown parameter 'x'"; it never hints at the right name."""
+    tools = load_tools(EXAMPLE_TOOLS)
+    plans = [p for p in _error_recovery_plans(tools, 300) if p.failure_kind == "invented_parameter"]
+    assert plans
+    for plan in plans:
+        failed, retry = plan.steps
+        assert failed.failure is not None
+        right = set(retry.call.arguments) - set(failed.call.arguments)
+        assert right and not any(f"'{name}'" in failed.failure.detail for name in right)
+        assert "the tool has" not in failed.failure.detail

@@ -272,3 +272,81 @@ def test_an_argument_fills_the_field_its_name_ends_with() -> None:
     hotels = _result(tool, {"destination_city": "Porto", "guest_name": "Ana Silva"})["hotels"]
     assert hotels and all(h["city"] == "Porto" for h in hotels)
     assert all(h["name"] != "Ana Silva" for h in hotels)  # "name" is too generic to tie
+
+
+# -- results agree with the results before them and with the world ----------------------
+
+
+def test_a_cancelled_order_refunds_the_order_it_was_passed() -> None:
+    """The order made (or listed) before keeps its total, currency and state when cancelled."""
+    for seed in range(12):
+        items = [{"sku": "SKU-1", "quantity": 2}]
+        order = _result(TOOLS["create_order"], {"customer_id": "CUS-1", "items": items}, seed)
+        cancelled = _result(
+            TOOLS["cancel_order"], {"order_id": order["order_id"]}, seed + 100, earlier=[order]
+        )
+        assert cancelled["refund_amount"] == order["total"]
+        assert cancelled["currency"] == order["currency"]
+        assert cancelled["previous_status"] == order["status"]
+        made = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
+        undone = datetime.fromisoformat(cancelled["cancelled_at"].replace("Z", "+00:00"))
+        assert undone > made
+
+
+def test_a_booking_costs_the_fare_of_the_flight_it_books() -> None:
+    search = {"origin": "JFK", "destination": "LHR", "departure_date": "2026-04-02"}
+    for seed in range(8):
+        found = _result(TOOLS["search_flights"], {**search, "passengers": 3}, seed)
+        flight = found["flights"][0]
+        booked = _result(
+            TOOLS["book_flight"],
+            {"flight_id": flight["flight_id"], "passenger_name": "Ana Lima"},
+            seed,
+            earlier=[found],
+        )
+        assert booked["total_price"] == flight["price"]  # one passenger named: one seat
+        assert booked["currency"] == flight["currency"]
+
+
+def test_a_currency_placed_for_a_later_call_is_the_whole_lists_currency() -> None:
+    search = {"origin": "CDG", "destination": "MAD", "departure_date": "2026-04-02"}
+    for seed in range(8):
+        found = _result(
+            TOOLS["search_flights"],
+            search,
+            seed,
+            must_return={"flights.0.currency": "CNY", "flights.1.currency": "CNY"},
+        )
+        assert {f["currency"] for f in found["flights"]} == {"CNY"}
+
+
+def test_a_flight_takes_as_long_as_its_route() -> None:
+    for origin, destination, low, high in (("JFK", "LHR", 6, 8), ("LAX", "SFO", 1, 2)):
+        arguments = {"origin": origin, "destination": destination, "departure_date": "2026-04-02"}
+        for seed in range(6):
+            for flight in _result(TOOLS["search_flights"], arguments, seed)["flights"]:
+                leaves = datetime.fromisoformat(flight["departure_time"].replace("Z", "+00:00"))
+                lands = datetime.fromisoformat(flight["arrival_time"].replace("Z", "+00:00"))
+                hours = (lands - leaves).total_seconds() / 3600 - 1.5 * flight["stops"]
+                assert low <= hours <= high, (origin, destination, flight)
+
+
+def test_the_weather_follows_the_place_and_the_season() -> None:
+    def highs(city: str, today: date) -> list[int]:
+        faker = Faker()
+        faker.seed_instance(3)
+        tool = TOOLS["get_weather_forecast"]
+        out = []
+        for seed in range(10):
+            arguments = {"city": city, "days": 3, "units": "metric"}
+            result = successful_result(
+                tool, arguments, rng=random.Random(seed), faker=faker, today=today
+            )
+            out += [day["high"] for day in result["days"]]
+        return out
+
+    january, july = date(2026, 1, 14), date(2026, 7, 14)
+    assert min(highs("Miami", january)) >= 12
+    assert max(highs("Oslo", january)) <= 8
+    assert min(highs("Oslo", july)) >= 12
+    assert min(highs("Buenos Aires", january)) >= 18  # summer in the south

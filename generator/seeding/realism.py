@@ -19,11 +19,11 @@ from functools import lru_cache
 from typing import Any
 
 from callforge.generator.seeding.free_text import free_text_maker
-from callforge.generator.seeding.places import PLACES, region_code
+from callforge.generator.seeding.places import AIRPORTS, PLACES, region_code
 from callforge.generator.seeding.randomness import Draw
 
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
-_AIRPORTS = ("JFK", "LHR", "CDG", "SFO", "NRT", "DXB", "AMS", "FRA", "SIN", "LAX", "ORD", "MAD")
+_AIRPORTS = tuple(AIRPORTS)
 # Currencies people actually convert between, not Faker's every ISO 4217 code.
 _CURRENCIES = (
     "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "CNY", "INR", "MXN", "BRL", "SEK",

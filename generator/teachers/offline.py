@@ -78,7 +78,9 @@ class OfflineTeacher:
     def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
+        results: list[dict[str, Any]] = []
+        for index in range(len(plan.steps)):
+            results.append(self._result(plan, tools, index, rng, results))
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
@@ -130,7 +132,12 @@ class OfflineTeacher:
     # -- the tools' results ----------------------------------------------------
 
     def _result(
-        self, plan: ScenarioPlan, tools: dict[str, ToolSpec], index: int, rng: random.Random
+        self,
+        plan: ScenarioPlan,
+        tools: dict[str, ToolSpec],
+        index: int,
+        rng: random.Random,
+        earlier: list[dict[str, Any]],
     ) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
@@ -142,6 +149,7 @@ class OfflineTeacher:
             faker=self._faker,
             today=plan.today_date,
             must_return=step.must_return,
+            earlier=tuple(earlier),
         )
 
     def _error_result(self, step: PlannedStep, rng: random.Random) -> dict[str, Any]:
