@@ -99,7 +99,10 @@ class OfflineTeacher:
         tone = plan.style.get("tone", "polite")
         chained: dict[int, list[str]] = {}
         for link in plan.chains:
-            chained.setdefault(link.to_step, []).append(humanise(link.argument))
+            # named as the earlier result has it: "the total price it gives you", not
+            # "the amount" (the later tool's word for it)
+            field = (link.path or link.argument).rpartition(".")[2]
+            chained.setdefault(link.to_step, []).append(humanise(field))
         stated = iter(plan.stated_arguments())
         asks = []
         for index, step in enumerate(plan.steps):
