@@ -181,6 +181,7 @@ def generate_command(
         locale=locale,
         optional_rate=optional_rate,
         propose_links=propose_links,
+        templates=templates,
     )
     flags = {
         "name": teacher,

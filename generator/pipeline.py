@@ -29,6 +29,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
@@ -47,7 +48,7 @@ from callforge.generator.teachers.base import (
     TeacherRequest,
     Usage,
 )
-from callforge.generator.templating import load_yaml
+from callforge.generator.templating import load_yaml, templates_folder
 from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
 from callforge.generator.validate import DEDUP, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
@@ -70,6 +71,9 @@ class GenerateConfig:
     batch_size: int = 64
     """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
+    templates: Path | None = None
+    """A folder overriding shipped ``templates/`` files, for the values and mistakes the
+    generator draws (the teacher gets its own option)."""
 
 
 @dataclass
@@ -224,6 +228,8 @@ class Generation:
         )
         self.store.set_targets(targets)
         config = {**asdict(self.config), "teacher": self.teacher.id, **(run_config or {})}
+        if self.config.templates is not None:
+            config["templates"] = str(self.config.templates)
         run_id = self.store.begin_run("generate", config)
         summary = RunSummary(run_id=run_id, targets=targets, skipped=skipped)
         self.stage_seconds = summary.stage_seconds
@@ -501,6 +507,18 @@ async def generate(
     # The teacher's start-up check is a round trip to the endpoint; making the run's
     # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
     # In a thread, the CPU work does not hold up the round trip.
+    with templates_folder(config.templates):
+        return await _generate(store, tools, teacher, config, on_progress, run_config)
+
+
+async def _generate(
+    store: Store,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    on_progress: Callable[[Progress], None] | None,
+    run_config: Mapping[str, Any] | None,
+) -> RunSummary:
     starting = asyncio.ensure_future(teacher.start())
     try:
         faker = await asyncio.to_thread(check_seedable, tools, config.locale)

@@ -6,6 +6,7 @@ import json
 import random
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,8 @@ from callforge.generator.seeding import (
     seed_arguments,
     violate_argument,
 )
-from callforge.generator.templating import TEMPLATES_DIR
+from callforge.generator.templating import EXAMPLE_TOOLS, TEMPLATES_DIR
+from tests.conftest import read_jsonl, run_cli
 
 
 def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -1196,3 +1198,53 @@ def test_given_values_are_kept_and_their_siblings_agree_with_them() -> None:
             arguments = seed_arguments(schema, rng, faker, optional_rate=1.0, given=given)
             assert arguments["city"] == city and arguments["country_code"] == code
             assert arguments["end_date"] == "2025-03-01" >= arguments["start_date"]
+
+
+def test_personal_topics_stay_out_of_work_tools() -> None:
+    """No "Birthday party planning" meeting in a room; a personal reminder may have one."""
+    schema = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "note": {"type": "string"}},
+        "required": ["title", "note"],
+    }
+    personal = {t for topic in FREE_TEXT["topics"] if topic.get("personal") for t in topic["title"]}
+    assert {"Birthday party planning", "Dentist appointment"} <= personal
+
+    def titles(tool: str) -> set[str]:
+        rng, faker = seeded(35)
+        drawn = (seed_arguments(schema, rng, faker, tool=tool)["title"] for _ in range(150))
+        return {re.sub(r"\b[A-Z][a-z]+$", "{name}", t) for t in drawn}
+
+    assert not titles("schedule_meeting") & personal
+    assert titles("add_personal_reminder") & personal
+
+
+def test_the_free_text_vocabulary_can_be_overridden_with_templates(tmp_path: Path) -> None:
+    """``--templates DIR`` replaces templates/values/free_text.yaml like every other file."""
+    folder = tmp_path / "mine" / "values"
+    folder.mkdir(parents=True)
+    vocabulary = dict(FREE_TEXT)
+    vocabulary["topics"] = [
+        {
+            "title": ["Zebra crossing audit"],
+            "subject": ["Zebra crossing audit on {day}"],
+            "body": ["Hi {name}, the zebra crossing audit is on {day}."],
+            "note": ["Count the zebra crossings"],
+            "query": ["zebra crossing rules"],
+        }
+    ]
+    (folder / "free_text.yaml").write_text(yaml.safe_dump(vocabulary), encoding="utf-8")
+    db, out = tmp_path / "x.duckdb", tmp_path / "data"
+    tools = ("--tools", EXAMPLE_TOOLS, "--per-tool", "4", "--seed", "3", "--db", db)
+    done = run_cli("generate", *tools, "--templates", tmp_path / "mine")
+    assert done.returncode == 0, done.stderr
+    assert run_cli("export", "--db", db, "--out", out).returncode == 0
+    calls = [
+        json.loads(call["function"]["arguments"])
+        for row in read_jsonl(out / "train.jsonl") + read_jsonl(out / "eval.jsonl")
+        for message in row["messages"]
+        for call in message.get("tool_calls") or ()
+    ]
+    titled = [c for c in calls if "title" in c or "subject" in c]
+    assert titled
+    assert all("Zebra crossing" in (c.get("title") or c.get("subject")) for c in titled)
