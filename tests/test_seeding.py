@@ -28,6 +28,7 @@ from callforge.generator.seeding import (
     violate_argument,
 )
 from callforge.generator.templating import EXAMPLE_TOOLS, TEMPLATES_DIR
+from callforge.generator.tools import load_tools
 from tests.conftest import read_jsonl, run_cli
 
 
@@ -1248,3 +1249,18 @@ def test_the_free_text_vocabulary_can_be_overridden_with_templates(tmp_path: Pat
     titled = [c for c in calls if "title" in c or "subject" in c]
     assert titled
     assert all("Zebra crossing" in (c.get("title") or c.get("subject")) for c in titled)
+
+
+def test_a_street_is_written_the_way_its_country_writes_it() -> None:
+    """ "Havnegade 87, Copenhagen", not Faker's American "4495 Adriana Cliff, Copenhagen"."""
+    tool = load_tools(EXAMPLE_TOOLS)["create_order"]
+    rng, faker = seeded(36)
+    house_first = re.compile(r"^\d+ [A-Z]")  # "4495 Adriana Cliff"
+    seen: dict[str, int] = {}
+    for _ in range(200):
+        address = seed_arguments(tool.parameters, rng, faker, tool=tool.name)["shipping_address"]
+        country, street = address["country"], address["street"]
+        if country in {"DE", "NL", "SE", "DK", "CH", "AT", "NO", "IT", "ES", "FR", "BE"}:
+            assert not house_first.match(street), address
+            seen[country] = seen.get(country, 0) + 1
+    assert len(seen) >= 5, seen

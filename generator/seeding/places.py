@@ -7,8 +7,12 @@ postcode all come from one row, so a weather request never pairs Lyon with JP.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+
+from faker import Faker
 
 
 @dataclass(frozen=True)
@@ -162,3 +166,29 @@ def flight_minutes(origin: str, destination: str, stops: int = 0) -> int | None:
     )
     km = 6371 * math.acos(max(-1.0, min(1.0, cos)))
     return round((km / 830 * 60 + 35 + 90 * max(0, stops)) / 5) * 5
+
+
+# Faker locales that write a country's street addresses the way its people do (in Latin
+# script): "Havnegade 87" in Copenhagen, not "4495 Adriana Cliff".
+_STREET_LOCALES = {
+    "US": "en_US", "CA": "en_CA", "MX": "es_MX", "BR": "pt_BR", "AR": "es_AR", "CL": "es_CL",
+    "GB": "en_GB", "IE": "en_IE", "FR": "fr_FR", "DE": "de_DE", "ES": "es_ES", "IT": "it_IT",
+    "NL": "nl_NL", "BE": "nl_BE", "CH": "de_CH", "AT": "de_AT", "PT": "pt_PT", "SE": "sv_SE",
+    "NO": "no_NO", "DK": "da_DK", "PL": "pl_PL", "CZ": "cs_CZ", "AU": "en_AU", "NZ": "en_NZ",
+    "IN": "en_IN",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=32)
+def _street_faker(locale: str) -> Faker:
+    return Faker(locale)
+
+
+def local_street(place: Place, rng: random.Random) -> str | None:
+    """A street address written as in the place's country, or None where we have no such form."""
+    locale = _STREET_LOCALES.get(place.country_code)
+    if locale is None:
+        return None
+    faker = _street_faker(locale)
+    faker.seed_instance(rng.getrandbits(32))
+    return str(faker.street_address()).replace("\n", ", ")
