@@ -28,6 +28,7 @@ The plan's ``must_return`` values are then placed at their dotted paths
 
 from __future__ import annotations
 
+import ast
 import copy
 import itertools
 import math
@@ -1114,7 +1115,8 @@ def known_computation(entity: str, arguments: Mapping[str, Any]) -> float | int 
     """The value of a computation named by ``entity`` over ``arguments``, where it is known.
 
     A summary of a list of numbers (average, median, sum, max, min), a factorial,
-    gcd/lcm, a hypotenuse, a triangle's area from base and height.
+    gcd/lcm, a hypotenuse, a triangle's area from base and height, a speed after a fall,
+    a derivative at a point and the area under a curve of an expression of x.
     """
     numbers = [v for v in arguments.values() if _number(v)]
     listed = next(
@@ -1133,7 +1135,95 @@ def known_computation(entity: str, arguments: Mapping[str, Any]) -> float | int 
     base, height = arguments.get("base"), arguments.get("height")
     if entity == "area" and _number(base) and _number(height):
         return float(base) * float(height) / 2  # type: ignore[arg-type]
+    if entity == "velocity" and _number(height):  # falling from a height, from a start speed
+        start, g = arguments.get("initial_velocity", 0), arguments.get("gravity", 9.81)
+        if not (_number(start) and _number(g)):
+            return None
+        return math.sqrt(float(start) ** 2 + 2 * float(g) * float(height))  # type: ignore[arg-type]
+    return _calculus(entity, arguments)
+
+
+def _calculus(entity: str, arguments: Mapping[str, Any]) -> float | None:
+    """A derivative at a point, or the area under a curve over an interval, of a function
+    given as an expression of x ("3*x**2 + 2*x - 1", "sin(x)"): numerically."""
+    text = next((v for k, v in arguments.items() if "function" in k and isinstance(v, str)), None)
+    f = expression_of_x(text) if text else None
+    if f is None:
+        return None
+    try:
+        if entity == "derivative":
+            at = next((v for k, v in arguments.items() if _number(v) and "x" in k), None)
+            if at is None:
+                return None
+            step = 1e-5 * max(1.0, abs(float(at)))
+            return (f(float(at) + step) - f(float(at) - step)) / (2 * step)
+        if entity in ("curve", "integral", "area"):
+            bounds = next(
+                (v for v in arguments.values() if isinstance(v, list) and len(v) == 2), None
+            )
+            if bounds is None or not all(map(_number, bounds)):
+                return None
+            low, high = float(bounds[0]), float(bounds[1])
+            n = 200  # Simpson's rule
+            width = (high - low) / n
+            total = f(low) + f(high)
+            total += sum((4 if i % 2 else 2) * f(low + i * width) for i in range(1, n))
+            return total * width / 3
+    except (ArithmeticError, ValueError, TypeError):
+        return None
     return None
+
+
+_MATH = {
+    name: getattr(math, name)
+    for name in ("sin", "cos", "tan", "exp", "log", "log10", "sqrt", "fabs", "atan", "asin", "acos")
+} | {"abs": abs, "ln": math.log, "pi": math.pi, "e": math.e}
+
+
+def expression_of_x(text: str) -> Callable[[float], float] | None:
+    """``text`` as a function of x, if it is arithmetic on x with math functions (else None).
+
+    Parsed with ``ast`` and walked by hand: nothing of the text is ever executed.
+    """
+    try:
+        tree = ast.parse(
+            text.replace("^", "**").replace("math.", "").replace("np.", ""), mode="eval"
+        )
+    except SyntaxError:
+        return None
+    operators: dict[type, Callable[..., float]] = {
+        ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b,
+        ast.USub: lambda a: -a, ast.UAdd: lambda a: a,
+    }  # fmt: skip
+
+    def value(node: ast.AST, x: float) -> float:
+        if isinstance(node, ast.Expression):
+            return value(node.body, x)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id == "x":
+            return x
+        if isinstance(node, ast.Name) and isinstance(_MATH.get(node.id), float):
+            return float(_MATH[node.id])  # type: ignore[arg-type]
+        if isinstance(node, ast.BinOp) and type(node.op) in operators:
+            return float(operators[type(node.op)](value(node.left, x), value(node.right, x)))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in operators:
+            return float(operators[type(node.op)](value(node.operand, x)))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and callable(_MATH.get(node.func.id))
+            and len(node.args) == 1
+        ):
+            return float(_MATH[node.func.id](value(node.args[0], x)))  # type: ignore[operator]
+        raise ValueError("not arithmetic on x")
+
+    try:
+        value(tree, 1.0)
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+    return lambda x: value(tree, x)
 
 
 def _parameter_defaults(tool: ToolSpec) -> dict[str, Any]:

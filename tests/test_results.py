@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from faker import Faker
 from jsonschema import Draft202012Validator
 
-from callforge.generator.results import place_values, successful_result
+from callforge.generator.results import expression_of_x, place_values, successful_result
 from callforge.generator.seeding import seed_arguments
 from callforge.generator.templating import EXAMPLE_TOOLS
 from callforge.generator.tools import ToolSet, ToolSpec, load_tools, parse_tools
@@ -350,3 +351,22 @@ def test_the_weather_follows_the_place_and_the_season() -> None:
     assert max(highs("Oslo", january)) <= 8
     assert min(highs("Oslo", july)) >= 12
     assert min(highs("Buenos Aires", january)) >= 18  # summer in the south
+
+
+def test_calculus_over_an_expression_returns_its_true_value() -> None:
+    """BFCL's derivative and area-under-curve tools: the number a model reads is right."""
+    bfcl = load_tools(Path(__file__).parent / "data" / "bfcl_simple.jsonl")
+    derivative = _result(
+        bfcl["calculate_derivative"], {"function": "3*x**2 + 2*x - 1", "x_value": 2}
+    )
+    assert list(derivative.values()) == [14.0]  # 6x + 2 at 2
+    area = _result(bfcl["calculate_area_under_curve"], {"function": "x**2", "interval": [0, 3]})
+    assert list(area.values()) == [9.0]
+    falling = _result(bfcl["calculate_final_velocity"], {"height": 20, "initial_velocity": 0})
+    assert list(falling.values()) == [pytest.approx(19.8091, abs=1e-4)]  # sqrt(2 * 9.81 * 20)
+
+
+def test_an_expression_is_read_never_run() -> None:
+    assert expression_of_x("__import__('os').system('true')") is None
+    assert expression_of_x("x.__class__") is None
+    assert expression_of_x("sin(x) + x^2")(0.0) == 0.0  # type: ignore[misc]
