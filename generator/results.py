@@ -568,6 +568,7 @@ _GENERIC_FIELDS = frozenset(
 )
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
 _EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
+_ENTRY_NAMES = ("notes", "report", "drafts", "budget", "readme", "backup", "photos", "archive")
 _PLACE = re.compile(r"city|location|place|where", re.I)
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
     "average": statistics.fmean,
@@ -1023,6 +1024,8 @@ class _Ties:
         elif verb is Verb.COMPUTE:
             self._computed(result)
         elif verb is Verb.SEARCH:
+            self._one_per_item_asked(result)
+            self._inside_the_folder(result)
             self._at_most_limit(result)
             self._newest_first(result)
 
@@ -1077,6 +1080,47 @@ class _Ties:
         candidate = {**result, key: round(value, 4) if isinstance(value, float) else value}
         if not validate_instance(self.root, candidate):
             result[key] = candidate[key]
+
+    def _one_per_item_asked(self, result: dict[str, Any]) -> None:
+        """Read three ``paths`` (``ids``, ``names``): one record each, holding its own."""
+        key, entries = _first_list(result)
+        if key is None or not entries or not all(isinstance(e, dict) for e in entries):
+            return
+        for name, given in self.arguments.items():
+            field = name[:-1] if name.endswith("s") else None
+            if not field or field not in entries[0] or not isinstance(given, list) or not given:
+                continue
+            if not all(isinstance(item, str) for item in given):
+                continue
+            fitted = self._resized(
+                entries, len(given), self._item_schema(self._resolve(self.root), key)
+            )
+            for record, item in zip(fitted, given, strict=True):
+                record[field] = item
+            if _number(result.get("total_count")):
+                result["total_count"] = len(given)
+            candidate = {**result, key: fitted}
+            if not validate_instance(self.root, candidate):
+                result[key] = fitted
+            return
+
+    def _inside_the_folder(self, result: dict[str, Any]) -> None:
+        """What a listing of a folder finds lies inside it: ``/docs/a.txt`` under ``/docs``."""
+        folder = self.arguments.get("path")
+        key, entries = _first_list(result)
+        if not isinstance(folder, str) or key is None or "paths" in self.arguments:
+            return
+        pattern = self.arguments.get("pattern")
+        matched = re.fullmatch(r"\*(\.\w+)", pattern) if isinstance(pattern, str) else None
+        glob_suffix = matched.group(1) if matched else ".txt"  # found by "*.log": a .log file
+        moved = copy.deepcopy(entries)
+        names = self.rng.sample(_ENTRY_NAMES, k=min(len(moved), len(_ENTRY_NAMES)))
+        for entry, name in zip(moved, names, strict=False):
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                suffix = "" if self.kind.entity in ("directory", "folder") else glob_suffix
+                entry["path"] = f"{folder.rstrip('/')}/{name}{suffix}"
+        if not validate_instance(self.root, {**result, key: moved}):
+            result[key] = moved
 
     def _at_most_limit(self, result: dict[str, Any]) -> None:
         key, entries = _first_list(result)

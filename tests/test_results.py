@@ -370,3 +370,26 @@ def test_an_expression_is_read_never_run() -> None:
     assert expression_of_x("__import__('os').system('true')") is None
     assert expression_of_x("x.__class__") is None
     assert expression_of_x("sin(x) + x^2")(0.0) == 0.0  # type: ignore[misc]
+
+
+def test_file_tools_find_what_they_were_asked_for() -> None:
+    """Reading three paths returns those three; a folder's listing lies inside it; a search
+    for "*.log" finds .log files; a folder argument is a folder, not "/full/baby/instead.doc"."""
+    mcp = load_tools(Path(__file__).parent / "data" / "mcp_filesystem.json")
+    paths = ["/home/ana/notes/a.txt", "/home/ana/notes/b.txt", "/srv/app/app.log"]
+    read = _result(mcp["read_multiple_files"], {"paths": paths})
+    records = next(v for v in read.values() if isinstance(v, list))
+    assert sorted(r["path"] for r in records) == sorted(paths)
+    listing = _result(mcp["list_directory"], {"path": "/home/ana/projects"})
+    entries = next(v for v in listing.values() if isinstance(v, list))
+    assert entries and all(e["path"].startswith("/home/ana/projects/") for e in entries)
+    found = _result(mcp["search_files"], {"path": "/var/log", "pattern": "*.log"})
+    hits = next(v for v in found.values() if isinstance(v, list))
+    assert hits and all(
+        h["path"].startswith("/var/log/") and h["path"].endswith(".log") for h in hits
+    )
+    rng, faker = random.Random(4), Faker()
+    faker.seed_instance(4)
+    for _ in range(20):
+        folder = seed_arguments(mcp["list_directory"].parameters, rng, faker, tool="list_directory")
+        assert "." not in folder["path"].rpartition("/")[2], folder
