@@ -221,7 +221,11 @@ def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, A
         if new_id in asked:
             new_id = f"new_{new_id}"
         stamp = f"{_DONE_STATUS[verb]}_at"
-        made = {new_id: _STRING, "status": {"const": _DONE_STATUS[verb]}, **_made_extras(verb)}
+        made = {
+            new_id: _STRING,
+            "status": {"const": _DONE_STATUS[verb]},
+            **_made_extras(verb, entity),
+        }
         return _object({**made, **asked, stamp: _INSTANT}, [*made, stamp])
     if verb is Verb.CANCEL:
         fields = {
@@ -276,7 +280,13 @@ def _units(asked: Mapping[str, Any]) -> dict[str, Any]:
     return {name: schema for name, schema in asked.items() if "unit" in name}
 
 
-def _made_extras(verb: Verb) -> dict[str, dict[str, Any]]:
+# What is booked without a price: a meeting room is not paid for in CAD.
+_FREE_BOOKINGS = _nouns("meeting appointment call slot room interview demo consultation")
+
+
+def _made_extras(verb: Verb, entity: str = "") -> dict[str, dict[str, Any]]:
+    if verb is Verb.BOOK and entity in _FREE_BOOKINGS:
+        return {"confirmation_code": {"type": "string", "pattern": "^[A-Z0-9]{6}$"}}
     if verb is Verb.BOOK:
         code = {"type": "string", "pattern": "^[A-Z0-9]{6}$"}
         return {"confirmation_code": code, "total_price": _MONEY, "currency": _CURRENCY}
@@ -568,6 +578,8 @@ _GENERIC_FIELDS = frozenset(
 )
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
 _EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
+_GOODS = _nouns("product item listing")  # what a shop search finds, named by its maker
+_BRANDS = ("Northwind", "Contoso", "Alpine", "Everline", "Harbor & Co", "Kestrel", "Lumen")
 _ENTRY_NAMES = ("notes", "report", "drafts", "budget", "readme", "backup", "photos", "archive")
 _PLACE = re.compile(r"city|location|place|where", re.I)
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
@@ -1025,6 +1037,7 @@ class _Ties:
             self._computed(result)
         elif verb is Verb.SEARCH:
             self._one_per_item_asked(result)
+            self._titles_match_query(result)
             self._inside_the_folder(result)
             self._at_most_limit(result)
             self._newest_first(result)
@@ -1103,6 +1116,25 @@ class _Ties:
             if not validate_instance(self.root, candidate):
                 result[key] = fitted
             return
+
+    def _titles_match_query(self, result: dict[str, Any]) -> None:
+        """What a search for "waterproof hiking jacket" finds is called like one."""
+        query = next(
+            (v for n, v in self.arguments.items() if n in _SEARCH_WORDS and isinstance(v, str)),
+            None,
+        )
+        key, entries = _first_list(result)
+        if not query or key is None or len(query.split()) > 6 or self.kind.entity not in _GOODS:
+            return
+        retitled = copy.deepcopy(entries)
+        brands = self.rng.sample(_BRANDS, k=min(len(retitled), len(_BRANDS)))
+        for entry, brand in zip(retitled, brands, strict=False):
+            for field in ("title", "name"):
+                if isinstance(entry, dict) and isinstance(entry.get(field), str):
+                    entry[field] = f"{brand} {query}"
+                    break
+        if not validate_instance(self.root, {**result, key: retitled}):
+            result[key] = retitled
 
     def _inside_the_folder(self, result: dict[str, Any]) -> None:
         """What a listing of a folder finds lies inside it: ``/docs/a.txt`` under ``/docs``."""

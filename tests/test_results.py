@@ -393,3 +393,13 @@ def test_file_tools_find_what_they_were_asked_for() -> None:
     for _ in range(20):
         folder = seed_arguments(mcp["list_directory"].parameters, rng, faker, tool="list_directory")
         assert "." not in folder["path"].rpartition("/")[2], folder
+
+
+def test_a_shop_search_finds_things_called_like_the_query_and_meetings_cost_nothing() -> None:
+    python = load_tools(Path(__file__).parent / "data" / "python_tools.py")
+    for seed in range(6):
+        found = _result(python["search_products"], {"query": "running shoes"}, seed)
+        records = next(v for v in found.values() if isinstance(v, list))
+        assert records and all(r["title"].endswith(" running shoes") for r in records)
+        booked = _result(python["book_meeting"], {"day": "2026-04-02", "title": "Sprint planning"})
+        assert "total_price" not in booked and "currency" not in booked
