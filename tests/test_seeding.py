@@ -1264,3 +1264,13 @@ def test_a_street_is_written_the_way_its_country_writes_it() -> None:
             assert not house_first.match(street), address
             seen[country] = seen.get(country, 0) + 1
     assert len(seen) >= 5, seen
+
+
+def test_a_local_street_is_one_clean_line() -> None:
+    from callforge.generator.seeding.places import PLACES, local_street
+
+    rng = random.Random(37)
+    for place in PLACES:
+        for _ in range(10):
+            street = local_street(place, rng)
+            assert street is None or street == " ".join(street.split()), (place.city, street)

@@ -191,4 +191,4 @@ def local_street(place: Place, rng: random.Random) -> str | None:
         return None
     faker = _street_faker(locale)
     faker.seed_instance(rng.getrandbits(32))
-    return str(faker.street_address()).replace("\n", ", ")
+    return " ".join(str(faker.street_address()).split())  # some locales end in a space
