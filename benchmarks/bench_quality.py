@@ -107,7 +107,10 @@ def generate_demo_export(work: Path, per_tool: int, seed: int) -> Path:
             str(seed),
         ],
     ):
-        subprocess.run([*cli, *args], check=True, capture_output=True, text=True)
+        ran = subprocess.run([*cli, *args], capture_output=True, text=True)
+        if ran.returncode != 0:
+            tail = "\n".join(ran.stderr.strip().splitlines()[-3:])
+            raise SystemExit(f"callforge {args[0]} failed (exit {ran.returncode}):\n{tail}")
     return out
 
 

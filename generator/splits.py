@@ -191,7 +191,9 @@ def _quotas(examples: Sequence[IndexedExample], config: SplitConfig) -> dict[Cel
             tie_break=lambda tool: (tool_eval[tool], order_key(config.seed, tool)),
         )
         for tool, quota in shares.items():
-            quotas[(tool, category)] = min(quota, max(row[tool] - 1, 0))
+            # a cell keeps one example in train, unless it has only the one: a category
+            # of one-example cells still needs its share of eval
+            quotas[(tool, category)] = min(quota, max(row[tool] - 1, 1))
             tool_eval[tool] += quotas[(tool, category)]
     return quotas
 

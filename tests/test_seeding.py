@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.importers import load_tools
 from callforge.generator.schema import check_parameters_schema, scalar_leaves, validate_instance
 from callforge.generator.seeding import (
     PLACES,
@@ -28,7 +29,6 @@ from callforge.generator.seeding import (
     violate_argument,
 )
 from callforge.generator.templating import EXAMPLE_TOOLS, TEMPLATES_DIR
-from callforge.generator.tools import load_tools
 from tests.conftest import read_jsonl, run_cli
 
 
