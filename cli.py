@@ -305,6 +305,7 @@ def generate_command(
         optional_rate=optional_rate,
         system_prompts=load_system_prompts(system_prompt or (), system_prompts),
         propose_links=propose_links,
+        templates=templates,
         pilot_attempts=pilot,
     )
     config.check()

@@ -58,7 +58,7 @@ from callforge.generator.teachers.base import (
     TeacherRequest,
     Usage,
 )
-from callforge.generator.templating import load_yaml
+from callforge.generator.templating import load_yaml, templates_folder
 from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
 from callforge.generator.validate import DEDUP, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
@@ -86,6 +86,9 @@ class GenerateConfig:
     batch_size: int = 64
     """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
+    templates: Path | None = None
+    """A folder overriding shipped ``templates/`` files, for the values and mistakes the
+    generator draws (the teacher gets its own option)."""
     pilot_attempts: int = 20
     """The pilot: after this many paid attempts (0: never), a run whose acceptance is
     under ``pilot_min_acceptance`` stops, naming its top rejection reasons."""
@@ -337,6 +340,8 @@ class Generation:
         )
         self.store.set_targets(targets)
         config = {**asdict(self.config), "teacher": self.teacher.id, **(run_config or {})}
+        if self.config.templates is not None:
+            config["templates"] = str(self.config.templates)
         run_id = self.store.begin_run("generate", config)
         summary = RunSummary(run_id=run_id, targets=targets, skipped=skipped)
         self.stage_seconds = summary.stage_seconds
@@ -754,15 +759,17 @@ async def generate_into(
     """
     starting = asyncio.ensure_future(teacher.start())
     try:
-        faker = await _seedable(tools, config.locale)
-        await starting
-        with Store(path) as store:
-            if use_cache and hasattr(teacher, "cache"):
-                cache: ResponseCache = store.response_cache()
-                teacher.cache = cache
-            return await _generate_in(
-                store, tools, teacher, config, faker, on_progress, run_config, prices, on_estimate
-            )
+        with templates_folder(config.templates):
+            faker = await _seedable(tools, config.locale)
+            await starting
+            with Store(path) as store:
+                if use_cache and hasattr(teacher, "cache"):
+                    cache: ResponseCache = store.response_cache()
+                    teacher.cache = cache
+                return await _generate_in(
+                    store, tools, teacher, config, faker, on_progress, run_config, prices,
+                    on_estimate,
+                )  # fmt: skip
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
@@ -830,6 +837,18 @@ async def generate(
     # The teacher's start-up check is a round trip to the endpoint; making the run's
     # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
     # In a thread, the CPU work does not hold up the round trip.
+    with templates_folder(config.templates):
+        return await _generate(store, tools, teacher, config, on_progress, run_config)
+
+
+async def _generate(
+    store: Store,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    on_progress: Callable[[Progress], None] | None,
+    run_config: Mapping[str, Any] | None,
+) -> RunSummary:
     starting = asyncio.ensure_future(teacher.start())
     try:
         faker = await _seedable(tools, config.locale)

@@ -28,13 +28,14 @@ The plan's ``must_return`` values are then placed at their dotted paths
 
 from __future__ import annotations
 
+import ast
 import copy
 import itertools
 import math
 import random
 import re
 import statistics
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -50,6 +51,7 @@ from callforge.generator.schema import (
     validate_instance,
 )
 from callforge.generator.seeding import REFERENCE_TODAY, seed_arguments
+from callforge.generator.seeding.places import flight_minutes, place_named, typical_temperature
 from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
 from callforge.generator.tools import ToolSpec
 
@@ -219,7 +221,11 @@ def inferred_schema(tool: ToolSpec, kind: ToolKind | None = None) -> dict[str, A
         if new_id in asked:
             new_id = f"new_{new_id}"
         stamp = f"{_DONE_STATUS[verb]}_at"
-        made = {new_id: _STRING, "status": {"const": _DONE_STATUS[verb]}, **_made_extras(verb)}
+        made = {
+            new_id: _STRING,
+            "status": {"const": _DONE_STATUS[verb]},
+            **_made_extras(verb, entity),
+        }
         return _object({**made, **asked, stamp: _INSTANT}, [*made, stamp])
     if verb is Verb.CANCEL:
         fields = {
@@ -274,7 +280,13 @@ def _units(asked: Mapping[str, Any]) -> dict[str, Any]:
     return {name: schema for name, schema in asked.items() if "unit" in name}
 
 
-def _made_extras(verb: Verb) -> dict[str, dict[str, Any]]:
+# What is booked without a price: a meeting room is not paid for in CAD.
+_FREE_BOOKINGS = _nouns("meeting appointment call slot room interview demo consultation")
+
+
+def _made_extras(verb: Verb, entity: str = "") -> dict[str, dict[str, Any]]:
+    if verb is Verb.BOOK and entity in _FREE_BOOKINGS:
+        return {"confirmation_code": {"type": "string", "pattern": "^[A-Z0-9]{6}$"}}
     if verb is Verb.BOOK:
         code = {"type": "string", "pattern": "^[A-Z0-9]{6}$"}
         return {"confirmation_code": code, "total_price": _MONEY, "currency": _CURRENCY}
@@ -388,8 +400,15 @@ def successful_result(
     faker: Faker,
     today: date = REFERENCE_TODAY,
     must_return: Mapping[str, Any] | None = None,
+    earlier: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """A realistic result of a successful call of ``tool`` with ``arguments``."""
+    """A realistic result of a successful call of ``tool`` with ``arguments``.
+
+    ``earlier`` holds the results of the example's calls before this one: a record
+    one of them returned and this call acts on (the order to cancel, the flight to
+    book) keeps its amounts, currency and state here, and what this call does
+    happens after what they did.
+    """
     kind = tool_kind(tool)
     inferred, defaults = _tool_shapes(tool, kind)
     schema = tool.output_schema or inferred
@@ -400,10 +419,12 @@ def successful_result(
         seeded = seed_arguments(schema, rng, faker, optional_rate=1.0, tool=tool.name, today=today)
     _fill_open_objects(seeded, schema, tool, kind, rng, faker, today)
     result = copy.deepcopy(seeded)
-    _Ties(schema, arguments, defaults, kind, today, rng).apply(result)
+    ties = _Ties(schema, arguments, defaults, kind, today, rng, earlier)
+    ties.apply(result)
     if validate_instance(schema, result):  # a tie the schema refuses: keep the seeded values
         result = seeded
     place_values(result, must_return or {})
+    ties.after_placing(result, must_return or {})
     return result
 
 
@@ -557,6 +578,10 @@ _GENERIC_FIELDS = frozenset(
 )
 _LIMITS = ("limit", "max_results", "top_k", "top_n", "count", "n", "size", "page_size")
 _EVERYDAY_CURRENCIES = ("USD", "USD", "EUR", "EUR", "GBP", "CAD", "AUD", "CHF")
+_GOODS = _nouns("product item listing")  # what a shop search finds, named by its maker
+_BRANDS = ("Northwind", "Contoso", "Alpine", "Everline", "Harbor & Co", "Kestrel", "Lumen")
+_ENTRY_NAMES = ("notes", "report", "drafts", "budget", "readme", "backup", "photos", "archive")
+_PLACE = re.compile(r"city|location|place|where", re.I)
 _SUMMARIES: dict[str, Callable[[list[float]], float]] = {
     "average": statistics.fmean,
     "mean": statistics.fmean,
@@ -582,8 +607,10 @@ class _Ties:
         kind: ToolKind,
         today: date,
         rng: random.Random,
+        earlier: Sequence[Any] = (),
     ) -> None:
         self.read = _read_schema(schema)
+        self.earlier = earlier
         self.root = schema
         # What the call asked for: its arguments, and the defaults of the ones left out.
         self.arguments = {
@@ -607,6 +634,79 @@ class _Ties:
             self._names(record, schema)
         self._verb(result)
         self._one_currency(result)
+        self._acted_on(result)
+        self._after_earlier(result)
+
+    def after_placing(self, result: dict[str, Any], placed: Mapping[str, Any]) -> None:
+        """A currency placed for a later call (``flights.0.currency``) is the result's one
+        currency: a list of fares is not half in CNY and half in CHF."""
+        currency = next((v for p, v in placed.items() if p.rpartition(".")[2] == "currency"), None)
+        if not isinstance(currency, str):
+            return
+        for record, schema, _ in self._records(result, self.root, 0):
+            if "currency" in record and record["currency"] != currency:
+                self._put(record, schema, "currency", currency)
+
+    # -- what earlier calls returned ----------------------------------------------------
+
+    def _passed_in(self) -> dict[str, Any] | None:
+        """The record an earlier result holds under the id this call was given."""
+        ids = {
+            (n, v) for n, v in self.arguments.items() if isinstance(v, str) and n.endswith("_id")
+        }
+        for earlier in reversed(self.earlier):
+            for record, _, _ in self._records(earlier, _ANY, 0):
+                if any(record.get(name) == value for name, value in ids):
+                    return record
+        return None
+
+    def _acted_on(self, result: dict[str, Any]) -> None:
+        """What this call does to a record it was passed keeps that record's figures: an
+        order cancelled refunds its total in its currency and was in its status; a flight
+        booked costs its fare per seat."""
+        record = self._passed_in()
+        if record is None:
+            return
+        schema = self._resolve(self.root)
+        money = next(
+            (record[k] for k in ("total", "total_price", "price") if _number(record.get(k))), None
+        )
+        if isinstance(record.get("currency"), str) and "currency" in result:
+            self._put(result, schema, "currency", record["currency"])
+        if isinstance(record.get("status"), str) and "previous_status" in result:
+            self._put(result, schema, "previous_status", record["status"])
+        if money is None:
+            return
+        for key in ("refund_amount", "refund", "amount_refunded"):
+            if key in result:
+                self._put(result, schema, key, money)
+        seats = self.arguments.get("passengers", 1)
+        if "total_price" in result and isinstance(seats, int) and "total" not in record:
+            self._put(result, schema, "total_price", round(money * max(1, seats), 2))
+
+    def _after_earlier(self, result: dict[str, Any]) -> None:
+        """What this call did happened after what the calls before it did today."""
+        done = [
+            moment
+            for earlier in self.earlier
+            if isinstance(earlier, dict)
+            for key, value in earlier.items()
+            if _PAST.search(key)
+            and "T" in str(value)
+            and (moment := _instant(value)) is not None
+            and moment.date() == self.today
+        ]
+        if not done:
+            return
+        latest = max(done)
+        schema = self._resolve(self.root)
+        for key, value in list(result.items()):
+            moment = _instant(value) if "T" in str(value) else None
+            if _PAST.search(key) and moment is not None and moment.date() == self.today:
+                if moment > latest:
+                    continue
+                later = latest + timedelta(minutes=self.rng.randint(1, 8) * 5)
+                self._put(result, schema, key, _instant_text(later))
 
     # -- walking ---------------------------------------------------------------------
 
@@ -780,7 +880,11 @@ class _Ties:
             if begins is None or ends is None:
                 continue
             minutes = self._duration_minutes()
-            if minutes is None and timedelta(0) < ends - begins <= timedelta(days=14):
+            if first == "departure":
+                minutes = self._flight_minutes(record) or minutes
+                if minutes is None and timedelta(0) < ends - begins <= timedelta(hours=20):
+                    continue
+            elif minutes is None and timedelta(0) < ends - begins <= timedelta(days=14):
                 continue
             span = timedelta(minutes=minutes or self.rng.choice((75, 110, 150, 205, 290)))
             if "T" in str(record[end]):
@@ -820,13 +924,21 @@ class _Ties:
             self.arguments.get("units") == "imperial"
             or "fahrenheit" in str(self.arguments.get("unit", "")).lower()
         )
-        base = self.rng.uniform(-2, 30)
+        base = self._usual_temperature(record) + self.rng.uniform(-3, 3)
         spread = self.rng.uniform(3, 11)
         values = {"high": base + spread / 2, "low": base - spread / 2, "temperature": base}
         for key, celsius in values.items():
             if key in record:
                 degrees = celsius * 9 / 5 + 32 if imperial else celsius
                 self._put(record, schema, key, round(degrees))
+
+    def _usual_temperature(self, record: Mapping[str, Any]) -> float:
+        """What it is usually like in the place asked about, at today's time of year."""
+        named = [record.get("city"), *(v for n, v in self.arguments.items() if _PLACE.search(n))]
+        place = next((p for v in named if isinstance(v, str) and (p := place_named(v))), None)
+        if place is None:
+            return self.rng.uniform(5, 24)
+        return typical_temperature(place.latitude, self.today)
 
     def _low_high(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         for low, high in (("low", "high"), ("min", "max"), ("minimum", "maximum")):
@@ -881,13 +993,26 @@ class _Ties:
     # -- words -----------------------------------------------------------------------
 
     def _fares(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
-        """A fare for several passengers is several seats' price."""
+        """A fare is one seat's price; a total for several passengers is several seats'."""
         seats = self.arguments.get("passengers")
         if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
             return
-        for key in ("price", "total_price", "fare"):
+        minutes = self._flight_minutes(record)
+        low, high = (60, 400) if minutes is None or minutes < 240 else (350, 1400)
+        fare = round(self.rng.uniform(low, high), 2)
+        for key in ("price", "fare"):
             if _number(record.get(key)):
-                self._put(record, schema, key, round(self.rng.uniform(90, 900) * seats, 2))
+                self._put(record, schema, key, fare)
+        if _number(record.get("total_price")):
+            self._put(record, schema, "total_price", round(fare * seats, 2))
+
+    def _flight_minutes(self, record: Mapping[str, Any]) -> int | None:
+        origin = record.get("origin", self.arguments.get("origin"))
+        destination = record.get("destination", self.arguments.get("destination"))
+        if not isinstance(origin, str) or not isinstance(destination, str):
+            return None
+        stops = record.get("stops", 0)
+        return flight_minutes(origin, destination, stops if isinstance(stops, int) else 0)
 
     def _names(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         if isinstance(record.get("airline"), str):
@@ -898,6 +1023,9 @@ class _Ties:
             letters = "AF" if preference == "window" else "CD"
             row = self.rng.randint(3, 38)
             self._put(record, schema, "seat", f"{row}{self.rng.choice(letters)}")
+        elif isinstance(seat, str) and re.fullmatch(r"\d+[A-K]", seat):  # a cabin has ~40 rows
+            row = self.rng.randint(3, 38)
+            self._put(record, schema, "seat", f"{row}{self.rng.choice('ABCDEF')}")
 
     # -- by verb ---------------------------------------------------------------------
 
@@ -908,6 +1036,9 @@ class _Ties:
         elif verb is Verb.COMPUTE:
             self._computed(result)
         elif verb is Verb.SEARCH:
+            self._one_per_item_asked(result)
+            self._titles_match_query(result)
+            self._inside_the_folder(result)
             self._at_most_limit(result)
             self._newest_first(result)
 
@@ -938,7 +1069,7 @@ class _Ties:
         """A day a few degrees off the day before, its sky, rain and wind agreeing."""
         if {"high", "low"} <= entry.keys() and index:
             before = entries[index - 1]
-            drift = self.rng.randint(-3, 3)
+            drift = self.rng.randint(-2, 2)
             for bound in ("high", "low"):
                 if _number(before.get(bound)):
                     entry[bound] = before[bound] + drift
@@ -962,6 +1093,66 @@ class _Ties:
         candidate = {**result, key: round(value, 4) if isinstance(value, float) else value}
         if not validate_instance(self.root, candidate):
             result[key] = candidate[key]
+
+    def _one_per_item_asked(self, result: dict[str, Any]) -> None:
+        """Read three ``paths`` (``ids``, ``names``): one record each, holding its own."""
+        key, entries = _first_list(result)
+        if key is None or not entries or not all(isinstance(e, dict) for e in entries):
+            return
+        for name, given in self.arguments.items():
+            field = name[:-1] if name.endswith("s") else None
+            if not field or field not in entries[0] or not isinstance(given, list) or not given:
+                continue
+            if not all(isinstance(item, str) for item in given):
+                continue
+            fitted = self._resized(
+                entries, len(given), self._item_schema(self._resolve(self.root), key)
+            )
+            for record, item in zip(fitted, given, strict=True):
+                record[field] = item
+            if _number(result.get("total_count")):
+                result["total_count"] = len(given)
+            candidate = {**result, key: fitted}
+            if not validate_instance(self.root, candidate):
+                result[key] = fitted
+            return
+
+    def _titles_match_query(self, result: dict[str, Any]) -> None:
+        """What a search for "waterproof hiking jacket" finds is called like one."""
+        query = next(
+            (v for n, v in self.arguments.items() if n in _SEARCH_WORDS and isinstance(v, str)),
+            None,
+        )
+        key, entries = _first_list(result)
+        if not query or key is None or len(query.split()) > 6 or self.kind.entity not in _GOODS:
+            return
+        retitled = copy.deepcopy(entries)
+        brands = self.rng.sample(_BRANDS, k=min(len(retitled), len(_BRANDS)))
+        for entry, brand in zip(retitled, brands, strict=False):
+            for field in ("title", "name"):
+                if isinstance(entry, dict) and isinstance(entry.get(field), str):
+                    entry[field] = f"{brand} {query}"
+                    break
+        if not validate_instance(self.root, {**result, key: retitled}):
+            result[key] = retitled
+
+    def _inside_the_folder(self, result: dict[str, Any]) -> None:
+        """What a listing of a folder finds lies inside it: ``/docs/a.txt`` under ``/docs``."""
+        folder = self.arguments.get("path")
+        key, entries = _first_list(result)
+        if not isinstance(folder, str) or key is None or "paths" in self.arguments:
+            return
+        pattern = self.arguments.get("pattern")
+        matched = re.fullmatch(r"\*(\.\w+)", pattern) if isinstance(pattern, str) else None
+        glob_suffix = matched.group(1) if matched else ".txt"  # found by "*.log": a .log file
+        moved = copy.deepcopy(entries)
+        names = self.rng.sample(_ENTRY_NAMES, k=min(len(moved), len(_ENTRY_NAMES)))
+        for entry, name in zip(moved, names, strict=False):
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                suffix = "" if self.kind.entity in ("directory", "folder") else glob_suffix
+                entry["path"] = f"{folder.rstrip('/')}/{name}{suffix}"
+        if not validate_instance(self.root, {**result, key: moved}):
+            result[key] = moved
 
     def _at_most_limit(self, result: dict[str, Any]) -> None:
         key, entries = _first_list(result)
@@ -1000,7 +1191,8 @@ def known_computation(entity: str, arguments: Mapping[str, Any]) -> float | int 
     """The value of a computation named by ``entity`` over ``arguments``, where it is known.
 
     A summary of a list of numbers (average, median, sum, max, min), a factorial,
-    gcd/lcm, a hypotenuse, a triangle's area from base and height.
+    gcd/lcm, a hypotenuse, a triangle's area from base and height, a speed after a fall,
+    a derivative at a point and the area under a curve of an expression of x.
     """
     numbers = [v for v in arguments.values() if _number(v)]
     listed = next(
@@ -1019,7 +1211,95 @@ def known_computation(entity: str, arguments: Mapping[str, Any]) -> float | int 
     base, height = arguments.get("base"), arguments.get("height")
     if entity == "area" and _number(base) and _number(height):
         return float(base) * float(height) / 2  # type: ignore[arg-type]
+    if entity == "velocity" and _number(height):  # falling from a height, from a start speed
+        start, g = arguments.get("initial_velocity", 0), arguments.get("gravity", 9.81)
+        if not (_number(start) and _number(g)):
+            return None
+        return math.sqrt(float(start) ** 2 + 2 * float(g) * float(height))  # type: ignore[arg-type]
+    return _calculus(entity, arguments)
+
+
+def _calculus(entity: str, arguments: Mapping[str, Any]) -> float | None:
+    """A derivative at a point, or the area under a curve over an interval, of a function
+    given as an expression of x ("3*x**2 + 2*x - 1", "sin(x)"): numerically."""
+    text = next((v for k, v in arguments.items() if "function" in k and isinstance(v, str)), None)
+    f = expression_of_x(text) if text else None
+    if f is None:
+        return None
+    try:
+        if entity == "derivative":
+            at = next((v for k, v in arguments.items() if _number(v) and "x" in k), None)
+            if at is None:
+                return None
+            step = 1e-5 * max(1.0, abs(float(at)))
+            return (f(float(at) + step) - f(float(at) - step)) / (2 * step)
+        if entity in ("curve", "integral", "area"):
+            bounds = next(
+                (v for v in arguments.values() if isinstance(v, list) and len(v) == 2), None
+            )
+            if bounds is None or not all(map(_number, bounds)):
+                return None
+            low, high = float(bounds[0]), float(bounds[1])
+            n = 200  # Simpson's rule
+            width = (high - low) / n
+            total = f(low) + f(high)
+            total += sum((4 if i % 2 else 2) * f(low + i * width) for i in range(1, n))
+            return total * width / 3
+    except (ArithmeticError, ValueError, TypeError):
+        return None
     return None
+
+
+_MATH = {
+    name: getattr(math, name)
+    for name in ("sin", "cos", "tan", "exp", "log", "log10", "sqrt", "fabs", "atan", "asin", "acos")
+} | {"abs": abs, "ln": math.log, "pi": math.pi, "e": math.e}
+
+
+def expression_of_x(text: str) -> Callable[[float], float] | None:
+    """``text`` as a function of x, if it is arithmetic on x with math functions (else None).
+
+    Parsed with ``ast`` and walked by hand: nothing of the text is ever executed.
+    """
+    try:
+        tree = ast.parse(
+            text.replace("^", "**").replace("math.", "").replace("np.", ""), mode="eval"
+        )
+    except SyntaxError:
+        return None
+    operators: dict[type, Callable[..., float]] = {
+        ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b,
+        ast.USub: lambda a: -a, ast.UAdd: lambda a: a,
+    }  # fmt: skip
+
+    def value(node: ast.AST, x: float) -> float:
+        if isinstance(node, ast.Expression):
+            return value(node.body, x)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id == "x":
+            return x
+        if isinstance(node, ast.Name) and isinstance(_MATH.get(node.id), float):
+            return float(_MATH[node.id])  # type: ignore[arg-type]
+        if isinstance(node, ast.BinOp) and type(node.op) in operators:
+            return float(operators[type(node.op)](value(node.left, x), value(node.right, x)))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in operators:
+            return float(operators[type(node.op)](value(node.operand, x)))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and callable(_MATH.get(node.func.id))
+            and len(node.args) == 1
+        ):
+            return float(_MATH[node.func.id](value(node.args[0], x)))  # type: ignore[operator]
+        raise ValueError("not arithmetic on x")
+
+    try:
+        value(tree, 1.0)
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+    return lambda x: value(tree, x)
 
 
 def _parameter_defaults(tool: ToolSpec) -> dict[str, Any]:

@@ -9,6 +9,9 @@ user can replace one file without copying the rest.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -67,8 +70,29 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@lru_cache(maxsize=32)
+# The run's ``--templates`` folder, for the wording the generator itself draws (free
+# text, staged mistakes) as well as the teacher's: set by ``pipeline.generate``.
+_RUN_TEMPLATES: ContextVar[Path | None] = ContextVar("run_templates", default=None)
+
+
+@contextmanager
+def templates_folder(override: Path | None) -> Iterator[None]:
+    """Within this block (and the tasks and threads it starts), ``load_yaml`` without an
+    explicit override looks in ``override`` first."""
+    token = _RUN_TEMPLATES.set(override)
+    try:
+        yield
+    finally:
+        _RUN_TEMPLATES.reset(token)
+
+
 def load_yaml(name: str, override: Path | None = None) -> Any:
+    """A YAML file of ``templates/``: from ``override`` (or the run's folder) if it has it."""
+    return _load_yaml(name, override or _RUN_TEMPLATES.get())
+
+
+@lru_cache(maxsize=32)
+def _load_yaml(name: str, override: Path | None) -> Any:
     for folder in _search_path(override):
         path = Path(folder) / name
         if path.exists():

@@ -86,6 +86,18 @@ def test_values_are_stated_the_way_people_state_them(tmp_path: Path) -> None:
     assert re.search(r"\bfrom [A-Z]{3} to [A-Z]{3}\b", requests)
 
 
+def test_a_thing_is_named_once_and_flags_say_what_to_do(tmp_path: Path) -> None:
+    """ "book flight FLI-1", not "book a flight for flight FLI-1"; "and include orders", not
+    "with include orders turned on"; never "cancel the order other reason"."""
+    requests = [s.draft.user_request for s in _examples(EXAMPLE_TOOLS, tmp_path, 30)]
+    text = " ".join(requests)
+    assert not re.search(r"\b(flight|order)s? (for|\() ?\1 [A-Z]{3}-", text)
+    assert re.search(r"\b(book|reserve|cancel|call off) (the )?(flight|order) [A-Z]{3}-\d", text)
+    assert not re.search(r"include orders turned|yes to include|no to include", text)
+    assert re.search(r"\b(and|don't|no need to) include orders\b", text)
+    assert not re.search(r"\bother reason\b", text)
+
+
 def test_no_opener_or_closer_covers_more_than_five_percent(tmp_path: Path) -> None:
     db, out = tmp_path / "s.duckdb", tmp_path / "out"
     made = run_cli(
@@ -199,3 +211,16 @@ def test_the_offline_answer_reports_result_data_not_ids(tmp_path: Path) -> None:
         if any(found not in s.draft.user_request for found in ids.findall(s.draft.final_answer))
     ]
     assert json.dumps(answers).count("updated at") == 0
+
+
+def test_an_invented_parameter_error_names_only_what_was_sent() -> None:
+    """A real API says "unknown parameter 'x'"; it never hints at the right name."""
+    tools = load_tools(EXAMPLE_TOOLS)
+    plans = [p for p in _error_recovery_plans(tools, 300) if p.failure_kind == "invented_parameter"]
+    assert plans
+    for plan in plans:
+        failed, retry = plan.steps
+        assert failed.failure is not None
+        right = set(retry.call.arguments) - set(failed.call.arguments)
+        assert right and not any(f"'{name}'" in failed.failure.detail for name in right)
+        assert "the tool has" not in failed.failure.detail

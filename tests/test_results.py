@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from faker import Faker
 from jsonschema import Draft202012Validator
 
 from callforge.generator.importers import load_tools
-from callforge.generator.results import place_values, successful_result
+from callforge.generator.results import expression_of_x, place_values, successful_result
 from callforge.generator.seeding import seed_arguments
 from callforge.generator.templating import EXAMPLE_TOOLS
 from callforge.generator.tools import ToolSet, ToolSpec, parse_tools
@@ -273,3 +274,133 @@ def test_an_argument_fills_the_field_its_name_ends_with() -> None:
     hotels = _result(tool, {"destination_city": "Porto", "guest_name": "Ana Silva"})["hotels"]
     assert hotels and all(h["city"] == "Porto" for h in hotels)
     assert all(h["name"] != "Ana Silva" for h in hotels)  # "name" is too generic to tie
+
+
+# -- results agree with the results before them and with the world ----------------------
+
+
+def test_a_cancelled_order_refunds_the_order_it_was_passed() -> None:
+    """The order made (or listed) before keeps its total, currency and state when cancelled."""
+    for seed in range(12):
+        items = [{"sku": "SKU-1", "quantity": 2}]
+        order = _result(TOOLS["create_order"], {"customer_id": "CUS-1", "items": items}, seed)
+        cancelled = _result(
+            TOOLS["cancel_order"], {"order_id": order["order_id"]}, seed + 100, earlier=[order]
+        )
+        assert cancelled["refund_amount"] == order["total"]
+        assert cancelled["currency"] == order["currency"]
+        assert cancelled["previous_status"] == order["status"]
+        made = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
+        undone = datetime.fromisoformat(cancelled["cancelled_at"].replace("Z", "+00:00"))
+        assert undone > made
+
+
+def test_a_booking_costs_the_fare_of_the_flight_it_books() -> None:
+    search = {"origin": "JFK", "destination": "LHR", "departure_date": "2026-04-02"}
+    for seed in range(8):
+        found = _result(TOOLS["search_flights"], {**search, "passengers": 3}, seed)
+        flight = found["flights"][0]
+        booked = _result(
+            TOOLS["book_flight"],
+            {"flight_id": flight["flight_id"], "passenger_name": "Ana Lima"},
+            seed,
+            earlier=[found],
+        )
+        assert booked["total_price"] == flight["price"]  # one passenger named: one seat
+        assert booked["currency"] == flight["currency"]
+
+
+def test_a_currency_placed_for_a_later_call_is_the_whole_lists_currency() -> None:
+    search = {"origin": "CDG", "destination": "MAD", "departure_date": "2026-04-02"}
+    for seed in range(8):
+        found = _result(
+            TOOLS["search_flights"],
+            search,
+            seed,
+            must_return={"flights.0.currency": "CNY", "flights.1.currency": "CNY"},
+        )
+        assert {f["currency"] for f in found["flights"]} == {"CNY"}
+
+
+def test_a_flight_takes_as_long_as_its_route() -> None:
+    for origin, destination, low, high in (("JFK", "LHR", 6, 8), ("LAX", "SFO", 1, 2)):
+        arguments = {"origin": origin, "destination": destination, "departure_date": "2026-04-02"}
+        for seed in range(6):
+            for flight in _result(TOOLS["search_flights"], arguments, seed)["flights"]:
+                leaves = datetime.fromisoformat(flight["departure_time"].replace("Z", "+00:00"))
+                lands = datetime.fromisoformat(flight["arrival_time"].replace("Z", "+00:00"))
+                hours = (lands - leaves).total_seconds() / 3600 - 1.5 * flight["stops"]
+                assert low <= hours <= high, (origin, destination, flight)
+
+
+def test_the_weather_follows_the_place_and_the_season() -> None:
+    def highs(city: str, today: date) -> list[int]:
+        faker = Faker()
+        faker.seed_instance(3)
+        tool = TOOLS["get_weather_forecast"]
+        out = []
+        for seed in range(10):
+            arguments = {"city": city, "days": 3, "units": "metric"}
+            result = successful_result(
+                tool, arguments, rng=random.Random(seed), faker=faker, today=today
+            )
+            out += [day["high"] for day in result["days"]]
+        return out
+
+    january, july = date(2026, 1, 14), date(2026, 7, 14)
+    assert min(highs("Miami", january)) >= 12
+    assert max(highs("Oslo", january)) <= 8
+    assert min(highs("Oslo", july)) >= 12
+    assert min(highs("Buenos Aires", january)) >= 18  # summer in the south
+
+
+def test_calculus_over_an_expression_returns_its_true_value() -> None:
+    """BFCL's derivative and area-under-curve tools: the number a model reads is right."""
+    bfcl = load_tools(Path(__file__).parent / "data" / "bfcl_simple.jsonl")
+    derivative = _result(
+        bfcl["calculate_derivative"], {"function": "3*x**2 + 2*x - 1", "x_value": 2}
+    )
+    assert list(derivative.values()) == [14.0]  # 6x + 2 at 2
+    area = _result(bfcl["calculate_area_under_curve"], {"function": "x**2", "interval": [0, 3]})
+    assert list(area.values()) == [9.0]
+    falling = _result(bfcl["calculate_final_velocity"], {"height": 20, "initial_velocity": 0})
+    assert list(falling.values()) == [pytest.approx(19.8091, abs=1e-4)]  # sqrt(2 * 9.81 * 20)
+
+
+def test_an_expression_is_read_never_run() -> None:
+    assert expression_of_x("__import__('os').system('true')") is None
+    assert expression_of_x("x.__class__") is None
+    assert expression_of_x("sin(x) + x^2")(0.0) == 0.0  # type: ignore[misc]
+
+
+def test_file_tools_find_what_they_were_asked_for() -> None:
+    """Reading three paths returns those three; a folder's listing lies inside it; a search
+    for "*.log" finds .log files; a folder argument is a folder, not "/full/baby/instead.doc"."""
+    mcp = load_tools(Path(__file__).parent / "data" / "mcp_filesystem.json")
+    paths = ["/home/ana/notes/a.txt", "/home/ana/notes/b.txt", "/srv/app/app.log"]
+    read = _result(mcp["read_multiple_files"], {"paths": paths})
+    records = next(v for v in read.values() if isinstance(v, list))
+    assert sorted(r["path"] for r in records) == sorted(paths)
+    listing = _result(mcp["list_directory"], {"path": "/home/ana/projects"})
+    entries = next(v for v in listing.values() if isinstance(v, list))
+    assert entries and all(e["path"].startswith("/home/ana/projects/") for e in entries)
+    found = _result(mcp["search_files"], {"path": "/var/log", "pattern": "*.log"})
+    hits = next(v for v in found.values() if isinstance(v, list))
+    assert hits and all(
+        h["path"].startswith("/var/log/") and h["path"].endswith(".log") for h in hits
+    )
+    rng, faker = random.Random(4), Faker()
+    faker.seed_instance(4)
+    for _ in range(20):
+        folder = seed_arguments(mcp["list_directory"].parameters, rng, faker, tool="list_directory")
+        assert "." not in folder["path"].rpartition("/")[2], folder
+
+
+def test_a_shop_search_finds_things_called_like_the_query_and_meetings_cost_nothing() -> None:
+    python = load_tools(Path(__file__).parent / "data" / "python_tools.py")
+    for seed in range(6):
+        found = _result(python["search_products"], {"query": "running shoes"}, seed)
+        records = next(v for v in found.values() if isinstance(v, list))
+        assert records and all(r["title"].endswith(" running shoes") for r in records)
+        booked = _result(python["book_meeting"], {"day": "2026-04-02", "title": "Sprint planning"})
+        assert "total_price" not in booked and "currency" not in booked

@@ -6,6 +6,7 @@ import json
 import random
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.importers import load_tools
 from callforge.generator.schema import check_parameters_schema, scalar_leaves, validate_instance
 from callforge.generator.seeding import (
     PLACES,
@@ -26,7 +28,8 @@ from callforge.generator.seeding import (
     seed_arguments,
     violate_argument,
 )
-from callforge.generator.templating import TEMPLATES_DIR
+from callforge.generator.templating import EXAMPLE_TOOLS, TEMPLATES_DIR
+from tests.conftest import read_jsonl, run_cli
 
 
 def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -1196,3 +1199,78 @@ def test_given_values_are_kept_and_their_siblings_agree_with_them() -> None:
             arguments = seed_arguments(schema, rng, faker, optional_rate=1.0, given=given)
             assert arguments["city"] == city and arguments["country_code"] == code
             assert arguments["end_date"] == "2025-03-01" >= arguments["start_date"]
+
+
+def test_personal_topics_stay_out_of_work_tools() -> None:
+    """No "Birthday party planning" meeting in a room; a personal reminder may have one."""
+    schema = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "note": {"type": "string"}},
+        "required": ["title", "note"],
+    }
+    personal = {t for topic in FREE_TEXT["topics"] if topic.get("personal") for t in topic["title"]}
+    assert {"Birthday party planning", "Dentist appointment"} <= personal
+
+    def titles(tool: str) -> set[str]:
+        rng, faker = seeded(35)
+        drawn = (seed_arguments(schema, rng, faker, tool=tool)["title"] for _ in range(150))
+        return {re.sub(r"\b[A-Z][a-z]+$", "{name}", t) for t in drawn}
+
+    assert not titles("schedule_meeting") & personal
+    assert titles("add_personal_reminder") & personal
+
+
+def test_the_free_text_vocabulary_can_be_overridden_with_templates(tmp_path: Path) -> None:
+    """``--templates DIR`` replaces templates/values/free_text.yaml like every other file."""
+    folder = tmp_path / "mine" / "values"
+    folder.mkdir(parents=True)
+    vocabulary = dict(FREE_TEXT)
+    vocabulary["topics"] = [
+        {
+            "title": ["Zebra crossing audit"],
+            "subject": ["Zebra crossing audit on {day}"],
+            "body": ["Hi {name}, the zebra crossing audit is on {day}."],
+            "note": ["Count the zebra crossings"],
+            "query": ["zebra crossing rules"],
+        }
+    ]
+    (folder / "free_text.yaml").write_text(yaml.safe_dump(vocabulary), encoding="utf-8")
+    db, out = tmp_path / "x.duckdb", tmp_path / "data"
+    tools = ("--tools", EXAMPLE_TOOLS, "--per-tool", "4", "--seed", "3", "--db", db)
+    done = run_cli("generate", *tools, "--templates", tmp_path / "mine")
+    assert done.returncode == 0, done.stderr
+    assert run_cli("export", "--db", db, "--out", out).returncode == 0
+    calls = [
+        json.loads(call["function"]["arguments"])
+        for row in read_jsonl(out / "train.jsonl") + read_jsonl(out / "eval.jsonl")
+        for message in row["messages"]
+        for call in message.get("tool_calls") or ()
+    ]
+    titled = [c for c in calls if "title" in c or "subject" in c]
+    assert titled
+    assert all("Zebra crossing" in (c.get("title") or c.get("subject")) for c in titled)
+
+
+def test_a_street_is_written_the_way_its_country_writes_it() -> None:
+    """ "Havnegade 87, Copenhagen", not Faker's American "4495 Adriana Cliff, Copenhagen"."""
+    tool = load_tools(EXAMPLE_TOOLS)["create_order"]
+    rng, faker = seeded(36)
+    house_first = re.compile(r"^\d+ [A-Z]")  # "4495 Adriana Cliff"
+    seen: dict[str, int] = {}
+    for _ in range(200):
+        address = seed_arguments(tool.parameters, rng, faker, tool=tool.name)["shipping_address"]
+        country, street = address["country"], address["street"]
+        if country in {"DE", "NL", "SE", "DK", "CH", "AT", "NO", "IT", "ES", "FR", "BE"}:
+            assert not house_first.match(street), address
+            seen[country] = seen.get(country, 0) + 1
+    assert len(seen) >= 5, seen
+
+
+def test_a_local_street_is_one_clean_line() -> None:
+    from callforge.generator.seeding.places import PLACES, local_street
+
+    rng = random.Random(37)
+    for place in PLACES:
+        for _ in range(10):
+            street = local_street(place, rng)
+            assert street is None or street == " ".join(street.split()), (place.city, street)

@@ -97,7 +97,7 @@ def invented_parameter(tool: ToolSpec, good: Arguments, rng: random.Random) -> M
         guess = rng.choice(guesses)
         bad = {(guess if key == name else key): value for key, value in good.items()}
         if not instance_is_valid(tool.parameters, bad):
-            detail = f"unknown parameter '{guess}' (the tool has '{name}')"
+            detail = f"unknown parameter '{guess}'"  # an API names what it got, not what it wanted
             return bad, _failure("invented_parameter", detail, guess)
     return None
 

@@ -31,12 +31,18 @@ _TABLES = re.compile(
     r"|`(?P<quoted>[a-z_]\w*)`(?:\s+table)?|\b(?P<named>[a-z_]\w*) table\b",
     re.IGNORECASE,
 )
+# Tools for a person's own life, where a dentist or a birthday party is a topic.
+_PERSONAL = re.compile(
+    r"\b(personal|private|family|friends?|reminders?|todos?|to-do|diary|journal|birthdays?"
+    r"|sms|texts?|chats?)\b",
+    re.IGNORECASE,
+)
 _NOT_TABLES = frozenset({"the", "a", "an", "this", "that", "one", "each", "any", "which", "sql"})
 
 
-@lru_cache(maxsize=1)
 def vocabulary() -> Mapping[str, Any]:
-    """The shipped vocabulary (read once)."""
+    """The vocabulary: the run's ``--templates`` copy if it has one, else the shipped one
+    (each read once, by ``load_yaml``)."""
     return load_yaml(_VOCABULARY)  # type: ignore[no-any-return]
 
 
@@ -52,7 +58,8 @@ def free_text_maker(kind: str, context: str = "") -> FreeText:
             queries = tuple(vocabulary()["queries"][domain])
             return lambda draw, name: _fill(draw, draw.rng.choice(queries))
     if kind in TOPIC_FIELDS:
-        return lambda draw, name: _fill(draw, _variant(draw, _topic(draw)[kind]))
+        personal = bool(_PERSONAL.search(re.sub(r"[\W_]+", " ", context)))
+        return lambda draw, name: _fill(draw, _variant(draw, _topic(draw, personal)[kind]))
     if kind == "sql":
         tables = described_tables(context) or tuple(vocabulary()["sql"]["tables"])
         return lambda draw, name: _sql(draw, tables)
@@ -65,12 +72,16 @@ def free_text_maker(kind: str, context: str = "") -> FreeText:
     raise ValueError(f"unknown kind of free text {kind!r}; known: {', '.join(KINDS)}")
 
 
-@lru_cache(maxsize=1024)
 def query_domain(context: str) -> str:
     """The first query domain named in ``context`` (singular or plural), else ``default``."""
+    return _query_domain(context, tuple(vocabulary()["queries"]))
+
+
+@lru_cache(maxsize=1024)
+def _query_domain(context: str, domains: tuple[str, ...]) -> str:
     words = set(re.findall(r"[a-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", context).lower()))
     words |= {w[:-1] for w in words if w.endswith("s")}
-    return next((d for d in vocabulary()["queries"] if d in words), "default")
+    return next((d for d in domains if d in words), "default")
 
 
 @lru_cache(maxsize=1024)
@@ -85,11 +96,16 @@ def described_tables(description: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in found if t.lower() not in _NOT_TABLES))
 
 
-def _topic(draw: Draw) -> Mapping[str, Sequence[str]]:
-    """One topic per call: drawn by the call's first free-text argument, kept for the rest."""
+def _topic(draw: Draw, personal: bool) -> Mapping[str, Sequence[str]]:
+    """One topic per call: drawn by the call's first free-text argument, kept for the rest.
+
+    A topic marked ``personal`` (a birthday party, a dentist) only where the tool is for
+    personal things; a meeting room is not booked for a birthday party.
+    """
     topic = draw.memo.get("topic")
     if topic is None:
-        topic = draw.memo["topic"] = draw.rng.choice(vocabulary()["topics"])
+        topics = [t for t in vocabulary()["topics"] if personal or not t.get("personal")]
+        topic = draw.memo["topic"] = draw.rng.choice(topics)
     return topic  # type: ignore[no-any-return]
 
 

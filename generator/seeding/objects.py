@@ -20,7 +20,7 @@ from typing import Any
 from callforge.generator.errors import UnsupportedSchemaError
 from callforge.generator.schema import ROOT_PATH, Check
 from callforge.generator.seeding.nodes import ATTEMPTS, Default, Node, Nullable, Property, Text
-from callforge.generator.seeding.places import Place
+from callforge.generator.seeding.places import Place, local_street
 from callforge.generator.seeding.randomness import Draw
 from callforge.generator.seeding.realism import words_of
 
@@ -143,6 +143,7 @@ class PlaceGroup:
 
     fields: tuple[tuple[str, str], ...]  # (property, Place attribute)
     places: tuple[Place, ...]
+    street: str | None = None  # a street-address property beside them, written locally
 
     def draw(self, draw: Draw, chosen: set[str], given: Given) -> dict[str, Any]:
         """One place for the chosen fields; one that has the ``given`` values, if any does."""
@@ -160,7 +161,12 @@ class PlaceGroup:
             if not places:
                 return {}
         place = draw.rng.choice(places)
-        return {name: getattr(place, role) for name, role in present}
+        drawn = {name: getattr(place, role) for name, role in present}
+        if self.street in chosen and self.street not in given:
+            street = local_street(place, draw.rng)
+            if street is not None:
+                drawn[self.street] = street
+        return drawn
 
 
 @dataclass(frozen=True)

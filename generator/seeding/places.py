@@ -6,7 +6,13 @@ postcode all come from one row, so a weather request never pairs Lyon with JP.
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from faker import Faker
 
 
 @dataclass(frozen=True)
@@ -117,3 +123,72 @@ US_STATE_CODES = {
 def region_code(place: Place) -> str:
     """A US state's two letters, else the country code: the part after the comma."""
     return US_STATE_CODES.get(place.state or "", place.country_code)
+
+
+def place_named(text: str) -> Place | None:
+    """The place a city argument names ("Paris", "paris, FR", "Austin, TX"), if ours."""
+    city = text.split(",")[0].strip().casefold()
+    return next((place for place in PLACES if place.city.casefold() == city), None)
+
+
+def typical_temperature(latitude: float, day: date) -> float:
+    """A day's usual mean temperature (°C) at a latitude: warm near the equator, seasons
+    stronger further from it, winter in January north of the equator and in July south.
+
+    A rough climate (no oceans or altitude), enough that Miami is not 8 °C in January.
+    """
+    away = abs(latitude)
+    yearly = 27 - 0.45 * max(0.0, away - 20)
+    swing = 0.2 * away
+    coldest = 15 if latitude >= 0 else 196  # day of the year
+    phase = 2 * math.pi * (day.timetuple().tm_yday - coldest) / 365.25
+    return yearly - swing * math.cos(phase)
+
+
+# Airports the seeder draws (``realism``), where they are: a flight's length follows its route.
+AIRPORTS: dict[str, tuple[float, float]] = {
+    "JFK": (40.64, -73.78), "LHR": (51.47, -0.45), "CDG": (49.01, 2.55), "SFO": (37.62, -122.38),
+    "NRT": (35.77, 140.39), "DXB": (25.25, 55.36), "AMS": (52.31, 4.76), "FRA": (50.04, 8.56),
+    "SIN": (1.36, 103.99), "LAX": (33.94, -118.41), "ORD": (41.97, -87.91), "MAD": (40.49, -3.57),
+}  # fmt: skip
+
+
+def flight_minutes(origin: str, destination: str, stops: int = 0) -> int | None:
+    """How long a flight between two known airports takes, door to door at the gates
+    (cruise at about 830 km/h plus taxi and climb, and 90 minutes a stop)."""
+    start, end = AIRPORTS.get(origin.upper()), AIRPORTS.get(destination.upper())
+    if start is None or end is None:
+        return None
+    (lat1, lon1), (lat2, lon2) = start, end
+    a = math.radians(lat1), math.radians(lat2)
+    cos = math.sin(a[0]) * math.sin(a[1]) + math.cos(a[0]) * math.cos(a[1]) * math.cos(
+        math.radians(lon2 - lon1)
+    )
+    km = 6371 * math.acos(max(-1.0, min(1.0, cos)))
+    return round((km / 830 * 60 + 35 + 90 * max(0, stops)) / 5) * 5
+
+
+# Faker locales that write a country's street addresses the way its people do (in Latin
+# script): "Havnegade 87" in Copenhagen, not "4495 Adriana Cliff".
+_STREET_LOCALES = {
+    "US": "en_US", "CA": "en_CA", "MX": "es_MX", "BR": "pt_BR", "AR": "es_AR", "CL": "es_CL",
+    "GB": "en_GB", "IE": "en_IE", "FR": "fr_FR", "DE": "de_DE", "ES": "es_ES", "IT": "it_IT",
+    "NL": "nl_NL", "BE": "nl_BE", "CH": "de_CH", "AT": "de_AT", "PT": "pt_PT", "SE": "sv_SE",
+    "NO": "no_NO", "DK": "da_DK", "PL": "pl_PL", "CZ": "cs_CZ", "AU": "en_AU", "NZ": "en_NZ",
+    "IN": "en_IN",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=32)
+def _street_faker(locale: str) -> Faker:
+    return Faker(locale)
+
+
+def local_street(place: Place, rng: random.Random) -> str | None:
+    """A street address written as in the place's country, or None where we have no such form."""
+    locale = _STREET_LOCALES.get(place.country_code)
+    if locale is None:
+        return None
+    faker = _street_faker(locale)
+    faker.seed_instance(rng.getrandbits(32))
+    return " ".join(str(faker.street_address()).split())  # some locales end in a space

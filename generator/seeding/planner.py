@@ -460,7 +460,20 @@ class _Planner:
             if fits:
                 fields.append((names[0], role))
                 fitting = fits
-        return PlaceGroup(tuple(fields), fitting) if len(fields) >= 2 else None
+        if len(fields) < 2:
+            return None
+        street = next(
+            (
+                name
+                for name, (_, resolved) in declared.items()
+                if _STREET.match(name)
+                and resolved.get("type") == "string"
+                and not _CHOICE_KEYWORDS & resolved.keys()
+                and not {"pattern", "format"} & resolved.keys()
+            ),
+            None,
+        )
+        return PlaceGroup(tuple(fields), fitting, street)
 
     def _unit_links(
         self, declared: Mapping[str, tuple[Any, dict[str, Any]]], path: str
@@ -500,6 +513,7 @@ class _Planner:
         return tuple(links)
 
 
+_STREET = re.compile(r"^(street|street_?address|address(_?line)?_?1?|line_?1)$", re.I)
 _INTERVAL = re.compile(r"\b(interval|range|bounds|span|limits|window|period)\b")
 _UNIT_NAME = re.compile(r"\b(unit|units|scale|system)\b")
 _CHOICE_KEYWORDS = frozenset({"enum", "const", "anyOf", "oneOf"})

@@ -19,11 +19,11 @@ from functools import lru_cache
 from typing import Any
 
 from callforge.generator.seeding.free_text import free_text_maker
-from callforge.generator.seeding.places import PLACES, region_code
+from callforge.generator.seeding.places import AIRPORTS, PLACES, region_code
 from callforge.generator.seeding.randomness import Draw
 
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
-_AIRPORTS = ("JFK", "LHR", "CDG", "SFO", "NRT", "DXB", "AMS", "FRA", "SIN", "LAX", "ORD", "MAD")
+_AIRPORTS = tuple(AIRPORTS)
 # Currencies people actually convert between, not Faker's every ISO 4217 code.
 _CURRENCIES = (
     "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "CNY", "INR", "MXN", "BRL", "SEK",
@@ -213,6 +213,34 @@ def _call(method: str, **kwargs: Any) -> Make:
     return lambda draw, name: getattr(draw.faker, method)(**kwargs)
 
 
+# Paths a person's files have: "/home/ana/projects/report.md", not Faker's "/full/baby/instead.doc".
+_ROOTS = ("/home/{user}", "/Users/{user}/Documents", "/srv/app", "/var/www", "/data")
+_FOLDERS = (
+    "projects",
+    "reports",
+    "invoices",
+    "notes",
+    "src",
+    "config",
+    "photos",
+    "backups",
+    "docs",
+)
+_FILES = (
+    "report.md", "notes.txt", "config.yaml", "main.py", "budget.xlsx", "README.md", "app.log",
+    "invoice_0423.pdf", "photo_0012.jpg", "data.csv", "settings.json", "index.html",
+)  # fmt: skip
+
+
+def _directory_path(draw: Draw, name: str) -> str:
+    root = draw.rng.choice(_ROOTS).format(user=draw.faker.first_name().lower())
+    return f"{root}/{draw.rng.choice(_FOLDERS)}"
+
+
+def _file_path(draw: Draw, name: str) -> str:
+    return f"{_directory_path(draw, name)}/{draw.rng.choice(_FILES)}"
+
+
 _DATE_TIME_NAME = r"\b(datetime|timestamp)\b|\bat$"
 _DATE_TIME_WORDS = r"\bdate-?time\b|\btimestamp\b|\biso ?8601\b"
 _DATE_NAME = r"\b(date|day|deadline|due|checkin|checkout)\b|\bcheck (in|out)\b"
@@ -260,7 +288,8 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\bfile ?name\b", None, _call("file_name")),
     _text(r"\b(coupon|promo|voucher|discount) ?(code)?\b", r"\b(coupon|promo) code\b", _coupon),
     _text(r"\b(meeting|conference) room\b", r"\b(meeting|conference) room\b", _meeting_room),
-    _text(r"\b(file )?path\b|\bdirectory\b|\bfolder\b", None, _call("file_path", depth=2)),
+    _text(r"\bdirectory\b|\bfolder\b", None, _directory_path),
+    _text(r"\b(file )?path\b", None, _file_path),
     _text(
         r"\b(company|organi[sz]ation|employer|vendor|merchant|business)\b", None, _call("company")
     ),
@@ -448,9 +477,13 @@ def _when(rule: _Provider | Range, description: str) -> bool:
 
 # A file tool's source, destination and pattern are paths and globs, not cities and words.
 _FILE_TOOL = re.compile(r"\b(files?|director(y|ies)|folders?|paths?)\b", re.IGNORECASE)
+# a tool whose ``path`` is a folder: one about directories, or one searching or listing in one
+_DIRECTORY_TOOL = re.compile(
+    r"\b(director(y|ies)|folders?|dir|tree)\b|^(search|find|list)\b", re.IGNORECASE
+)
 _GLOBS = ("*.py", "*.md", "*.log", "report*", "*.csv", "**/*.json", "*.txt", "invoice_*.pdf")
 _FILE_ARGUMENTS: tuple[tuple[re.Pattern[str], Make], ...] = (
-    (re.compile(r"\b(source|destination|target|src|dst|dest)\b"), _call("file_path", depth=2)),
+    (re.compile(r"\b(source|destination|target|src|dst|dest)\b"), _file_path),
     (re.compile(r"\b(pattern|glob|patterns|globs)\b"), _pick(_GLOBS)),
 )
 
@@ -466,6 +499,8 @@ def string_maker(name: str, description: str = "", tool: str = "") -> tuple[Make
     """
     provider = string_provider(name, description) if name else None
     if _FILE_TOOL.search(f"{words_of(tool)} {description}"):
+        if name == "path" and _DIRECTORY_TOOL.search(words_of(tool) or "x"):
+            return _directory_path, ""  # a directory has no ".avi"
         for rule, maker in _FILE_ARGUMENTS:
             if rule.search(words_of(name)):
                 return maker, ""

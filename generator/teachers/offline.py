@@ -101,7 +101,9 @@ class OfflineTeacher:
     def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
+        results: list[dict[str, Any]] = []
+        for index in range(len(plan.steps)):
+            results.append(self._result(plan, tools, index, rng, results))
         texts = []
         answered: list[dict[str, Any]] = []
         layout = plan.layout
@@ -130,7 +132,10 @@ class OfflineTeacher:
         bank = self._phrases["request"]
         chained: dict[int, list[str]] = {}
         for link in plan.chains:
-            chained.setdefault(link.to_step, []).append(humanise(link.argument))
+            # named as the earlier result has it: "the total price it gives you", not
+            # "the amount" (the later tool's word for it)
+            field = (link.path or link.argument).rpartition(".")[2]
+            chained.setdefault(link.to_step, []).append(humanise(field))
         asks = []
         for index, (tool, arguments) in zip(turn.states, plan.stated_in(turn), strict=True):
             ask = self._phrasing.ask(tools[tool], arguments, rng)
@@ -165,7 +170,12 @@ class OfflineTeacher:
     # -- the tools' results ----------------------------------------------------
 
     def _result(
-        self, plan: ScenarioPlan, tools: dict[str, ToolSpec], index: int, rng: random.Random
+        self,
+        plan: ScenarioPlan,
+        tools: dict[str, ToolSpec],
+        index: int,
+        rng: random.Random,
+        earlier: list[dict[str, Any]],
     ) -> dict[str, Any]:
         step = plan.steps[index]
         if step.failure is not None:
@@ -177,6 +187,7 @@ class OfflineTeacher:
             faker=self._faker,
             today=plan.today_date,
             must_return=step.must_return,
+            earlier=tuple(earlier),
         )
 
     def _error_result(self, step: PlannedStep, rng: random.Random) -> dict[str, Any]:

@@ -43,6 +43,14 @@ _MONTHS = [
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ISO_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})")
 _PREPOSITIONS = frozenset({"by", "for", "with", "from", "in", "of", "to", "on", "at", "and"})
+# A flag whose name starts with a verb says what to do: "and include orders", not
+# "with include orders turned on".
+_FLAG_VERBS = frozenset(
+    {"include", "exclude", "send", "notify", "show", "hide", "return", "add", "attach", "skip"}
+    | {"use", "apply", "allow", "keep", "save", "ignore", "force", "enable", "disable"}
+)
+# Option values that are no adjective: "the order other reason" reads as nonsense.
+_BARE_OPTIONS = frozenset({"other", "none", "any", "all", "unknown", "default", "auto", "n/a"})
 
 # What a parameter is, read from its name's words (roles decide the phrase, the
 # phrases themselves are in phrases.yaml).
@@ -88,16 +96,31 @@ class RequestPhrasing:
         kind = tool_kind(tool)
         noun = entity_phrase(tool.original_name or tool.name, kind.entity)
         template = rng.choice(self.bank["asks"][kind.verb.value])
+        ordered = self._ordered(tool, arguments)
+        # The thing's own id names it in the ask: "book flight FL-12", not "book a
+        # flight for flight FL-12".
+        own = next(
+            (
+                (parameter, value)
+                for parameter, value in ordered
+                if parameter.role == "id" and parameter.label == noun and isinstance(value, str)
+            ),
+            None,
+        )
+        named = f"{noun} {own[1]}" if own else None
         ask = template.format(
-            entity=noun,
+            entity=named or noun,
             entities=plural(noun),
-            a_entity=_with_article(noun),
+            a_entity=named or _with_article(noun),
             tool=humanise(tool.original_name or tool.name),
         )
+        if own and named not in ask:
+            own = None  # an ask that does not name the thing: the id keeps its clause
         clauses = [
             self._clause(parameter, value, kind.verb, rng)
-            for parameter, value in self._ordered(tool, arguments)
+            for parameter, value in ordered
             if value not in (None, "", [], {})  # nothing to say, and grounding asks nothing
+            and (own is None or parameter is not own[0])
         ]
         # a clause form that needs a comma starts with one: ", shipping address: ..."
         return ask + "".join(c if c.startswith(",") else f" {c}" for c in clauses if c)
@@ -140,7 +163,9 @@ class RequestPhrasing:
         clauses = self.bank["clauses"]
         label = parameter.label
         if isinstance(value, bool):
-            verb_led = classify(parameter.name).verb is not Verb.OTHER and " " in label
+            verb_led = " " in label and (
+                classify(parameter.name).verb is not Verb.OTHER or label.split()[0] in _FLAG_VERBS
+            )
             kind = ("action_" if verb_led else "flag_") + ("on" if value else "off")
             return str(rng.choice(clauses[kind])).format(label=label)
         spoken = self.spoken(value, parameter, rng)
@@ -149,7 +174,7 @@ class RequestPhrasing:
             role = "number"  # "convert 120 from EUR", but "a refund with amount 120"
         if role == "option" and label.split()[-1] in _PREPOSITIONS:
             role = "labelled"  # "with sort by name", not "name sort by"
-        if role == "option" and " " in spoken:
+        if role == "option" and (" " in spoken or spoken.casefold() in _BARE_OPTIONS):
             role = "long_option"  # "economy cabin class", but "(the reason is found cheaper)"
         form = rng.choice(clauses.get(role) or clauses["other"])
         unit = _unit_of(parameter)
