@@ -32,6 +32,7 @@ from callforge.generator.scenarios.base import (
     Turn,
 )
 from callforge.generator.scenarios.clarify import argument_label
+from callforge.generator.schema import resolved_properties
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.teachers.phrasing import RequestPhrasing, plural
 from callforge.generator.templating import environment, load_yaml
@@ -370,8 +371,11 @@ class OfflineTeacher:
         name, value = next(iter(arguments.items()))
         reply = at.rng.choice(self._bank(at.plan)["replies"])
         label = argument_label(at.tools[tool], name)
-        said = value.replace("_", " ") if isinstance(value, str) else _value_text(value)
-        return _capitalised(reply.format(label=label, value=said))  # an option in words
+        options = resolved_properties(at.tools[tool].parameters, tool=tool).get(name, {})
+        # an option in words ("premium economy"); any other text as it is ("/data/a_b.pdf")
+        is_option = isinstance(value, str) and value in options.get("enum", ())
+        said = value.replace("_", " ") if is_option else _value_text(value)
+        return _capitalised(reply.format(label=label, value=said))
 
     def _follow_up(self, at: Turning) -> str:
         form = at.rng.choice(self._bank(at.plan)["follow_ups"])
