@@ -21,11 +21,14 @@ from rich.table import Table
 
 from callforge.generator.config import load_config, prices, teacher_settings
 from callforge.generator.errors import CallforgeError, InputError
+from callforge.generator.execution.safety import check_side_effects, planned_calls
+from callforge.generator.execution.setup import ExecuteOptions, execution_for, server_tool_set
 from callforge.generator.export import ExportConfig, export_dataset
 from callforge.generator.pipeline import (
     DEFAULT_MIX,
     GenerateConfig,
     RunSummary,
+    first_plans,
     generate,
     parse_mix,
 )
@@ -93,11 +96,11 @@ ConfigOption = Annotated[
 @user_errors
 def generate_command(
     tools: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--tools", help="Tool set: OpenAI tools, MCP, OpenAPI, BFCL JSON, or Python module."
         ),
-    ],
+    ] = None,
     tool_format: FormatOption = None,
     include: IncludeOption = None,
     exclude: ExcludeOption = None,
@@ -160,16 +163,72 @@ def generate_command(
             "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
         ),
     ] = False,
+    execute: Annotated[
+        bool,
+        typer.Option(
+            "--execute",
+            help="Call the real tools (Python, --mcp-command/--mcp-url, or OpenAPI at "
+            "--base-url-for-tools); their real results become the tool messages.",
+        ),
+    ] = False,
+    mcp_command: Annotated[
+        str | None, typer.Option("--mcp-command", help='Start an MCP server: "python server.py".')
+    ] = None,
+    mcp_url: Annotated[str | None, typer.Option("--mcp-url", help="An MCP server's URL.")] = None,
+    base_url_for_tools: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url-for-tools",
+            help="Where the OpenAPI tools live (auth: CALLFORGE_TOOLS_TOKEN).",
+        ),
+    ] = None,
+    allow_side_effects: Annotated[
+        bool,
+        typer.Option("--allow-side-effects", help="Let --execute call tools that change things."),
+    ] = False,
+    side_effects: Annotated[
+        list[str] | None,
+        typer.Option("--side-effects", help="Mark a tool as changing things (repeatable)."),
+    ] = None,
+    refresh_tools: Annotated[
+        bool, typer.Option("--refresh-tools", help="Call the tools again, not their cache.")
+    ] = False,
+    tool_timeout: Annotated[
+        float, typer.Option("--tool-timeout", min=0.1, help="Seconds per real tool call.")
+    ] = 10.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --execute: show the calls, make none.")
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Fill every (tool, category) cell to its target, generating only what is missing.
 
     Example: callforge generate --tools tools.json --per-tool 50 --seed 7
+
+    Example: callforge generate --tools shop.py --execute --allow-side-effects
     """
-    tool_set = load_tools(
-        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    execute_options = ExecuteOptions(
+        tools=tools,
+        mcp_command=mcp_command,
+        mcp_url=mcp_url,
+        base_url=base_url_for_tools,
+        allow_side_effects=allow_side_effects,
+        side_effects=tuple(side_effects or ()),
+        refresh=refresh_tools,
+        timeout_s=tool_timeout,
     )
+    given = [flag for flag, on in _execute_flags(execute_options, dry_run) if on]
+    if given and not execute:
+        raise InputError(f"{given[0]} needs --execute")
+    if tools is None and not execute_options.mcp:
+        raise InputError("--tools is required (or --execute with --mcp-command/--mcp-url)")
+    if tools is None:
+        tool_set = server_tool_set(execute_options)
+    else:
+        tool_set = load_tools(
+            tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+        )
     if graph is not None:
         from callforge.generator.dataflow import load_graph, with_graph
 
@@ -207,19 +266,50 @@ def generate_command(
         options: dict[str, Any] = {"templates": templates, "locale": locale}
     else:
         options = {**settings, "templates": templates}
+    if execute:
+        changing = check_side_effects(
+            tool_set, allowed=allow_side_effects, marked=execute_options.side_effects
+        )
+        if changing:
+            console.print(f"--execute will call tools that change things: {', '.join(changing)}")
+        if dry_run:
+            for line in planned_calls(first_plans(tool_set, config)):
+                typer.echo(line)
+            return
     with Store(db) as store:
         if teacher_name != "offline" and not no_cache:
             options["cache"] = store.response_cache()
         teacher_impl = get_teacher(teacher_name, **options)
-        run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+        execution = None
+        if execute:
+            execution, _ = execution_for(tool_set, execute_options, store.response_cache())
+        run_config: dict[str, Any] = {
+            "tools": str(tools or mcp_command or mcp_url),
+            "teacher_options": _public(settings),
+        }
+        if execution is not None:
+            run_config["execute"] = execution.executor.teacher_id
         if graph is not None:
             run_config["graph"] = str(graph)
         with _progress_bar() as (progress, on_progress):
             summary = asyncio.run(
-                generate(store, tool_set, teacher_impl, config, on_progress, run_config)
+                generate(store, tool_set, teacher_impl, config, on_progress, run_config, execution)
             )
             progress.stop()
     _print_summary(summary)
+
+
+def _execute_flags(options: ExecuteOptions, dry_run: bool) -> list[tuple[str, bool]]:
+    """The flags that only mean something with --execute, and whether each was given."""
+    return [
+        ("--mcp-command", bool(options.mcp_command)),
+        ("--mcp-url", bool(options.mcp_url)),
+        ("--base-url-for-tools", bool(options.base_url)),
+        ("--allow-side-effects", options.allow_side_effects),
+        ("--side-effects", bool(options.side_effects)),
+        ("--refresh-tools", options.refresh),
+        ("--dry-run", dry_run),
+    ]
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,9 @@ class TeacherRequest:
     tools: tuple[ToolSpec, ...]
     dataflow: DataFlowGraph | None = None
     """The run's data-flow graph when the user gave one (``ToolSet.dataflow``), for the check."""
+    results: tuple[dict[str, Any], ...] | None = None
+    """The real tool messages, one per step (``--execute``): write around these, do not
+    imagine results (the pipeline puts them in the draft whatever the teacher wrote)."""
 
 
 @dataclass(frozen=True)

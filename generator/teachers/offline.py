@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -69,16 +70,25 @@ class OfflineTeacher:
         return None
 
     async def write(self, request: TeacherRequest) -> TeacherReply:
-        draft = self.write_now(request.plan, {tool.name: tool for tool in request.tools})
+        tools = {tool.name: tool for tool in request.tools}
+        draft = self.write_now(request.plan, tools, results=request.results)
         return TeacherReply(draft)
 
     async def aclose(self) -> None:
         return None
 
-    def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
+    def write_now(
+        self,
+        plan: ScenarioPlan,
+        tools: dict[str, ToolSpec],
+        results: Sequence[dict[str, Any]] | None = None,
+    ) -> ScenarioDraft:
+        """The draft around ``plan``; around the real ``results`` when given (``--execute``)."""
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
+        if results is None:
+            results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
+        results = list(results)
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
