@@ -224,7 +224,9 @@ def generate_command(
     if tools is None and not execute_options.mcp:
         raise InputError("--tools is required (or --execute with --mcp-command/--mcp-url)")
     if tools is None:
-        tool_set = server_tool_set(execute_options)
+        tool_set = server_tool_set(
+            execute_options, include=tuple(include or ()), exclude=tuple(exclude or ())
+        )
     else:
         tool_set = load_tools(
             tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())

@@ -90,6 +90,16 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
+def order_record(order_id: str) -> dict[str, Any] | None:
+    """The stored order, or one made up from any id of letters, digits and dashes."""
+    if order_id in ORDERS:
+        return ORDERS[order_id]
+    if not order_id or order_id.startswith("Z") or not order_id.replace("-", "").isalnum():
+        return None
+    status = "pending" if len(order_id) % 2 else "shipped"
+    return {"order_id": order_id, "status": status, "total": float(len(order_id))}
+
+
 class OrdersApi:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -118,7 +128,7 @@ class OrdersApi:
         denied = await self._record(request)
         if denied:
             return denied
-        order = ORDERS.get(request.path_params["order_id"])
+        order = order_record(request.path_params["order_id"])
         if order is None:
             return JSONResponse({"detail": "order not found"}, status_code=404)
         return JSONResponse(order)

@@ -116,7 +116,7 @@ def test_an_mcp_server_over_stdio_lists_its_tools_and_answers_calls() -> None:
         try:
             tools = await server_tools(executor, source="weather")
             oslo = await executor.call("get_temperature", {"city": "Oslo"})
-            nowhere = await executor.call("get_temperature", {"city": "Atlantis"})
+            nowhere = await executor.call("get_temperature", {"city": "404"})
             note = await executor.call("station_note", {"city": "Lima"})
             return tools, oslo, nowhere, note
         finally:
@@ -127,7 +127,7 @@ def test_an_mcp_server_over_stdio_lists_its_tools_and_answers_calls() -> None:
     assert tools["get_temperature"].parameters["required"] == ["city"]
     assert tools["get_temperature"].output_schema is not None  # the server's outputSchema
     assert oslo == ToolOutcome(value={"city": "Oslo", "celsius": TEMPERATURES["Oslo"]})
-    assert nowhere.error is not None and "unknown city: Atlantis" in nowhere.error
+    assert nowhere.error is not None and "unknown city: 404" in nowhere.error
     assert note == ToolOutcome(value={"result": "Lima station is online"})
 
 

@@ -20,6 +20,7 @@ from callforge.generator.execution.cache import CachedExecutor
 from callforge.generator.execution.outcome import Executor
 from callforge.generator.execution.safety import check_side_effects
 from callforge.generator.execution.stage import Execution
+from callforge.generator.importers.selection import describe_patterns, selected
 from callforge.generator.teachers.base import ResponseCache
 from callforge.generator.tools import ToolSet
 
@@ -72,8 +73,11 @@ def tool_executor(options: ExecuteOptions) -> Executor:
     return PythonExecutor(options.tools, timeout_s=options.timeout_s)
 
 
-def server_tool_set(options: ExecuteOptions) -> ToolSet:
-    """The tools an MCP server lists (``--mcp-command``/``--mcp-url`` without ``--tools``)."""
+def server_tool_set(
+    options: ExecuteOptions, *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> ToolSet:
+    """The tools an MCP server lists (``--mcp-command``/``--mcp-url`` without ``--tools``),
+    kept by the ``--include``/``--exclude`` name globs."""
     from callforge.generator.execution.mcp import McpExecutor, server_tools
 
     executor = tool_executor(options)
@@ -85,7 +89,15 @@ def server_tool_set(options: ExecuteOptions) -> ToolSet:
         finally:
             await executor.aclose()
 
-    return asyncio.run(listing())
+    tools = asyncio.run(listing())
+    kept = [name for name in tools.names if selected([name], include, exclude)]
+    if not kept:
+        patterns = describe_patterns(include, exclude)
+        raise InputError(
+            f"no tool of the MCP server matches the patterns ({patterns}); "
+            f"tools: {', '.join(tools.names)}"
+        )
+    return tools.subset(kept)
 
 
 def execution_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ def quote_price(amount: float, currency: str) -> Quote:
 def count_words(text: str) -> int:
     """Count the words of a text."""
     print("counting")  # printed output never reaches the result
+    log = os.environ.get("SHOP_CALL_LOG")
+    if log:  # the tests count real calls here
+        with open(log, "a", encoding="utf-8") as calls:
+            calls.write(text.replace("\n", " ") + "\n")
     return len(text.split())
 
 

@@ -12,6 +12,11 @@ server = MCPServer("weather")
 TEMPERATURES = {"Oslo": -3.5, "Lima": 19.0}
 
 
+def temperature_of(city: str) -> float:
+    """A known city's reading; any other city's made up from its name, the same every time."""
+    return TEMPERATURES.get(city, round(len(city) * 1.5 - 10, 1))
+
+
 class Reading(TypedDict):
     city: str
     celsius: float
@@ -20,9 +25,9 @@ class Reading(TypedDict):
 @server.tool()
 def get_temperature(city: str) -> Reading:
     """Current temperature of a city."""
-    if city not in TEMPERATURES:
+    if not city.strip() or city.isdigit():
         raise ToolError(f"unknown city: {city}")  # the SDK's way to report a failure
-    return {"city": city, "celsius": TEMPERATURES[city]}
+    return {"city": city, "celsius": temperature_of(city)}
 
 
 @server.tool(structured_output=False)
