@@ -386,15 +386,14 @@ def tools_graph_command(
 
     Example: callforge tools graph --tools tools.json --out graph.json
     """
-    from callforge.generator.dataflow import graph_json, infer_graph
+    from callforge.generator.dataflow import infer_graph, write_graph
 
     tool_set = load_tools(
         tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
     graph = infer_graph(tool_set)
     if out is not None:
-        text = json.dumps(graph_json(graph, tool_set), indent=2, ensure_ascii=False) + "\n"
-        out.write_text(text, encoding="utf-8")
+        write_graph(graph, tool_set, out)
     table = Table(title=f"{len(graph.edges)} data-flow edges in {escape(tools)}")
     table.add_column("from: tool, result field", no_wrap=True)
     table.add_column("to: tool, parameter", no_wrap=True)

@@ -405,6 +405,15 @@ def graph_json(graph: DataFlowGraph, tools: ToolSet) -> dict[str, Any]:
     }
 
 
+def write_graph(graph: DataFlowGraph, tools: ToolSet, path: Path) -> None:
+    """Write the graph file ``load_graph`` reads back (indented JSON, for editing by hand)."""
+    text = json.dumps(graph_json(graph, tools), indent=2, ensure_ascii=False) + "\n"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the graph file: {exc.strerror}", source=str(path)) from None
+
+
 def load_graph(path: Path, tools: ToolSet) -> DataFlowGraph:
     """Read a graph file a user may have edited; every problem is one ``InputError``."""
     source = str(path)

@@ -343,3 +343,12 @@ def test_proposing_links_needs_an_llm_teacher(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == "error: --propose-links needs --teacher openai\n"
     assert not db.exists()
+
+
+def test_a_graph_file_that_cannot_be_written_is_one_clear_error(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "graph.json"
+    result = run_cli("tools", "graph", "--tools", EXAMPLE_TOOLS, "--out", out)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {out}: cannot write the graph file: No such file or directory\n"
+    )
