@@ -86,9 +86,9 @@ class OfflineTeacher:
         """The draft around ``plan``; around the real ``results`` when given (``--execute``)."""
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        if results is None:
-            results = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
-        results = list(results)
+        imagined = [self._result(plan, tools, index, rng) for index in range(len(plan.steps))]
+        # Made even when real results replace them, so the request reads the same either way.
+        results = list(results) if results is not None else imagined
         return ScenarioDraft(
             user_request=self._user_request(plan, tools, rng),
             tool_results=results,
