@@ -345,7 +345,7 @@ class Generation:
                     payload=payload,
                     cache_entries=executed_entries,
                 )
-            results = executed.results
+            plan, results = executed.plan, executed.results
         tick = time.perf_counter()
         try:
             request = TeacherRequest(
@@ -413,6 +413,7 @@ class Generation:
             entries = executed.cache_entries
             if executed.rejection is not None:
                 return scenario, executed.rejection, entries
+            scenario = Scenario(plan=executed.plan, draft=scenario.draft)
             results = executed.results
         draft = scenario.draft.model_copy(update={"tool_results": list(results)})
         return Scenario(plan=scenario.plan, draft=draft), None, entries

@@ -189,3 +189,38 @@ def test_an_openapi_document_is_called_at_the_base_url(tmp_path: Path) -> None:
         r["headers"]["authorization"] == f"Bearer {TOKEN}" for r in api.requests
     )
     assert TOKEN.encode() not in db.read_bytes()
+
+
+def test_a_chained_argument_takes_the_value_the_earlier_call_really_returned(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "run.duckdb"
+    result = run_cli(
+        "generate",
+        "--tools",
+        SHOP,
+        "--include",
+        "list_orders",
+        "--include",
+        "find_order",
+        "--execute",
+        "--per-tool",
+        "3",
+        "--mix",
+        "multi_step=1",
+        "--db",
+        db,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    module = tool_module(SHOP, SHOP)
+    made = examples(db)
+    assert len(made) == 3
+    for scenario in made:
+        (first, listed), (second, found) = steps_with_results(scenario)
+        real_list = direct_json(module.list_orders(**first["call"]["arguments"]))
+        assert listed == {"result": real_list}
+        (link,) = scenario["plan"]["chains"]
+        index = int(link["path"].split(".")[1])
+        assert second["call"]["arguments"]["order_id"] == real_list[index]["order_id"]
+        assert found == direct_json(module.find_order(real_list[index]["order_id"]))

@@ -26,17 +26,19 @@ DATA = Path(__file__).parent / "data" / "execution"
 SHOP = str(DATA / "shop_tools.py")
 
 
-def _iso(value: Any) -> str:
-    return value.isoformat()
+def _plain(value: Any) -> Any:
+    """JSON's form of what ``json`` cannot write: dataclasses as dicts, datetimes in ISO 8601
+    (UTC written ``Z``, as JSON Schema's date-time and Pydantic write it)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def direct_json(value: Any) -> Any:
     """A return value as JSON, computed the plain way (not through the executor)."""
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    return json.loads(json.dumps(value, default=_iso))
+    return json.loads(json.dumps(value, default=_plain))
 
 
 def call(executor: Any, tool: str, /, **arguments: Any) -> ToolOutcome:

@@ -12,6 +12,10 @@ answer around them. A rejection here says what the tool said:
 
 A staged failure that really fails keeps the tool's own error message: error_recovery
 examples then teach recovering from real errors (a real not-found for a mistyped id).
+
+A chained argument (``ChainLink``) takes the value the earlier call *really* returned at
+the link's path, not the one the plan seeded there: the later call is made with it, and
+the plan is rewritten to match (a real result with nothing at that path is a rejection).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from callforge.generator.execution.cache import CachedExecutor
 from callforge.generator.execution.outcome import ToolOutcome, as_tool_message
+from callforge.generator.results import value_at
 from callforge.generator.scenarios.base import PlannedStep, ScenarioPlan
 from callforge.generator.schema import validate_instance
 from callforge.generator.teachers.base import CacheEntry
@@ -31,11 +36,18 @@ from callforge.generator.validate import EXECUTION, Rejection
 
 @dataclass
 class ExecutedPlan:
-    """The real tool messages of a plan's calls, or why the plan failed at execution."""
+    """The real tool messages of a plan's calls, or why the plan failed at execution.
 
+    ``plan`` is the plan as executed: chained arguments hold the real earlier values.
+    """
+
+    plan: ScenarioPlan
     results: list[dict[str, Any]]
     rejection: Rejection | None = None
     cache_entries: list[CacheEntry] = field(default_factory=list)
+
+
+_NOTHING = object()
 
 
 class Execution:
@@ -53,8 +65,13 @@ class Execution:
 
     async def run(self, plan: ScenarioPlan) -> ExecutedPlan:
         """Each step's real outcome in order; stops at the first step at odds with the plan."""
-        executed = ExecutedPlan(results=[])
-        for step in plan.steps:
+        plan = plan.model_copy(deep=True)
+        executed = ExecutedPlan(plan=plan, results=[])
+        for index, step in enumerate(plan.steps):
+            missing = _pass_real_values(plan, index, executed.results)
+            if missing is not None:
+                executed.rejection = Rejection(EXECUTION, missing)
+                return executed
             tool = self.tools[step.call.name]
             before = len(self.executor.fresh)
             outcome = await self.executor.call(tool, step.call.arguments)
@@ -65,6 +82,24 @@ class Execution:
                 executed.rejection = Rejection(EXECUTION, reason)
                 return executed
         return executed
+
+
+def _pass_real_values(plan: ScenarioPlan, index: int, results: list[dict[str, Any]]) -> str | None:
+    """Put the earlier calls' real values into step ``index``'s chained arguments."""
+    for link in plan.chains:
+        if link.to_step != index:
+            continue
+        real = value_at(results[link.from_step], link.result_path, _NOTHING)
+        source = plan.steps[link.from_step]
+        if real is _NOTHING:
+            return (
+                f"{source.call.name}'s real result holds nothing at '{link.result_path}' "
+                f"for {plan.steps[index].call.name}'s '{link.argument}'"
+            )
+        plan.steps[index].call.arguments[link.argument] = real
+        source.must_return[link.result_path] = real
+        link.value = real
+    return None
 
 
 def outcome_problem(step: PlannedStep, tool: ToolSpec, outcome: ToolOutcome) -> str | None:
