@@ -10,6 +10,9 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# The chat templates TRL and axolotl ship, for the rendering tests: their template files
+	@# only, so without their dependencies (torch and its CUDA build are gigabytes).
+	$(BIN)/python -m pip install --quiet --no-deps 'trl>=1.0' 'axolotl>=0.12'
 	touch $@
 
 demo: $(BIN)/.installed

@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
+import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import rich.markup
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,10 +24,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from callforge.generator.config import load_config, prices, teacher_settings
-from callforge.generator.errors import CallforgeError, InputError
+from callforge.generator.errors import CallforgeError, InputError, RunIncompleteError
 from callforge.generator.execution.safety import check_side_effects, planned_calls
 from callforge.generator.execution.setup import ExecuteOptions, execution_for, server_tool_set
 from callforge.generator.export import ExportConfig, export_dataset
+from callforge.generator.exporters import FormatOptions, format_names
 from callforge.generator.pipeline import (
     DEFAULT_MIX,
     GenerateConfig,
@@ -33,6 +38,7 @@ from callforge.generator.pipeline import (
     parse_mix,
 )
 from callforge.generator.pipeline import Progress as RunProgress
+from callforge.generator.splits import parse_holdout
 from callforge.generator.stats import collect_stats
 from callforge.generator.teachers import get_teacher
 from callforge.generator.tools import load_tools, stored_definition
@@ -63,6 +69,22 @@ def main(
     ] = False,
 ) -> None:
     """Manufacture verified tool-calling fine-tuning data from your tool schemas."""
+    _show_warnings()
+
+
+def _show_warnings() -> None:
+    """The library's warnings (``logging``) as ``warning: ...`` lines on stderr."""
+    logger = logging.getLogger("callforge")
+    if not any(isinstance(handler, _WarningLines) for handler in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
+        logger.propagate = False
+
+
+class _WarningLines(logging.Handler):
+    """One ``warning: ...`` line per record, on whatever stderr is when it is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"warning: {visible(record.getMessage())}", err=True)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,10 +103,36 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except CallforgeError as error:
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {visible(str(error))}", err=True)
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            if error.filename is None:
+                raise  # no path the user gave: a bug, shown as one
+            # A path the user gave cannot be written or read (below a file, read-only, full).
+            where = visible(str(error.filename))
+            typer.echo(f"error: {where}: {error.strerror or error}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text from a tool file or an endpoint, safe to show on a terminal, on one line.
+
+    Control characters (ANSI escape sequences, bells, bidirectional overrides)
+    are shown as ``\\x1b``-style escapes instead of acting on the terminal;
+    line breaks and tabs become spaces.
+    """
+    text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def shown(text: str) -> str:
+    """``visible`` text for a Rich console: ``[/bold]`` in a description is text, not markup."""
+    return rich.markup.escape(visible(text))
 
 
 ConfigOption = Annotated[
@@ -299,6 +347,9 @@ def generate_command(
             )
             progress.stop()
     _print_summary(summary)
+    shortfall = summary.shortfall()
+    if shortfall:
+        raise RunIncompleteError(shortfall)
 
 
 def _execute_flags(options: ExecuteOptions, dry_run: bool) -> list[tuple[str, bool]]:
@@ -441,7 +492,7 @@ def _print_tools(
     second_column: str = "renamed from",
     out: Console = console,
 ) -> None:
-    table = Table(title=title)
+    table = Table(title=shown(title))
     table.add_column("tool", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=4))
     table.add_column(second_column, no_wrap=True, min_width=12)
     table.add_column("req/all", justify="right", no_wrap=True, min_width=7)
@@ -449,10 +500,10 @@ def _print_tools(
     for name, second, parameters, description in rows:
         count = len(parameters.get("properties", {}))
         table.add_row(
-            name,
-            (second or "")[:12],
+            shown(name),
+            shown((second or "")[:12]),
             f"{len(parameters.get('required', []))}/{count}",
-            description,
+            shown(description),
         )
     out.print(table)
 
@@ -487,16 +538,22 @@ def stats_command(
     for row in stats["cells"]:
         done = row["accepted"] >= row["target"]
         accepted = f"[green]{row['accepted']}[/]" if done else f"[yellow]{row['accepted']}[/]"
-        table.add_row(row["tool"], row["category"], accepted, str(row["target"]), str(row["stale"]))
+        table.add_row(
+            shown(row["tool"]),
+            shown(row["category"]),
+            accepted,
+            str(row["target"]),
+            str(row["stale"]),
+        )
     out.print(table)
     out.print(
         f"accepted: {stats['accepted_total']} of {stats['target_total']} targeted; "
         f"stale: {stats['stale_total']}; rejections: {stats['rejections_total']}"
     )
     for stage, count in stats["rejections_by_stage"].items():
-        out.print(f"  rejected at {stage}: {count}")
+        out.print(f"  rejected at {shown(stage)}: {count}")
     for row in stats["rejections_by_reason"][:10]:
-        out.print(f"    {row['count']:>6}  {row['stage']}: {row['reason']}")
+        out.print(f"    {row['count']:>6}  {shown(row['stage'])}: {shown(row['reason'])}")
     usage = stats["usage"]
     if usage["requests"]:
         line = (
@@ -512,8 +569,20 @@ def stats_command(
 @app.command("export")
 @user_errors
 def export_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder for train/eval JSONL.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the split files.")],
+    format: Annotated[
+        str,
+        typer.Option("--format", help=f"Trainer format: {', '.join(format_names())}."),
+    ] = "openai",
     eval_fraction: Annotated[float, typer.Option("--eval-fraction")] = 0.1,
+    eval_per_cell: Annotated[
+        int | None,
+        typer.Option("--eval-per-cell", help="N eval examples per (tool, category) cell."),
+    ] = None,
+    holdout_tools: Annotated[
+        str | None,
+        typer.Option("--holdout-tools", help="K tools (or NAMES, comma-separated) only in eval."),
+    ] = None,
     seed: SeedOption = 0,
     balance: Annotated[bool, typer.Option("--balance", help="Cap cells at the smallest.")] = False,
     cap: Annotated[int | None, typer.Option("--cap", help="Cap every cell at N.")] = None,
@@ -527,11 +596,25 @@ def export_command(
             help="List K tools per line: the called ones plus distractors (default: all).",
         ),
     ] = None,
+    mistakes: Annotated[
+        str | None,
+        typer.Option(
+            "--mistakes",
+            help="hf, llamafactory, hermes: drop|prefix|keep the assistant's mistaken calls.",
+        ),
+    ] = None,
+    json_fields: Annotated[
+        str, typer.Option("--json-fields", help="hf: arguments and tools as object|string.")
+    ] = "object",
+    parquet: Annotated[bool, typer.Option("--parquet", help="hf: write Parquet.")] = False,
+    call_ids: Annotated[
+        str, typer.Option("--call-ids", help="keep|mistral (9-character tool-call ids).")
+    ] = "keep",
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Write balanced, stratified, leak-free train.jsonl, eval.jsonl and manifest.json.
+    """Write train/eval files in a trainer's format, manifest.json and a dataset card.
 
-    Example: callforge export --out data/ --eval-fraction 0.1 --balance
+    Example: callforge export --out data/ --format hf --eval-fraction 0.1 --holdout-tools 1
     """
     config = ExportConfig(
         eval_fraction=eval_fraction,
@@ -540,12 +623,158 @@ def export_command(
         cap=cap,
         include_stale=include_stale,
         tools_per_example=tools_per_example,
+        format=format,
+        options=FormatOptions(
+            mistakes=mistakes, json_fields=json_fields, parquet=parquet, call_ids=call_ids
+        ),
+        eval_per_cell=eval_per_cell,
+        holdout_tools=parse_holdout(holdout_tools),
     )
     config.check()
     with Store(db, must_exist=True) as store:
         manifest = export_dataset(store, out, config)
     totals = manifest["totals"]
     typer.echo(f"wrote {totals['train']} train and {totals['eval']} eval examples to {out}")
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate_command(
+    eval_file: Annotated[
+        Path | None, typer.Argument(help="An eval.jsonl written by 'export' (openai format).")
+    ] = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help='JSONL of {"id": "<line>:<turn>", "message": {...}} made elsewhere.',
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model to evaluate.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")
+    ] = None,
+    api_version: Annotated[
+        str | None, typer.Option("--api-version", help="Azure OpenAI's dated API.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Requests in flight (16).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per request (60).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report as JSON.")] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", help="Two reports side by side: --compare BASE.json TUNED.json"),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Ask again instead of reading cached answers.")
+    ] = False,
+    config_file: ConfigOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Score a model's tool calls on an eval file (AST, exact, fuzzy, functional match,
+    behaviour, invented names), per tool and per category.
+
+    Example: callforge evaluate data/eval.jsonl --model my-tuned --base-url http://localhost:8000/v1
+    """
+    from callforge.generator.evaluate import compare as compare_reports
+    from callforge.generator.evaluate import evaluate_file
+
+    if compare is not None:
+        reports = [_read_report(path) for path in compare]
+        _print_comparison(reports, compare_reports(reports))
+        return
+    if eval_file is None:
+        raise InputError("evaluate needs an eval file (or --compare A.json B.json)")
+    if predictions is not None:
+        report = evaluate_file(eval_file, predictions_file=predictions)
+    else:
+        flags = {
+            "name": "openai",
+            "model": model,
+            "base_url": base_url,
+            "api_version": api_version,
+            "concurrency": concurrency,
+            "timeout": timeout,
+            "temperature": 0.0,
+        }
+        settings = teacher_settings(flags, load_config(config_file))
+        settings.pop("name", None)
+        if not settings.get("model"):
+            raise InputError("evaluate needs --model (and --base-url) or --predictions FILE")
+        with Store(db) as store:
+            if not no_cache:
+                settings["cache"] = store.response_cache()
+            teacher_impl = get_teacher("openai", **settings)
+            report = evaluate_file(eval_file, teacher=teacher_impl, store=store)
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _print_report(report)
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--compare {path}: not a readable evaluate report ({exc})") from None
+    if not isinstance(report, dict) or "overall" not in report:
+        raise InputError(f"--compare {path}: not an evaluate report (no 'overall')")
+    return report
+
+
+def _report_console() -> Console:
+    """Standard output; 120 columns when it is not a terminal (a file, a pipe, CI logs)."""
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    out = _report_console()
+    table = Table(title=f"evaluate: {report['model']}")
+    columns = ("turns", "ast", "exact", "fuzzy", "functional", "invented tools", "invented params")
+    table.add_column("slice")
+    for column in columns:
+        table.add_column(column, justify="right")
+    slices = [("all", report["overall"])]
+    slices += [(f"tool {name}", row) for name, row in report["per_tool"].items()]
+    slices += [(f"category {name}", row) for name, row in report["per_category"].items()]
+    for name, row in slices:
+        table.add_row(
+            name,
+            str(row["turns"]),
+            *(_percent(row[m]) for m in ("ast", "exact", "fuzzy", "functional")),
+            _percent(row["invented_tool_rate"]),
+            _percent(row["invented_parameter_rate"]),
+        )
+    out.print(table)
+    matrix = Table(title="behaviour: reference (rows) vs model (columns)")
+    matrix.add_column("reference")
+    kinds = ("call", "ask", "answer", "none")
+    for kind in kinds:
+        matrix.add_column(kind, justify="right")
+    for kind, row in report["behaviour"].items():
+        matrix.add_row(kind, *(str(row[k]) for k in kinds))
+    out.print(matrix)
+    out.print(f"unparsable outputs: {report['overall']['unparsable']}")
+
+
+def _print_comparison(reports: list[dict[str, Any]], rows: list[tuple[str, list[Any]]]) -> None:
+    table = Table(title="evaluate: side by side")
+    table.add_column("metric")
+    for report in reports:
+        table.add_column(str(report["model"]), justify="right")
+    table.add_column("change", justify="right")
+    for metric, values in rows:
+        change = (
+            f"{values[1] - values[0]:+.1%}" if None not in values[:2] and len(values) > 1 else "-"
+        )
+        table.add_row(metric, *(_percent(v) for v in values), change)
+    _report_console().print(table)
 
 
 class _progress_bar:
@@ -582,8 +811,17 @@ class _progress_bar:
 
         return self.progress, update
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.progress.stop()
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if kind is None:
+            self.progress.stop()
+            return
+        # The error's one line says what happened: no half-full bar left above it.
+        self.progress.live.transient = True
+        quiet, self.progress.console.quiet = self.progress.console.quiet, True
+        try:
+            self.progress.stop()
+        finally:
+            self.progress.console.quiet = quiet
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -600,10 +838,11 @@ def _print_summary(summary: RunSummary) -> None:
             f"{summary.cached} drafts from cache"
         )
     for (tool, category), reason in summary.skipped.items():
-        console.print(f"[yellow]skipped[/] {tool} / {category}: {reason}")
+        console.print(f"[yellow]skipped[/] {shown(tool)} / {category}: {shown(reason)}")
     for (tool, category), missing in summary.unfilled.items():
         console.print(
-            f"[yellow]unfilled[/] {tool} / {category}: {missing} short after its attempt budget; "
+            f"[yellow]unfilled[/] {shown(tool)} / {category}: {missing} short after its attempt "
+            "budget; "
             "see 'callforge stats' for rejection reasons"
         )
 

@@ -29,11 +29,11 @@ listed; plausible ones carry a one-line reason (``get_customer`` ->
 ``create_order.customer_id`` yes; ``get_weather_forecast`` -> ``send_email.subject`` no).
 
 ``grounding_paraphrases.json``: ``{"about", "cases": [...]}``; each case is ``{"id",
-"kind", "value", "text", "today"?, "note"}``. ``kind`` is ``natural`` (the text states
+"kind", "value", "options"?, "text", "today"?, "note"}``. ``kind`` is ``natural`` (the text states
 the value as people write it: must be accepted) or ``wrong`` (the value is missing
-or different: must be rejected). ``today`` (ISO date) is the example's today, passed
-as ``GroundingText([text], today=date)`` (or ``contains(value, today=date)``) when
-grounding takes one.
+or different: must be rejected). ``today`` (ISO date) is the example's today,
+``options`` the enum a value is one of; the case is asked as the validator asks:
+``GroundingText([text], today=date).missing({"value": value}, {"value": rivals})``.
 
 Figures and targets
 -------------------
@@ -49,7 +49,6 @@ paraphrases (every natural form accepted, every wrong value rejected).
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import subprocess
 import sys
@@ -116,21 +115,32 @@ def read_export(folder: Path) -> list[Example]:
     """Every OpenAI-format line of the export's ``*.jsonl`` files, in file-name order.
 
     The folder's own ``*.jsonl`` files, else those below it; lines without
-    ``messages`` (another trainer format) are left out.
+    ``messages`` (another trainer format) are left out. A metadata sidecar
+    (``train.meta.jsonl`` beside ``train.jsonl``, line for line) gives each line its
+    stored category.
     """
     files = sorted(folder.glob("*.jsonl")) or sorted(folder.rglob("*.jsonl"))
+    files = [path for path in files if not path.name.endswith(".meta.jsonl")]
     if not files:
         raise SystemExit(f"no *.jsonl files in {folder}")
     examples = []
     for path in files:
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                parsed = json.loads(line) if line.strip() else None
-                if isinstance(parsed, dict) and parsed.get("messages"):
-                    examples.append(read_example(parsed, len(examples)))
+        sidecar = path.with_name(path.name.removesuffix(".jsonl") + ".meta.jsonl")
+        metadata = _json_lines(sidecar) if sidecar.exists() else []
+        for number, parsed in enumerate(_json_lines(path)):
+            if not isinstance(parsed, dict) or not parsed.get("messages"):
+                continue
+            if number < len(metadata) and isinstance(metadata[number], dict):
+                parsed = {**parsed, "metadata": parsed.get("metadata") or metadata[number]}
+            examples.append(read_example(parsed, len(examples)))
     if not examples:
         raise SystemExit(f"no OpenAI-format lines (with messages) in {folder}")
     return examples
+
+
+def _json_lines(path: Path) -> list[Any]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) if line.strip() else None for line in lines]
 
 
 def grounding_figures(document: dict[str, Any]) -> list[Figure]:
@@ -143,41 +153,31 @@ def grounding_figures(document: dict[str, Any]) -> list[Figure]:
     rejected = Figure(
         "grounding_wrong_rejected", "grounding rejects wrong values", 11, None, "== 100%"
     )
-    takes_today = _today_keyword(GroundingText)
     for case in document["cases"]:
-        today = date.fromisoformat(case["today"]) if case.get("today") else None
-        verdict = _verdict(GroundingText, case["text"], case["value"], today, takes_today)
+        verdict = grounding_verdict(GroundingText, case)
         figure = accepted if case["kind"] == "natural" else rejected
         figure.denominator += 1
         if verdict == (case["kind"] == "natural"):
             figure.numerator += 1
         else:
-            when = f" (today {case['today']})" if today else ""
+            when = f" (today {case['today']})" if case.get("today") else ""
             figure.flag(f"case {case['id']}: {case['value']!r} in {case['text']!r}{when}", 40)
     for figure in (accepted, rejected):
         figure.value = figure.numerator / figure.denominator if figure.denominator else None
-        figure.detail = {"grounding_takes_today": takes_today}
     return [accepted, rejected]
 
 
-def _today_keyword(grounding: Any) -> str | None:
-    """Where grounding takes the example's today: "init" (the constructor), "contains"
-    (the lookup) or None (it takes none yet)."""
-    if "today" in inspect.signature(grounding).parameters:
-        return "init"
-    if "today" in inspect.signature(grounding.contains).parameters:
-        return "contains"
-    return None
+def grounding_verdict(grounding: Any, case: dict[str, Any]) -> bool:
+    """Whether ``grounding`` (``GroundingText``) finds the case's value in its text.
 
-
-def _verdict(
-    grounding: Any, text: str, value: Any, today: date | None, takes_today: str | None
-) -> bool:
-    if today is not None and takes_today == "init":
-        return bool(grounding([text], today=today).contains(value))
-    if today is not None and takes_today == "contains":
-        return bool(grounding([text]).contains(value, today=today))
-    return bool(grounding([text]).contains(value))
+    As the validator asks: the text with the example's today, and an enum option
+    checked against its rivals (the case's other ``options``), so "premium economy"
+    does not state ``economy``.
+    """
+    today = date.fromisoformat(case["today"]) if case.get("today") else None
+    value, options = case["value"], case.get("options") or []
+    rivals = {"value": [option for option in options if option != value]} if options else None
+    return not grounding([case["text"]], today=today).missing({"value": value}, rivals)
 
 
 def score(examples: list[Example]) -> list[Figure]:

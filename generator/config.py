@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -101,9 +102,31 @@ def teacher_settings(
         from_env["base_url"] = environ["OPENAI_BASE_URL"]
     settings = {**from_file, **from_env}
     settings.update({name: value for name, value in flags.items() if value is not None})
+    if (settings.get("name") or "offline") != "offline" and isinstance(
+        settings.get("base_url"), str
+    ):
+        check_base_url(settings["base_url"])  # the offline teacher never uses it
     if settings.get("api_key") is not None:
         settings["api_key"] = SecretStr(str(_plain(settings["api_key"])))
     return settings
+
+
+def check_base_url(url: str) -> None:
+    """Refuse a base URL carrying credentials (``https://user:secret@host/v1``).
+
+    A URL is printed in errors, stored with a run's settings and sent in logs;
+    a secret inside it would go along. The key has its own, guarded way in.
+    The message never repeats the URL.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+    except ValueError:
+        raise InputError("the base URL is not a valid URL") from None
+    if "@" in parts.netloc:
+        raise InputError(
+            "the base URL holds credentials (user:password@); remove them and give the "
+            "key with OPENAI_API_KEY (or api_key_env in callforge.toml)"
+        )
 
 
 def prices(flags: Mapping[str, float | None], config: Mapping[str, Any]) -> dict[str, float]:

@@ -18,8 +18,13 @@ from callforge.generator.tools import canonical_json, sha256_hex
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
+def normalised_request(text: str) -> str:
+    """A request as dedup compares it: normalised (``grounding.normalise``), no punctuation."""
+    return _PUNCTUATION.sub("", normalise(text))
+
+
 def dedup_key(scenario: Scenario) -> str:
-    request = _PUNCTUATION.sub("", normalise(scenario.draft.user_request))
+    request = normalised_request(scenario.draft.user_request)
     calls = [[step.call.name, step.call.arguments] for step in scenario.plan.steps]
     return sha256_hex(request + "\x00" + canonical_json(calls))
 

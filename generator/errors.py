@@ -59,3 +59,26 @@ class TeacherUnavailableError(TeacherError):
 
 class StoreError(CallforgeError):
     """The DuckDB store cannot be opened, migrated or written."""
+
+
+class StoreWriteError(StoreError):
+    """A write to the store failed (disk full, permissions): the run stops, commits are kept.
+
+    Not the user's input at fault, so exit code 1. ``detail`` is what failed, in DuckDB's words.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class RunIncompleteError(CallforgeError):
+    """A run ended with cells short of their targets (every attempt spent, or none accepted).
+
+    What was stored is kept; the message says what is short and the most common
+    reason. Not the user's input at fault, so exit code 1.
+    """
+
+    exit_code = 1

@@ -1,17 +1,22 @@
-"""Export: balanced, stratified, leak-free train/eval JSONL in OpenAI chat format.
+"""Export: the stored examples, split and balanced, written in a trainer's format.
 
-* **Stratified**: every (tool, category) cell is split on its own, so train and
-  eval have the same mix.
-* **Balanced**: ``balance`` caps every cell at the smallest cell's size, ``cap``
-  at a given size; which examples are kept is decided by the seed.
-* **Leak-free**: examples whose final call to the cell's tool has the same
-  arguments are one task phrased twice; a task goes wholly to train or to eval.
-* **Deterministic**: the same store and options write byte-identical files
-  (no timestamps; order from a seeded hash, not from insertion order).
+This module chooses *which* examples go where and in what order; the format is an
+exporter's business (``generator/exporters/``), the split's rules are in
+``generator/splits.py`` and the groups it keeps whole in ``near_duplicates.py``.
 
-Each line is ``{"messages": [...], "tools": [...]}`` as OpenAI's fine-tuning API,
-Hugging Face TRL and friends read it. Files are written to temporary names and
-renamed into place, so a failed export never leaves a half-written file.
+* **Balanced**: ``balance`` caps every (tool, category) cell at the smallest
+  cell's size, ``cap`` at a given size; the seed decides which examples stay.
+* **Streaming**: the split is decided on a small index of every example (id,
+  cell, group); conversations are then read from the store a batch at a time,
+  rendered and written, so memory does not grow with the store.
+* **Deterministic**: the same store and options write byte-identical files (no
+  timestamps; order from a seeded hash, not from insertion order).
+* **Provenance**: ``manifest.json`` (teacher, model, seed, mix, tool hashes,
+  callforge version, per-split counts, sha256 of every file) and a dataset card
+  (``README.md`` with the Hugging Face metadata header) are written beside the data.
+
+Files are written to temporary names and renamed into place, so a failed export
+never leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -21,18 +26,28 @@ import json
 import os
 import random
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from callforge.generator import __version__
 from callforge.generator.errors import InputError
+from callforge.generator.exporters import Conversation, Exporter, FormatOptions, get_exporter
+from callforge.generator.exporters.base import JsonlWriter
+from callforge.generator.near_duplicates import group_examples
+from callforge.generator.provenance import dataset_card, provenance
 from callforge.generator.scenarios.base import Scenario
-from callforge.generator.tools import canonical_json, sha256_hex
-from callforge.store import Cell, Store, StoredExample
-
-SPLITS = ("train", "eval")
+from callforge.generator.splits import (
+    SPLITS,
+    Split,
+    SplitConfig,
+    held_out_tools,
+    order_key,
+    order_rank,
+    split_examples,
+)
+from callforge.store import Cell, IndexedExample, Store, StoredExample
 
 
 @dataclass(frozen=True)
@@ -44,118 +59,164 @@ class ExportConfig:
     include_stale: bool = False
     tools_per_example: int | None = None
     """Each line lists this many tools: the ones its conversation calls plus seeded
-    distractors from the tool set (None: the whole set)."""
+    distractors from the tool set (None: the whole set), in a seeded order."""
+    format: str = "openai"
+    options: FormatOptions = field(default_factory=FormatOptions)
+    eval_per_cell: int | None = None
+    holdout_tools: int | tuple[str, ...] | None = None
 
-    def check(self) -> None:
-        if not 0 <= self.eval_fraction < 1:
-            raise InputError(f"--eval-fraction must be in [0, 1), got {self.eval_fraction}")
+    @property
+    def split(self) -> SplitConfig:
+        return SplitConfig(
+            eval_fraction=self.eval_fraction,
+            eval_per_cell=self.eval_per_cell,
+            holdout_tools=self.holdout_tools,
+            seed=self.seed,
+        )
+
+    def check(self) -> Exporter:
+        """Refuse bad options before anything is read or written; return the exporter."""
+        self.split.check()
         if self.cap is not None and self.cap < 1:
             raise InputError(f"--cap must be at least 1, got {self.cap}")
         if self.tools_per_example is not None and self.tools_per_example < 1:
             raise InputError(
                 f"--tools-per-example must be at least 1, got {self.tools_per_example}"
             )
+        return get_exporter(self.format, self.options)
 
 
 def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> dict[str, Any]:
-    """Write ``train.jsonl``, ``eval.jsonl`` and ``manifest.json``; return the manifest."""
-    config.check()
+    """Write the splits in ``config.format``, the manifest and the card; return the manifest."""
+    exporter = config.check()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
-    examples = store.examples(include_stale=config.include_stale)
-    if not examples:
+    tool_names = [name for name, _, _ in store.current_tools()]
+    held_out_tools(config.split, tool_names)  # a bad name fails before any work
+    if config.include_stale:
+        available = store.table_counts()["examples"]
+    else:
+        available = sum(store.accepted_counts().values())
+    if not available:
         which = "accepted" if config.include_stale else "accepted, current"
         raise InputError(
             f"{store.path}: nothing to export (no {which} examples); run 'callforge generate' first"
         )
-    cells = _capped_cells(examples, config)
-    splits = _split(cells, config)
-    tools_for = _tool_lists(store, config)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for split in SPLITS:
-        lines = [_line(example, tools_for) for example in _shuffled(splits[split], config.seed)]
-        files[f"{split}.jsonl"] = _write_atomically(out / f"{split}.jsonl", "".join(lines))
+    with store.memory_bound():
+        group_count = group_examples(store)
+        index = store.export_index(include_stale=config.include_stale)
+        chosen = [e for members in _capped_cells(index, config).values() for e in members]
+        del index
+        split = split_examples(chosen, config.split, tool_names)
+        out.mkdir(parents=True, exist_ok=True)
+        data_files = {name: exporter.data_file(name) for name in SPLITS}
+        files = {}
+        for name in SPLITS:
+            files.update(_write_split(store, out, exporter, split, name, config))
+    for file_name, text in exporter.side_files(data_files).items():
+        files[file_name] = _write_text(out / file_name, text)
     manifest = {
         "callforge_version": __version__,
-        "format": "openai-chat",
-        "config": asdict(config),
-        "counts": {split: _cell_counts(splits[split]) for split in SPLITS},
-        "totals": {split: len(splits[split]) for split in SPLITS},
+        "format": exporter.name,
+        "config": _jsonable(asdict(config)),
+        "provenance": provenance(store, chosen),
+        "held_out_tools": list(split.held_out),
+        "split_groups": group_count,
+        "counts": {name: _cell_counts(split.part(name)) for name in SPLITS},
+        "totals": {name: len(split.part(name)) for name in SPLITS},
         "files": files,
     }
-    _write_atomically(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    card = dataset_card(manifest, exporter, data_files)
+    manifest["files"]["README.md"] = _write_text(out / "README.md", card)
+    _write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
-def _order_key(seed: int, example: StoredExample) -> str:
-    return sha256_hex(f"{seed}:{example.example_id}")
+def _write_split(
+    store: Store, out: Path, exporter: Exporter, split: Split, name: str, config: ExportConfig
+) -> dict[str, dict[str, Any]]:
+    members = split.part(name)
+    tools_for = _tool_lists(store, config, split.held_out if name == "train" else ())
+    writer = exporter.open_writer(out / exporter.data_file(name))
+    sidecar = JsonlWriter(out / f"{name}.meta.jsonl") if exporter.metadata_sidecar() else None
+    try:
+        for example in store.stream_examples([e.example_id for e in members]):
+            conversation = conversation_of(example, tools_for(example))
+            writer.write(exporter.record(conversation))
+            if sidecar is not None:
+                sidecar.write(conversation.metadata)
+    except BaseException:
+        for open_writer in (writer, sidecar):
+            if open_writer is not None:
+                open_writer.finish()
+                open_writer.temporary.unlink(missing_ok=True)
+        raise
+    files = {exporter.data_file(name): writer.close()}
+    if sidecar is not None:
+        files[f"{name}.meta.jsonl"] = sidecar.close()
+    return files
 
 
-def _shuffled(examples: list[StoredExample], seed: int) -> list[StoredExample]:
-    return sorted(examples, key=lambda example: _order_key(seed, example))
+def conversation_of(example: StoredExample, tools: list[dict[str, Any]]) -> Conversation:
+    """The stored scenario rendered once (``Scenario.to_messages``), arguments as objects."""
+    scenario = Scenario.model_validate(example.scenario)
+    messages = scenario.to_messages()
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            call["function"]["arguments"] = json.loads(call["function"]["arguments"])
+    metadata = {
+        "example_id": example.example_id,
+        "tool": example.tool_name,
+        "category": example.category,
+        "failure_kind": example.failure_kind,
+        "seed": scenario.plan.seed,
+    }
+    return Conversation(messages=messages, tools=tools, metadata=metadata)
 
 
 def _capped_cells(
-    examples: list[StoredExample], config: ExportConfig
-) -> dict[Cell, list[StoredExample]]:
-    cells: dict[Cell, list[StoredExample]] = defaultdict(list)
+    examples: Sequence[IndexedExample], config: ExportConfig
+) -> dict[Cell, list[IndexedExample]]:
+    cells: dict[Cell, list[IndexedExample]] = defaultdict(list)
     for example in examples:
         cells[(example.tool_name, example.category)].append(example)
     limit = min(map(len, cells.values())) if config.balance else None
     if config.cap is not None:
         limit = min(limit or config.cap, config.cap)
     return {
-        cell: _shuffled(members, config.seed)[:limit] for cell, members in sorted(cells.items())
+        cell: sorted(members, key=lambda e: order_rank(config.seed, e.example_id))[:limit]
+        for cell, members in sorted(cells.items())
     }
 
 
-def _task_key(example: StoredExample) -> str:
-    """The final call to the cell's tool: two examples with the same one are one task."""
-    steps = example.scenario["plan"]["steps"]
-    final = next(s["call"] for s in reversed(steps) if s["call"]["name"] == example.tool_name)
-    return canonical_json([example.tool_name, final["arguments"]])
-
-
-def _split(
-    cells: Mapping[Cell, list[StoredExample]], config: ExportConfig
-) -> dict[str, list[StoredExample]]:
-    splits: dict[str, list[StoredExample]] = {split: [] for split in SPLITS}
-    for members in cells.values():
-        tasks: dict[str, list[StoredExample]] = defaultdict(list)
-        for example in members:  # already in seeded order
-            tasks[_task_key(example)].append(example)
-        wanted = int(len(members) * config.eval_fraction + 0.5)
-        taken = 0
-        for group in tasks.values():
-            split = "eval" if taken < wanted else "train"
-            taken += len(group) if split == "eval" else 0
-            splits[split].extend(group)
-    return splits
-
-
-def _tool_lists(store: Store, config: ExportConfig) -> Callable[[StoredExample], list[Any]]:
+def _tool_lists(
+    store: Store, config: ExportConfig, hidden: Sequence[str]
+) -> Callable[[StoredExample], list[dict[str, Any]]]:
+    """Each example's tool list, shuffled by the seed: the called tools first chosen, plus
+    distractors up to ``tools_per_example`` (or the whole set), never a ``hidden`` tool."""
     whole_set = _whole_tool_sets(store)
     size = config.tools_per_example
-    if size is None:
-        return whole_set
+    hidden_names = set(hidden)
 
-    def sampled(example: StoredExample) -> list[dict[str, Any]]:
-        """The called tools plus distractors, in an order that does not give them away."""
-        tools = whole_set(example)
-        called = {step["call"]["name"] for step in example.scenario["plan"]["steps"]}
-        rng = random.Random(_order_key(config.seed, example))
-        others = [tool for tool in tools if tool["function"]["name"] not in called]
-        chosen = [tool for tool in tools if tool["function"]["name"] in called]
-        chosen += rng.sample(others, max(0, min(size - len(chosen), len(others))))
-        rng.shuffle(chosen)
-        return chosen
+    def listed(example: StoredExample) -> list[dict[str, Any]]:
+        tools = [t for t in whole_set(example) if t["function"]["name"] not in hidden_names]
+        rng = random.Random(order_key(config.seed, example.example_id))
+        if size is not None:
+            called = {step["call"]["name"] for step in example.scenario["plan"]["steps"]}
+            others = [tool for tool in tools if tool["function"]["name"] not in called]
+            chosen = [tool for tool in tools if tool["function"]["name"] in called]
+            chosen += rng.sample(others, max(0, min(size - len(chosen), len(others))))
+            tools = chosen
+        else:
+            tools = list(tools)
+        rng.shuffle(tools)
+        return tools
 
-    return sampled
+    return listed
 
 
-def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[Any]]:
+def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[dict[str, Any]]]:
     """The current tool set, with the versions an example was made from where they differ."""
     current = store.current_tools()
     current_defs = [definition for _, _, definition in current]
@@ -178,13 +239,7 @@ def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[Any]]:
     return tools_for
 
 
-def _line(example: StoredExample, tools_for: Callable[[StoredExample], list[Any]]) -> str:
-    messages = Scenario.model_validate(example.scenario).to_messages()
-    record = {"messages": messages, "tools": tools_for(example)}
-    return json.dumps(record, ensure_ascii=False) + "\n"
-
-
-def _cell_counts(examples: list[StoredExample]) -> dict[str, dict[str, int]]:
+def _cell_counts(examples: Sequence[IndexedExample]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for example in examples:
         row = counts[example.tool_name]
@@ -192,13 +247,17 @@ def _cell_counts(examples: list[StoredExample]) -> dict[str, dict[str, int]]:
     return {tool: dict(sorted(row.items())) for tool, row in sorted(counts.items())}
 
 
-def _write_atomically(path: Path, text: str) -> dict[str, Any]:
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    return value
+
+
+def _write_text(path: Path, text: str) -> dict[str, Any]:
     data = text.encode("utf-8")
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
-    return {
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "lines": text.count("\n"),
-        "bytes": len(data),
-    }
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}

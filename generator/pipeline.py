@@ -25,6 +25,7 @@ import asyncio
 import functools
 import math
 import random
+import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
@@ -35,7 +36,7 @@ from faker import Faker
 
 from callforge.generator.dataflow import with_proposed_links
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
-from callforge.generator.errors import InputError
+from callforge.generator.errors import InputError, StoreWriteError
 from callforge.generator.scenarios import CATEGORIES, get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.seeding import seed_arguments
@@ -80,6 +81,7 @@ class RunSummary:
     run_id: str
     targets: dict[Cell, int]
     accepted: int = 0
+    """Accepted examples committed to the store (a batch lost to a failed write is not)."""
     rejected: Counter[str] = field(default_factory=Counter)
     unfilled: dict[Cell, int] = field(default_factory=dict)
     skipped: dict[Cell, str] = field(default_factory=dict)
@@ -89,6 +91,23 @@ class RunSummary:
     """Requests and tokens this run spent (cached drafts cost nothing)."""
     cached: int = 0
     retries: int = 0
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Rejections by (stage, reason), for saying why a run ended short."""
+
+    def shortfall(self) -> str | None:
+        """Why the run ended short of its targets, in one line; None when every cell is full."""
+        if not self.unfilled:
+            return None
+        missing = sum(self.unfilled.values())
+        cells = len(self.unfilled)
+        line = (
+            f"the run ended {missing} example{'s'[: missing != 1]} short in {cells} "
+            f"cell{'s'[: cells != 1]} after their attempt budgets (accepted {self.accepted})"
+        )
+        if self.reasons:
+            (stage, reason), count = self.reasons.most_common(1)[0]
+            line += f"; most common rejection ({count}x): {stage}: {reason[:200]}"
+        return line + "; see 'callforge stats', then run the same command to continue"
 
     def as_dict(self) -> dict[str, Any]:
         """What ``runs.summary`` keeps and ``stats`` shows per run."""
@@ -172,13 +191,17 @@ def attempt_seed(seed: int, tool: str, category: str, attempt: int) -> int:
     return int(sha256_hex(f"{seed}:{tool}:{category}:{attempt}")[:16], 16)
 
 
-def check_seedable(tools: ToolSet, locale: str) -> Faker:
+def check_seedable(tools: ToolSet, locale: str, stop: threading.Event | None = None) -> Faker:
     """Seed every tool once, so an unsupported schema fails before anything is stored.
 
     Returns the Faker it used, for the run to re-seed per attempt (one is slow to make).
+    ``stop`` (set on Ctrl-C) ends the check between tools: a thread cannot be
+    interrupted, and the process waits for it before exiting.
     """
     faker = Faker(locale)
     for tool in tools:
+        if stop is not None and stop.is_set():
+            break
         faker.seed_instance(0)
         seed_arguments(tool.parameters, random.Random(0), faker, tool=tool.name)
     return faker
@@ -221,6 +244,10 @@ class Generation:
         self._last_flush = time.perf_counter()
         self._writing: asyncio.Future[None] | None = None
         self.stage_seconds: defaultdict[str, float] = defaultdict(float)
+        self._made = 0
+        """Accepted examples made, stored or still waiting for their batch: for progress."""
+        self._stored = 0
+        """Accepted examples committed, counted by the writer thread."""
 
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
         started = time.perf_counter()
@@ -235,13 +262,26 @@ class Generation:
         self.stage_seconds = summary.stage_seconds
         status = "interrupted"
         try:
-            await self._fill(summary, started)
-            status = "completed" if not summary.unfilled else "incomplete"
+            try:
+                await self._fill(summary, started)
+                status = "completed" if not summary.unfilled else "incomplete"
+            finally:
+                if not self.store.broken:  # after a failed write, DuckDB takes no more
+                    await self._flush(run_id, force=True)
+        except StoreWriteError as exc:
+            # The run ends here; runs.status stays 'running' and reads 'interrupted' next open.
+            raise StoreWriteError(
+                f"{self.store.path}: cannot write to the store ({exc.detail}); "
+                f"{self._stored} accepted examples of this run were stored before it: free "
+                "some space (or fix the folder's permissions) and run the same command to continue",
+                detail=exc.detail,
+            ) from exc
         finally:
-            await self._flush(run_id, force=True)
+            summary.accepted = self._stored
             summary.seconds = time.perf_counter() - started
             summary.retries = self.teacher.stats.retries
-            self.store.finish_run(run_id, status, summary.as_dict())
+            if not self.store.broken:
+                self.store.finish_run(run_id, status, summary.as_dict())
         return summary
 
     async def _fill(self, summary: RunSummary, started: float) -> None:
@@ -308,7 +348,7 @@ class Generation:
                 self.on_progress(
                     Progress(
                         missing_total,
-                        summary.accepted,
+                        self._made,
                         sum(summary.rejected.values()),
                         self.teacher.stats.in_flight or len(in_flight),
                         self.teacher.stats.requests,
@@ -459,10 +499,11 @@ class Generation:
                         cached=outcome.cached,
                     )
                 )
-                summary.accepted += 1
+                self._made += 1
                 return True
         assert rejection is not None
         summary.rejected[rejection.stage] += 1
+        summary.reasons[(rejection.stage, rejection.reason)] += 1
         payload = outcome.payload or (scenario.model_dump(mode="json") if scenario else None)
         self._rejections.append(
             RejectionRow(
@@ -521,6 +562,7 @@ class Generation:
         """In the writer thread: one batch, one transaction."""
         tick = time.perf_counter()
         self.store.write_batch(run_id, *batch)
+        self._stored += len(batch[0])  # one writer thread at a time: no race
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 
@@ -591,8 +633,13 @@ async def generate(
     # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
     # In a thread, the CPU work does not hold up the round trip.
     starting = asyncio.ensure_future(teacher.start())
+    stop = threading.Event()
     try:
-        faker = await asyncio.to_thread(check_seedable, tools, config.locale)
+        try:
+            faker = await asyncio.to_thread(check_seedable, tools, config.locale, stop)
+        except asyncio.CancelledError:
+            stop.set()  # Ctrl-C: the thread stops at the next tool, not after all of them
+            raise
         await starting
         proposal = None
         if config.propose_links:

@@ -13,6 +13,7 @@ keyword in their tool file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -24,7 +25,9 @@ from fractions import Fraction
 from itertools import product
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import regex
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import validators as jsonschema_validators
 from jsonschema._utils import equal as _jsonschema_equal
 from jsonschema._utils import uniq as _jsonschema_uniq
 from jsonschema.exceptions import SchemaError
@@ -32,6 +35,13 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
 from callforge.generator.errors import InputError, UnsupportedSchemaError
+from callforge.generator.limits import (
+    MAX_ENUM_VALUES,
+    MAX_MIN_ITEMS,
+    MAX_MIN_LENGTH,
+    MAX_PROPERTIES,
+    PATTERN_SECONDS,
+)
 
 ROOT_PATH = "parameters"
 # A recursive $ref is expanded at most this many times along one branch; deeper
@@ -80,6 +90,7 @@ def check_parameters_schema(schema: Any, *, tool: str, source: str | None = None
             source=source,
             tool=tool,
         )
+    check_schema_sizes(schema, tool=tool, source=source)
     cls = validator_for(schema, default=Draft202012Validator)
     try:
         cls.check_schema(dict(schema))
@@ -118,6 +129,59 @@ def check_output_schema(schema: Any, *, tool: str, source: str | None = None) ->
         ) from None
 
 
+class SlowPattern(Exception):
+    """A tool's ``pattern`` took over ``PATTERN_SECONDS`` on one value: it backtracks."""
+
+    def __init__(self, pattern: str, length: int) -> None:
+        super().__init__(
+            f"pattern {pattern!r} took over {PATTERN_SECONDS:g}s to match a {length:,}-character "
+            "value (a nested repetition that backtracks?); simplify the pattern"
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def bounded_search(pattern: str) -> Callable[[str], bool]:
+    """``re.search(pattern, text) is not None``, stopped after ``PATTERN_SECONDS``.
+
+    Patterns come from tool files, which callforge does not trust: Python's ``re``
+    cannot be interrupted, so ``regex`` (the same syntax) runs them, with its
+    timeout. Raises ``SlowPattern`` when time runs out.
+    """
+    compiled = regex.compile(pattern)
+
+    def search(text: str) -> bool:
+        try:
+            return compiled.search(text, timeout=PATTERN_SECONDS) is not None
+        except TimeoutError:
+            raise SlowPattern(pattern, len(text)) from None
+
+    return search
+
+
+def _bounded_pattern_keyword(
+    validator: Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """jsonschema's ``pattern`` keyword, through ``bounded_search``: too slow is invalid."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = bounded_search(pattern)(instance)
+    except SlowPattern as slow:
+        yield ValidationError(str(slow))
+        return
+    if not found:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _bounded_class(cls: type[Validator]) -> type[Validator]:
+    """``cls`` with its ``pattern`` keyword bounded in time."""
+    return jsonschema_validators.extend(cls, {"pattern": _bounded_pattern_keyword})  # type: ignore[no-any-return]
+
+
+_BOUNDED_2020 = _bounded_class(Draft202012Validator)
+
+
 def compiled_validator(schema: Mapping[str, Any], *, openapi: bool = True) -> Validator:
     """A jsonschema validator with format checking, compiled once per distinct schema.
 
@@ -142,7 +206,7 @@ def _compiled(schema: Mapping[str, Any], openapi: bool) -> tuple[Validator, Chec
     compiled = _validators.get(key)
     if compiled is None:
         document = to_json_schema(schema) if openapi else schema
-        cls = validator_for(document, default=Draft202012Validator)
+        cls = _bounded_class(validator_for(document, default=Draft202012Validator))
         validator = cls(document, format_checker=FORMAT_CHECKER)
         compiled = (validator, fast_check(validator, root=document))
         _validators[key] = compiled
@@ -468,6 +532,65 @@ _MERGE_RULES: dict[str, Callable[[SchemaDocument, Any, Any, str], Any]] = {
 }
 
 
+_SIZE_LIMITS = (
+    ("enum", MAX_ENUM_VALUES, "values"),
+    ("properties", MAX_PROPERTIES, "properties"),
+    ("required", MAX_PROPERTIES, "required names"),
+)
+_MINIMUM_LIMITS = (
+    ("minLength", MAX_MIN_LENGTH),
+    ("minItems", MAX_MIN_ITEMS),
+    ("minProperties", MAX_MIN_ITEMS),
+)
+
+
+def check_schema_sizes(schema: Any, *, tool: str, source: str | None = None) -> None:
+    """Refuse a schema over ``generator.limits``' sizes, naming the JSON path.
+
+    Seeding's cost grows with an enum's length and with the values a minimum
+    demands; above these limits a tool is refused, not seeded for minutes.
+    """
+    stack: list[tuple[Any, str]] = [(schema, ROOT_PATH)]
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        for keyword, limit, what in _SIZE_LIMITS:
+            value = node.get(keyword)
+            if isinstance(value, Sized) and len(value) > limit:
+                raise UnsupportedSchemaError(
+                    f"{keyword} has {len(value):,} {what}; the limit is {limit:,}",
+                    path=path,
+                    tool=tool,
+                    source=source,
+                )
+        for keyword, limit in _MINIMUM_LIMITS:
+            minimum = node.get(keyword)
+            if isinstance(minimum, int | float) and minimum > limit:
+                raise UnsupportedSchemaError(
+                    f"{keyword} is {minimum:,}; the limit is {limit:,}",
+                    path=path,
+                    tool=tool,
+                    source=source,
+                )
+        stack.extend(_located_subschemas(node, path))
+
+
+def _located_subschemas(schema: Mapping[str, Any], path: str) -> list[tuple[Any, str]]:
+    """The direct subschemas of ``schema`` with their dotted paths."""
+    found: list[tuple[Any, str]] = []
+    for key in SCHEMA_MAPS:
+        if isinstance(schema.get(key), Mapping):
+            found += [(sub, f"{path}.{key}.{name}") for name, sub in schema[key].items()]
+    for key in (*SCHEMA_LISTS, *SCHEMA_VALUES):
+        value = schema.get(key)
+        if isinstance(value, list):
+            found += [(sub, f"{path}.{key}.{index}") for index, sub in enumerate(value)]
+        elif value is not None:
+            found.append((value, f"{path}.{key}"))
+    return found
+
+
 def iter_subschemas(schema: Any) -> Iterator[Mapping[str, Any]]:
     """Every schema object in a document, the root first, ``$defs`` included."""
     if not isinstance(schema, Mapping):
@@ -530,12 +653,13 @@ def fast_check(validator: Validator, *, root: Any) -> Check | None:
     ``root`` is the document the validator's ``$ref``s resolve in: its own schema,
     or the root it was ``evolve``d from.
     """
-    if type(validator) is not Draft202012Validator:
+    if type(validator) not in (_BOUNDED_2020, Draft202012Validator):
         return None
     try:
         if _moves_scope(root, top=True) or _moves_scope(validator.schema, top=True):
             return None
-        return _CheckCompiler(root, validator.format_checker).node(validator.schema)
+        checker = validator.format_checker  # type: ignore[attr-defined]
+        return _CheckCompiler(root, checker).node(validator.schema)
     except Exception:  # anything unusual: jsonschema keeps deciding, as before
         return None
 
@@ -750,8 +874,15 @@ def _length(kind: type[Sized], compare: Callable[[int, Any], bool]) -> Callable[
 def _pattern(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
     if not isinstance(value, str):
         raise _Unsupported("pattern")
-    search = re.compile(value).search
-    return lambda instance: not isinstance(instance, str) or search(instance) is not None
+    search = bounded_search(value)
+
+    def check(instance: Any) -> bool:
+        try:
+            return not isinstance(instance, str) or search(instance)
+        except SlowPattern:
+            return False  # jsonschema's message says why
+
+    return check
 
 
 def _unique_items(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:

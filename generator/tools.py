@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callforge.generator.errors import InputError
+from callforge.generator.limits import check_document
 from callforge.generator.schema import (
     check_output_schema,
     check_parameters_schema,
@@ -166,6 +167,7 @@ def parse_tools(data: Any, *, source: str = "<memory>", rename_invalid: bool = F
     With ``rename_invalid`` a name breaking OpenAI's rule is rewritten by
     ``function_name`` and the original kept in ``ToolSpec.original_name``.
     """
+    check_document(data, source=source)  # a Python module's schemas too, not only files
     entries = _tool_entries(data, source)
     if not entries:
         raise InputError("no tools found (the tool list is empty)", source=source)

@@ -10,10 +10,11 @@ leaves either all of an example or none of it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +22,14 @@ from typing import Any
 
 import duckdb
 
-from callforge.generator.errors import StoreError
+from callforge.generator.errors import StoreError, StoreWriteError
 from callforge.generator.teachers.base import NO_USAGE, CacheEntry, Usage
 from callforge.generator.tools import OUTPUT_SCHEMA_KEY, ToolSet, ToolSpec, parse_tools
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+"""Warnings a command shows on stderr (``cli.py`` formats them as ``warning: ...``)."""
 
 Cell = tuple[str, str]
 """A (tool name, category) pair: the unit generation fills and export stratifies by."""
@@ -74,6 +78,20 @@ class StoredExample:
     tool_hashes: list[str]
     scenario: dict[str, Any]
     stale: bool
+    failure_kind: str | None = None
+    teacher: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedExample:
+    """What the train/eval split knows of an example: its cell, group and called tools."""
+
+    example_id: str
+    tool_name: str
+    category: str
+    group_id: str
+    """Its group's id; its own id when it is in no group."""
+    tools_called: tuple[str, ...]
 
 
 _EXAMPLE_COLUMNS = [
@@ -191,11 +209,37 @@ def _cache_rows(entries: Iterable[CacheEntry], now: datetime) -> list[list[Any]]
     return list(rows.values())
 
 
+_REPLACE_ANSWER = "ON CONFLICT (key) DO UPDATE SET " + ", ".join(
+    f"{name} = excluded.{name}" for name, _ in _CACHE_COLUMNS if name != "key"
+)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+_DUCKDB_MAGIC = b"DUCK"
+"""DuckDB's file format marker, at bytes 8-12 of every database file."""
+_FAULTS = (
+    duckdb.IOException,
+    duckdb.TransactionException,
+    duckdb.FatalException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.PermissionException,
+)
+"""DuckDB errors that come from the file or the disk, not from callforge's SQL."""
+_RUNS_OF_THIS_PROCESS: set[str] = set()
+"""Runs begun here: any other run still ``running`` when a store opens was killed."""
+
+
+def _damaged(detail: str) -> bool:
+    return "Corrupt database file" in detail or "not a valid DuckDB database" in detail
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
 
 
 class StoreResponseCache:
@@ -223,13 +267,47 @@ class Store:
         self.path = Path(path)
         if must_exist and not self.path.exists():
             raise StoreError(f"{self.path}: no such store; run 'callforge generate' first")
+        self._check_is_store()
         self._db = self._connect()
         self._appenders: dict[str, duckdb.Appender] = {}
         self._reader: duckdb.DuckDBPyConnection | None = None
         self._stored_cache_keys: set[str] | None = None
-        self.migrate()
+        self.broken = False
+        """A write failed: DuckDB may refuse every later statement, so none is tried."""
         self.journal = CacheJournal(self.path)
-        self._replay_journal()
+        try:
+            self.migrate()
+            self._mark_killed_runs()
+            self._replay_journal()
+        except _FAULTS as exc:
+            self._close_quietly()
+            raise self.fault(exc) from exc
+        except duckdb.Error as exc:
+            self._close_quietly()
+            if _damaged(str(exc)):
+                raise self.fault(exc) from exc
+            raise
+
+    def _check_is_store(self) -> None:
+        """Refuse an existing file that is not a DuckDB database (JSON, CSV, a typo'd path).
+
+        DuckDB would open some such files as an empty in-memory database: a run
+        would then report what it accepted and keep none of it.
+        """
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder; --db takes a DuckDB file")
+        try:
+            with self.path.open("rb") as file:
+                header = file.read(12)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read the store: {exc.strerror}") from exc
+        if header and header[8:12] != _DUCKDB_MAGIC:
+            raise StoreError(
+                f"{self.path}: exists and is not a callforge store (a DuckDB file); "
+                "give --db a new file name or an existing store"
+            )
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -239,6 +317,8 @@ class Store:
         try:
             return duckdb.connect(str(self.path))
         except duckdb.IOException as exc:
+            if _damaged(str(exc)):
+                raise self.fault(exc) from exc
             holder = _LOCK_HOLDER.search(str(exc))
             if holder:
                 raise StoreError(
@@ -247,19 +327,61 @@ class Store:
                 ) from exc
             raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
         except duckdb.Error as exc:
+            if _damaged(str(exc)):
+                raise self.fault(exc) from exc
             raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
+
+    def fault(self, exc: duckdb.Error) -> StoreError:
+        """The one-line error for a DuckDB failure of the file or the disk."""
+        detail = _first_line(str(exc))
+        if _damaged(detail):
+            return StoreError(
+                f"{self.path}: the store is damaged past repair ({detail}); "
+                "restore it from a copy or start a new one with another --db"
+            )
+        self.broken = True
+        return StoreWriteError(
+            f"{self.path}: cannot write to the store ({detail}); what was committed before is kept",
+            detail=detail,
+        )
 
     def close(self) -> None:
         self.journal.seal()  # what it holds was not committed: the next open stores it
         self._appenders.clear()
-        if self._reader is not None:
-            self._reader.close()
-        self._db.close()
+        if self.broken:
+            self._close_quietly()
+            return
+        try:
+            if self._reader is not None:
+                self._reader.close()
+            self._db.close()  # a checkpoint: the first write of a clean close
+        except _FAULTS as exc:
+            self._close_quietly()
+            raise self.fault(exc) from exc
+
+    def _close_quietly(self) -> None:
+        """Let go of a connection that failed: the WAL keeps what was committed."""
+        for connection in (self._reader, self._db):
+            if connection is not None:
+                with suppress(duckdb.Error):
+                    connection.close()
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> None:
+        """Close; a file or disk failure inside the block becomes one line naming the file."""
+        if isinstance(exc, _FAULTS) or (isinstance(exc, duckdb.Error) and _damaged(str(exc))):
+            self.broken = True
+            self.close()
+            raise self.fault(exc) from exc
+        if exc is not None:
+            self.broken = self.broken or isinstance(exc, StoreWriteError)
+            with suppress(StoreError):  # the error already on its way says more
+                self.close()
+            return
         self.close()
 
     @contextmanager
@@ -297,8 +419,20 @@ class Store:
 
     # -- runs ---------------------------------------------------------------
 
+    def _mark_killed_runs(self) -> None:
+        """Runs left ``running`` by a process that died (kill -9, power loss) were interrupted.
+
+        This process holds DuckDB's write lock, so no other process is running one.
+        """
+        self._db.execute(
+            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' "
+            "AND NOT list_contains(?, run_id)",
+            [sorted(_RUNS_OF_THIS_PROCESS)],
+        )
+
     def begin_run(self, command: str, config: Mapping[str, Any]) -> str:
         run_id = uuid.uuid4().hex[:12]
+        _RUNS_OF_THIS_PROCESS.add(run_id)
         self._db.execute(
             "INSERT INTO runs (run_id, command, started_at, finished_at, status, config) "
             "VALUES (?, ?, ?, NULL, 'running', ?)",
@@ -459,7 +593,29 @@ class Store:
         rejections: Iterable[RejectionRow],
         cache_entries: Iterable[CacheEntry] = (),
     ) -> None:
-        """Commit whole examples, rejections and teacher responses together, or nothing."""
+        """Commit whole examples, rejections and teacher responses together, or nothing.
+
+        A failed write (disk full, permissions) is a ``StoreWriteError``, and so is
+        every later one: what was committed before stays.
+        """
+        if self.broken:
+            raise StoreWriteError(
+                f"{self.path}: cannot write to the store (an earlier write failed); "
+                "what was committed before is kept",
+                detail="an earlier write failed",
+            )
+        try:
+            self._write_batch(run_id, examples, rejections, cache_entries)
+        except _FAULTS as exc:
+            raise self.fault(exc) from exc
+
+    def _write_batch(
+        self,
+        run_id: str,
+        examples: Iterable[ExampleRow],
+        rejections: Iterable[RejectionRow],
+        cache_entries: Iterable[CacheEntry],
+    ) -> None:
         now = _now()
         example_rows: list[list[Any]] = [
             [
@@ -544,17 +700,29 @@ class Store:
             self._append("rejections", _REJECTION_COLUMNS, rejection_rows)
             if fresh_cache:
                 self._append("teacher_cache", _CACHE_COLUMNS, cache_rows)
-            else:
-                _insert_rows(
-                    db, "teacher_cache", _CACHE_COLUMNS, cache_rows, "ON CONFLICT DO NOTHING"
-                )
+            else:  # a key stored before: its cached answer did not validate, this replaces it
+                _insert_rows(db, "teacher_cache", _CACHE_COLUMNS, cache_rows, _REPLACE_ANSWER)
 
     def _replay_journal(self) -> None:
         """Store the answers a killed run journaled but never committed, then drop them."""
         segments = self.journal.leftovers()
         if not segments:
             return
-        entries = [entry for segment in segments for entry in CacheJournal.read(segment)]
+        entries: list[CacheEntry] = []
+        skipped = 0
+        for segment in segments:
+            kept, dropped = CacheJournal.read(segment)
+            entries += kept
+            skipped += dropped
+        if skipped:
+            log.warning(
+                "%s: skipped %d journal line%s that did not parse or fit the response cache "
+                "(%d stored)",
+                self.path,
+                skipped,
+                "s"[: skipped != 1],
+                len(entries),
+            )
         with self.transaction() as db:
             _insert_rows(
                 db,
@@ -702,6 +870,198 @@ class Store:
             "SELECT stage, count(*) FROM rejections GROUP BY stage ORDER BY 2 DESC, 1"
         ).fetchall()
         return dict(rows)
+
+    # -- export: split keys, groups, streaming ------------------------------
+
+    @contextmanager
+    def memory_bound(self, limit: str = "256MB") -> Iterator[None]:
+        """Cap DuckDB's memory for a pass over the whole store: a sort or join beyond
+        the cap spills to ``<db>.tmp`` instead of growing the process with the store
+        (export sorts a million conversations by their seeded order)."""
+        row = self._db.execute(
+            "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar')"
+        ).fetchone()
+        memory, progress = row if row else ("", False)
+        self._db.execute(f"SET memory_limit = '{limit}'")
+        self._db.execute("SET enable_progress_bar = false")  # callforge reports progress
+        self._db.execute("SET preserve_insertion_order = false")  # every read here orders
+        try:
+            yield
+        finally:
+            self._db.execute(f"SET memory_limit = '{memory}'")
+            self._db.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+            self._db.execute("RESET preserve_insertion_order")
+
+    def examples_to_key(self, batch_size: int = 2_000) -> Iterator[list[tuple[str, str, str]]]:
+        """(example_id, user_request, scenario JSON) of examples not keyed for splits yet."""
+        cursor = self._db.cursor()
+        cursor.execute(
+            """
+            SELECT example_id, user_request, scenario FROM examples
+            WHERE example_id NOT IN (SELECT example_id FROM request_signatures)
+            """  # in no order: each example is keyed on its own
+        )
+        try:
+            while rows := cursor.fetchmany(batch_size):
+                yield rows
+        finally:
+            cursor.close()
+
+    def add_split_keys(
+        self,
+        signatures: list[tuple[str, list[int]]],
+        calls: list[tuple[str, str, str]],
+    ) -> None:
+        """Store request signatures and (example_id, tool, call key) rows in one transaction."""
+        with self.transaction() as db:
+            if signatures:
+                db.execute(
+                    "INSERT INTO request_signatures SELECT unnest(?), unnest(?::UINTEGER[][])",
+                    [[i for i, _ in signatures], [s for _, s in signatures]],
+                )
+            if calls:
+                db.execute(
+                    "INSERT INTO example_calls SELECT unnest(?), unnest(?), unnest(?)",
+                    [[c[0] for c in calls], [c[1] for c in calls], [c[2] for c in calls]],
+                )
+
+    def signature_buckets(self, bands: int, rows: int) -> Iterator[list[tuple[str, list[int]]]]:
+        """LSH: per band of ``rows`` signature values, the examples that share it (2 or more).
+
+        Bands are grouped by their hash (a collision only adds a candidate, which the
+        caller's similarity check turns away), and members come back as rows sorted by
+        bucket, not as lists: a sort spills to disk under ``memory_bound``, a list
+        aggregate over a million examples does not."""
+        for band in range(bands):
+            start, stop = band * rows + 1, (band + 1) * rows
+            cursor = self._db.cursor()
+            cursor.execute(
+                f"""
+                WITH band AS (
+                    SELECT hash(signature[{start}:{stop}]) AS bucket, example_id
+                    FROM request_signatures
+                ),
+                shared AS (SELECT bucket FROM band GROUP BY bucket HAVING count(*) > 1)
+                SELECT band.bucket, band.example_id, s.signature
+                FROM band JOIN shared USING (bucket)
+                    JOIN request_signatures s USING (example_id)
+                ORDER BY band.bucket, band.example_id
+                """
+            )
+            try:
+                members: list[tuple[str, list[int]]] = []
+                current = None
+                while chunk := cursor.fetchmany(2_000):
+                    for bucket, example_id, signature in chunk:
+                        if bucket != current and members:
+                            yield members
+                            members = []
+                        current = bucket
+                        members.append((example_id, signature))
+                if members:
+                    yield members
+            finally:
+                cursor.close()
+
+    def shared_calls(self) -> Iterator[list[str]]:
+        """The examples making the same call (tool and canonical arguments), 2 or more."""
+        cursor = self._db.cursor()
+        cursor.execute(
+            """
+            SELECT list(DISTINCT example_id) FROM example_calls
+            GROUP BY call_key HAVING count(DISTINCT example_id) > 1
+            """
+        )
+        try:
+            while chunk := cursor.fetchmany(1_000):
+                for (ids,) in chunk:
+                    yield sorted(ids)
+        finally:
+            cursor.close()
+
+    def replace_groups(self, members: list[str], groups: list[str]) -> None:
+        """Record each example's split group (examples in no group are their own)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM example_groups")
+            if members:
+                db.execute(
+                    "INSERT INTO example_groups SELECT unnest(?), unnest(?)", [members, groups]
+                )
+
+    def export_index(self, *, include_stale: bool = False) -> list[IndexedExample]:
+        """What the split needs of every example, without its conversation."""
+        rows = self._db.execute(
+            f"""
+            SELECT e.example_id, e.tool_name, e.category, g.group_id,
+                   coalesce((SELECT list(DISTINCT c.tool_name ORDER BY c.tool_name)
+                             FROM example_calls c WHERE c.example_id = e.example_id), []),
+                   {self._STALE} AS stale
+            FROM examples e LEFT JOIN example_groups g USING (example_id)
+            ORDER BY e.example_id
+            """
+        ).fetchall()
+        names: dict[str, str] = {}  # one string per tool and category name, not one per row
+        return [
+            IndexedExample(
+                example_id,
+                names.setdefault(tool, tool),
+                names.setdefault(category, category),
+                example_id if group is None else group,
+                tuple(names.setdefault(name, name) for name in tools),
+            )
+            for example_id, tool, category, group, tools, stale in rows
+            if include_stale or not stale
+        ]
+
+    def stream_examples(self, order: list[str], batch_size: int = 1_000) -> Iterator[StoredExample]:
+        """The examples ``order`` names, in that order, read a batch at a time."""
+        cursor = self._db.cursor()
+        try:
+            cursor.execute(
+                "CREATE OR REPLACE TEMP TABLE export_order (example_id VARCHAR, pos BIGINT)"
+            )
+            cursor.execute(
+                "INSERT INTO export_order SELECT unnest(?), unnest(range(?))", [order, len(order)]
+            )
+            cursor.execute(
+                f"""
+                SELECT e.example_id, e.tool_name, e.category, e.tool_hashes, e.scenario,
+                       {self._STALE} AS stale, e.failure_kind, e.teacher
+                FROM export_order o JOIN examples e USING (example_id) ORDER BY o.pos
+                """
+            )
+            while rows := cursor.fetchmany(batch_size):
+                for example_id, tool, category, hashes, scenario, stale, kind, teacher in rows:
+                    yield StoredExample(
+                        example_id,
+                        tool,
+                        category,
+                        list(hashes),
+                        json.loads(scenario),
+                        stale,
+                        failure_kind=kind,
+                        teacher=teacher,
+                    )
+        finally:
+            cursor.execute("DROP TABLE IF EXISTS export_order")
+            cursor.close()
+
+    def provenance(self) -> dict[str, Any]:
+        """Teachers and generate runs behind the stored examples (never keys or URLs)."""
+        teachers = self._db.execute(
+            "SELECT teacher, count(*) FROM examples GROUP BY teacher ORDER BY teacher"
+        ).fetchall()
+        runs = self._db.execute(
+            """
+            SELECT run_id, config FROM runs
+            WHERE command = 'generate' AND run_id IN (SELECT DISTINCT run_id FROM examples)
+            ORDER BY started_at, run_id
+            """
+        ).fetchall()
+        return {
+            "teachers": dict(teachers),
+            "runs": [(run_id, json.loads(config)) for run_id, config in runs],
+        }
 
     def table_counts(self) -> dict[str, int]:
         """Row counts of every data table: lets tests prove a failed command changed nothing."""

@@ -95,14 +95,43 @@ class CacheJournal:
         )
 
     @staticmethod
-    def read(segment: Path) -> list[CacheEntry]:
-        """The entries of a segment; a line cut short by the kill is skipped."""
-        entries = []
+    def read(segment: Path) -> tuple[list[CacheEntry], int]:
+        """The entries of a segment, and how many lines were skipped.
+
+        A journal is data left on disk, not trusted: a line cut short by the kill,
+        or one that does not parse or fit the cache's types (a string for a token
+        count, a response that is no JSON object), is skipped, not stored.
+        """
+        entries, skipped = [], 0
         for line in segment.read_bytes().splitlines():
-            try:
-                record = json.loads(line)
-                key, teacher, response = record["key"], record["teacher"], record["response"]
-                entries.append(CacheEntry(key, teacher, response, Usage(*record["usage"])))
-            except (ValueError, KeyError, TypeError):
-                continue
-        return entries
+            entry = _entry(line)
+            if entry is None:
+                skipped += 1
+            else:
+                entries.append(entry)
+        return entries, skipped
+
+
+_INTEGER_MAX = 2**31 - 1
+"""``requests`` is an INTEGER column; token counts are BIGINT, far above any real count."""
+
+
+def _entry(line: bytes) -> CacheEntry | None:
+    """One journal line as a cache entry, or None when it does not parse or fit."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    key, teacher, response, usage = (record.get(name) for name in _FIELDS)
+    if not (isinstance(key, str) and isinstance(teacher, str) and isinstance(response, dict)):
+        return None
+    if not isinstance(usage, list) or len(usage) != 3:
+        return None
+    if not all(type(n) is int and 0 <= n <= _INTEGER_MAX for n in usage):
+        return None
+    return CacheEntry(key, teacher, response, Usage(*usage))
+
+
+_FIELDS = ("key", "teacher", "response", "usage")

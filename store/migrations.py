@@ -123,3 +123,39 @@ def m002_teacher_cache_and_usage(db: duckdb.DuckDBPyConnection) -> None:
 def m003_tool_output_schemas(db: duckdb.DuckDBPyConnection) -> None:
     """A tool's declared result schema, kept apart from the definition trainers see."""
     db.execute("ALTER TABLE tools ADD COLUMN output_schema VARCHAR")
+
+
+@migration
+def m004_split_groups(db: duckdb.DuckDBPyConnection) -> None:
+    """Export: what keeps related examples on one side of the train/eval split.
+
+    ``request_signatures`` holds each example's MinHash signature of its request
+    (made once, so a new export signs only new examples); ``example_calls`` the
+    canonical key of every call it makes successfully; ``example_groups`` the
+    groups the last export joined them into (shared call or near-duplicate request).
+    """
+    db.execute(
+        """
+        CREATE TABLE request_signatures (
+            example_id VARCHAR PRIMARY KEY,
+            signature UINTEGER[] NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE example_calls (
+            example_id VARCHAR NOT NULL,
+            tool_name VARCHAR NOT NULL,
+            call_key VARCHAR NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE example_groups (
+            example_id VARCHAR PRIMARY KEY,
+            group_id VARCHAR NOT NULL
+        )
+        """
+    )

@@ -71,7 +71,7 @@ import rstr
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 HOST = "127.0.0.1"
@@ -99,7 +99,8 @@ class ServerBehaviour:
     latency_s: float = 0.0
     latency_jitter_s: float = 0.0
     rate_429: float = 0.0
-    retry_after: str = "0.05"
+    retry_after: str | None = "0.05"
+    """The 429's ``Retry-After`` header as sent (any text, for hostile values); None: none."""
     rate_500: float = 0.0
     rate_timeout: float = 0.0
     timeout_sleep_s: float = 5.0
@@ -108,6 +109,8 @@ class ServerBehaviour:
     rate_not_completion: float = 0.0
     """HTTP 200 whose body is JSON but no chat completion, as some proxies answer."""
     refuse_all: bool = False
+    chunked_replies: bool = False
+    """Send answers chunked, without a Content-Length (as a streaming proxy would)."""
     api_key: str | None = None
     seed: int = 0
     log_requests: bool = True
@@ -146,6 +149,14 @@ class CompletionRequest:
 
 
 Responder = Callable[[CompletionRequest], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class AssistantReply:
+    """A responder's whole assistant message (``content`` and/or ``tool_calls``), sent as
+    it is: how a test plays a model under evaluation, which chooses its own calls."""
+
+    message: dict[str, Any]
 
 
 # ------------------------------------------------------------- where the schema is
@@ -529,12 +540,17 @@ def completion_body(
     Prompt tokens are estimated from the raw request size (messages plus the
     tool or response-format schema, which a real model also bills).
     """
-    if outcome == "invalid":
-        reply = violate_schema(reply, schema)
-    text = reply_text(request, reply, schema)
-    if outcome == "malformed":
-        text = malform(text)
-    message, finish_reason = reply_message(request, text, schema)
+    if isinstance(reply, AssistantReply):  # a model under evaluation: its own message
+        message = {"role": "assistant", "content": None, "refusal": None, **reply.message}
+        finish_reason = "tool_calls" if message.get("tool_calls") else "stop"
+        text = json.dumps(reply.message)
+    else:
+        if outcome == "invalid":
+            reply = violate_schema(reply, schema)
+        text = reply_text(request, reply, schema)
+        if outcome == "malformed":
+            text = malform(text)
+        message, finish_reason = reply_message(request, text, schema)
     prompt_tokens, completion_tokens = max(1, prompt_chars // 4), estimate_tokens(text)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -730,7 +746,12 @@ class ChatCompletionsApp:
         """The responder's reply as a chat completion (in the answering thread)."""
         schema = extract_target_schema(body)
         reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
-        return JSONResponse(completion_body(body, reply, outcome, schema, prompt_chars))
+        completion = completion_body(body, reply, outcome, schema, prompt_chars)
+        if self.behaviour.chunked_replies:
+            text = json.dumps(completion).encode()
+            parts = [text[i : i + 2**16] for i in range(0, len(text), 2**16)]
+            return StreamingResponse(iter(parts), media_type="application/json")
+        return JSONResponse(completion)
 
     @staticmethod
     async def read_body(request: Request) -> dict[str, Any] | None:
@@ -767,7 +788,7 @@ class ChatCompletionsApp:
             f"Rate limit reached for requests. Please try again in {retry_after}s.",
             "requests",
             "rate_limit_exceeded",
-            headers={"retry-after": retry_after},
+            headers=None if retry_after is None else {"retry-after": retry_after},
         )
 
     async def wait(self, outcome: str, request: Request, arrived: float) -> None:

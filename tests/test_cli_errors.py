@@ -127,7 +127,10 @@ def test_not_a_duckdb_file(tmp_path: Path) -> None:
     bogus = _write(tmp_path / "bogus.duckdb", "this is not a database")
     result = run_cli("stats", "--db", bogus)
     assert result.returncode == 2
-    assert result.stderr.strip().startswith(f"error: {bogus}: cannot open as a DuckDB file")
+    assert result.stderr.strip() == (
+        f"error: {bogus}: exists and is not a callforge store (a DuckDB file); "
+        "give --db a new file name or an existing store"
+    )
     assert bogus.read_text() == "this is not a database"
 
 

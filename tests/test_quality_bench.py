@@ -136,6 +136,16 @@ def test_faker_sentences_and_word_lists_are_random_words() -> None:
     assert len(flagged) >= 45
 
 
+def test_a_long_run_of_filler_in_written_text_is_random() -> None:
+    context = ["schedule", "meeting", "title"]
+    assert is_random_words("Account review begin clear more go trial even know day edge", context)
+    assert not is_random_words("Account review with the finance team", context)
+    # Hyphenated compounds and contractions are never Faker's.
+    assert not is_random_words("Budget check-in", context)
+    assert not is_random_words("I'll call back", context)
+    assert is_random_words("Budget check in", context)
+
+
 def test_a_filler_word_about_the_tool_is_not_random() -> None:
     assert is_random_words("window", ["search", "flights"])
     assert not is_random_words("meetings", ["schedule", "meeting"])
@@ -448,9 +458,11 @@ def test_grounding_paraphrases_are_well_formed() -> None:
     assert {c["kind"] for c in cases} == {"natural", "wrong"}
     assert len({c["id"] for c in cases}) == len(cases)
     for case in cases:
-        assert set(case) <= {"id", "kind", "value", "text", "today", "note"}
+        assert set(case) <= {"id", "kind", "value", "options", "text", "today", "note"}
         if "today" in case:
             date.fromisoformat(case["today"])
+        if "options" in case:
+            assert case["value"] in case["options"]
 
 
 def test_grounding_figures_run_the_cases_through_grounding() -> None:
@@ -531,29 +543,22 @@ def test_bench_scores_an_export_folder(tmp_path: Path) -> None:
     assert "reversed start/end argument pairs" in text.stdout and "FAIL" in text.stdout
 
 
-class _GroundingWithToday:
-    """A grounding that needs a today for "tomorrow": checks the runner hands it on."""
+def test_the_case_runner_passes_today_and_an_options_rivals() -> None:
+    from callforge.generator.grounding import GroundingText
 
-    def __init__(self, texts: list[str], today: date | None = None) -> None:
-        self.text, self.today = " ".join(texts), today
-
-    def contains(self, value: Any) -> bool:
-        if self.today is not None and "tomorrow" in self.text:
-            return str(value) == date.fromordinal(self.today.toordinal() + 1).isoformat()
-        return str(value) in self.text
-
-
-def test_the_case_runner_passes_today_where_grounding_takes_it() -> None:
-    assert bench_quality._today_keyword(_GroundingWithToday) == "init"
-    verdict = bench_quality._verdict(
-        _GroundingWithToday, "book it for tomorrow", "2026-03-05", date(2026, 3, 4), "init"
-    )
-    assert verdict is True
+    tomorrow = {"value": "2026-03-05", "text": "book it for tomorrow", "today": "2026-03-04"}
+    assert bench_quality.grounding_verdict(GroundingText, tomorrow) is True
     assert (
-        bench_quality._verdict(
-            _GroundingWithToday, "book it for tomorrow", "2026-03-05", None, "init"
+        bench_quality.grounding_verdict(GroundingText, {**tomorrow, "today": "2026-03-05"}) is False
+    )
+    cabin = {"value": "economy", "text": "premium economy seats"}
+    options = ["economy", "premium_economy", "business"]
+    assert bench_quality.grounding_verdict(GroundingText, {**cabin, "options": options}) is False
+    assert (
+        bench_quality.grounding_verdict(
+            GroundingText, {**cabin, "value": "premium_economy", "options": options}
         )
-        is False
+        is True
     )
 
 
@@ -607,3 +612,12 @@ def test_an_action_tools_new_id_answers_but_a_lookups_id_does_not() -> None:
     assert answer_uses_result(booked) is True
     assert answer_uses_result(echoed_only) is False
     assert answer_uses_result(looked_up) is False
+
+
+def test_a_metadata_sidecar_gives_each_line_its_category(tmp_path: Path) -> None:
+    two_calls = conversation("x", [("get_customer", {}, {}), ("send_email", {}, {})])
+    (tmp_path / "train.jsonl").write_text(json.dumps(two_calls) + "\n" + json.dumps(two_calls))
+    meta = [{"category": "single", "tool": "get_customer"}, {"tool": "send_email"}]
+    (tmp_path / "train.meta.jsonl").write_text("\n".join(json.dumps(m) for m in meta) + "\n")
+    examples = bench_quality.read_export(tmp_path)
+    assert [e.category for e in examples] == ["single", "multi_step"]  # the second is read off

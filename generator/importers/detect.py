@@ -21,6 +21,7 @@ schema and rewrites names that break OpenAI's rule (keeping the original).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,8 +33,23 @@ from callforge.generator.errors import InputError
 from callforge.generator.importers.dialect import dialect_functions, uses_dialect
 from callforge.generator.importers.mcp import mcp_functions, tool_entries
 from callforge.generator.importers.openapi import openapi_functions
-from callforge.generator.importers.python import looks_like_python, python_functions
+from callforge.generator.importers.python import (
+    looks_like_python,
+    no_such_module,
+    python_functions,
+    shaped_like_module,
+)
 from callforge.generator.importers.selection import describe_patterns, selected
+from callforge.generator.limits import (
+    MAX_INTEGER_DIGITS,
+    MAX_TOOL_FILE_BYTES,
+    MAX_VALUES,
+    check_document,
+    float_literal,
+    integer_literal,
+    no_constant,
+    too_deep,
+)
 from callforge.generator.tools import ToolSet, function_name, parse_tools
 
 FORMATS = ("openai", "mcp", "openapi", "python", "bfcl")
@@ -59,6 +75,8 @@ def load_tool_file(
     if format == "python" or (format is None and looks_like_python(source)):
         functions = python_functions(source, source=source)
     else:
+        if format is None and shaped_like_module(source) and not Path(path).exists():
+            raise no_such_module(source, source)  # found neither way; nothing was imported
         data = read_document(Path(path), source)
         chosen = format or detect_format(data, source=source)
         if chosen == "openapi":
@@ -88,28 +106,58 @@ def detect_format(data: Any, *, source: str = "<memory>") -> str:
 
 
 def read_document(path: Path, source: str) -> Any:
-    """The parsed content of a JSON, JSON Lines or YAML file."""
+    """The parsed content of a JSON, JSON Lines or YAML file, within ``generator.limits``."""
+    data = _parse(_read_text(path, source), path.suffix.lower(), source)
+    check_document(data, source=source)
+    return data
+
+
+def _read_text(path: Path, source: str) -> str:
+    """The file's text, read up to ``MAX_TOOL_FILE_BYTES`` (``/dev/zero`` ends there)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_TOOL_FILE_BYTES + 1)
     except OSError as error:
         raise InputError(
             f"cannot read tool file: {error.strerror or error}", source=source
         ) from error
+    if len(raw) > MAX_TOOL_FILE_BYTES:
+        raise InputError(
+            f"cannot read tool file: larger than {MAX_TOOL_FILE_BYTES // 2**20} MiB (the limit)",
+            source=source,
+        )
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("cannot read tool file: it is not UTF-8 text", source=source) from None
-    suffix = path.suffix.lower()
+
+
+def _parse(text: str, suffix: str, source: str) -> Any:
     if suffix in (".yaml", ".yml"):
         return _yaml(text, source)
     if suffix == ".jsonl":
         return _json_lines(text, source)
     try:
-        return json.loads(text)
+        return _json(text, source)
     except json.JSONDecodeError as error:
         json_error = InputError(
             f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})",
             source=source,
         )
         return _fallback(text, suffix, source, json_error)
+
+
+def _json(text: str, source: str) -> Any:
+    """``json.loads`` within the limits: no NaN, no infinity, no 5,000-digit integers."""
+    try:
+        return json.loads(
+            text,
+            parse_int=functools.partial(integer_literal, source=source),
+            parse_float=functools.partial(float_literal, source=source),
+            parse_constant=functools.partial(no_constant, source=source),
+        )
+    except RecursionError:
+        raise too_deep(source) from None
 
 
 def _fallback(text: str, suffix: str, source: str, json_error: InputError) -> Any:
@@ -136,7 +184,7 @@ def _json_lines(text: str, source: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            entries.append(json.loads(line))
+            entries.append(_json(line, source))
         except json.JSONDecodeError as error:
             raise InputError(
                 f"line {number} is not valid JSON (column {error.colno}: {error.msg})",
@@ -146,7 +194,17 @@ def _json_lines(text: str, source: str) -> list[Any]:
 
 
 class _JsonYamlLoader(yaml.SafeLoader):
-    """YAML read as JSON would be: dates stay strings, keys become strings."""
+    """YAML read as JSON would be: dates stay strings, keys become strings; within limits.
+
+    Aliases are counted in full before anything is built: a "billion laughs"
+    document of a few hundred bytes is refused in microseconds.
+    """
+
+    source = "<yaml>"
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expanded_size(node, self.source)
+        return super().construct_document(node)
 
 
 _JsonYamlLoader.yaml_implicit_resolvers = {
@@ -155,14 +213,66 @@ _JsonYamlLoader.yaml_implicit_resolvers = {
 }
 
 
+def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    digits = str(node.value).lstrip("+-").replace("_", "")
+    if len(digits) > MAX_INTEGER_DIGITS + 2:  # room for a 0x / 0o prefix
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer has more than {MAX_INTEGER_DIGITS} digits", node.start_mark
+        )
+    return loader.construct_yaml_int(node)
+
+
+_JsonYamlLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
+
+def _check_expanded_size(root: yaml.Node, source: str) -> None:
+    """Refuse a node graph that expands past ``MAX_VALUES`` values or refers to itself."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = _children(node)
+        if not children_done:
+            if id(node) in sizes:
+                if sizes[id(node)] < 0:
+                    raise InputError("not valid YAML (an alias refers to itself)", source=source)
+                continue
+            sizes[id(node)] = -1  # in progress: meeting it again below is a cycle
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+            continue
+        size = 1 + sum(sizes[id(child)] for child in children)
+        if size > MAX_VALUES:
+            raise InputError(
+                f"holds more than {MAX_VALUES:,} values (YAML aliases counted in full; the limit)",
+                source=source,
+            )
+        sizes[id(node)] = size
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def _yaml(text: str, source: str) -> Any:
+    loader = _JsonYamlLoader(text)  # a SafeLoader: no arbitrary objects
+    loader.source = source
     try:
-        data = yaml.load(text, Loader=_JsonYamlLoader)  # a SafeLoader: no arbitrary objects
+        data = loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise InputError(f"not valid YAML ({where}{problem})", source=source) from None
+    except RecursionError:
+        raise too_deep(source) from None
+    finally:
+        loader.dispose()
+    check_document(data, source=source)  # before _string_keys copies it
     return _string_keys(data)
 
 

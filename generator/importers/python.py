@@ -19,13 +19,18 @@ function's return annotation (a TypedDict, dataclass, Pydantic model, ``list[...
 or plain type) becomes its declared result schema; ``None`` and ``Any`` declare
 nothing.
 
-Importing a module runs its code, as ``python -c "import module"`` would.
+Importing a module runs its code, as ``python -c "import module"`` would, so a
+module is imported only when the spec names one unambiguously: a ``.py`` path,
+``--format python``, or a dotted name that resolves to a module file before
+anything runs. A missing data file's name (``tools.jsn``, ``schema.yaml.orig``)
+never imports ``tools.py`` or a ``schema/`` package on the way to "no such file".
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
 import os
@@ -52,19 +57,75 @@ _DATA_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml")
 def looks_like_python(spec: str) -> bool:
     """Whether a ``--tools`` value names Python code rather than a data file.
 
-    A ``.py`` file, ``something:object``, or a dotted module name that is not an
-    existing file and does not end like a data file (``tools.json``).
+    A ``.py`` file, ``something:object``, or a dotted name that is not an
+    existing file, does not end like a data file (``tools.json``) and resolves to
+    a module without running any code (``tools.jsn`` does not, even beside a
+    ``tools.py``: ``tools`` is no package with a ``jsn`` in it).
     """
     module, _, attribute = split_spec(spec)
     if module.endswith(".py"):
         return True
+    if Path(spec).exists():
+        return False
     if attribute:
-        return not Path(spec).exists()
-    return (
-        not Path(spec).exists()
-        and bool(_DOTTED.match(spec))
-        and not spec.lower().endswith(_DATA_SUFFIXES)
-    )
+        return True
+    return shaped_like_module(spec) and module_location(spec) is not None
+
+
+def shaped_like_module(spec: str) -> bool:
+    """A dotted name (``pkg.tools``) that does not end like a data file (``tools.json``)."""
+    return bool(_DOTTED.match(spec)) and not spec.lower().endswith(_DATA_SUFFIXES)
+
+
+def module_location(name: str) -> str | None:
+    """Where the module ``name`` (dotted) would be imported from, found without importing.
+
+    The current folder comes first, as for ``python -m``. The top-level name is
+    looked up by Python's finders (which import nothing); below it, the package's
+    folders are searched for ``part.py``, ``part/`` or an extension module, so no
+    ``__init__.py`` runs just to find out that a name is not a module.
+    """
+    top, *rest = name.split(".")
+    with _current_folder_first():
+        try:
+            found = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            return None
+    if found is None:
+        return None
+    location: str | None = found.origin or top
+    # A namespace package's folder list recomputes through sys.modules: take it as found.
+    locations = found.submodule_search_locations
+    folders = list(getattr(locations, "_path", locations) or [])
+    for part in rest:
+        location, folders = _submodule(folders, part)
+        if location is None:
+            return None
+    return location
+
+
+def _submodule(folders: list[str], part: str) -> tuple[str | None, list[str]]:
+    """``part`` in a package's folders: (its file or folder, its own folders if a package)."""
+    suffixes = importlib.machinery.all_suffixes()
+    for folder in map(Path, folders):
+        package = folder / part
+        if package.is_dir():
+            return str(package), [str(package)]
+        for suffix in suffixes:
+            if (folder / f"{part}{suffix}").is_file():
+                return str(folder / f"{part}{suffix}"), []
+    return None, []
+
+
+class _current_folder_first:
+    """``sys.path`` with the current folder first, for the duration of a lookup or import."""
+
+    def __enter__(self) -> None:
+        self.folder = os.getcwd()
+        sys.path.insert(0, self.folder)
+
+    def __exit__(self, *exc_info: object) -> None:
+        sys.path.remove(self.folder)
 
 
 def split_spec(spec: str) -> tuple[str, str, str]:
@@ -213,21 +274,21 @@ def _import(module_spec: str, source: str) -> ModuleType:
         return _import_file(path, source)
     if not _DOTTED.match(module_spec):
         raise InputError(f"'{module_spec}' is not a Python file or module name", source=source)
-    cwd = os.getcwd()
-    sys.path.insert(0, cwd)
-    try:
-        return importlib.import_module(module_spec)
-    except ModuleNotFoundError as error:
-        if error.name and module_spec.startswith(error.name):
-            raise InputError(
-                f"no such file, and no module '{error.name}' importable from the current directory",
-                source=source,
-            ) from None
-        raise _import_error(error, source) from None
-    except Exception as error:
-        raise _import_error(error, source) from None
-    finally:
-        sys.path.remove(cwd)
+    if module_location(module_spec) is None:
+        raise no_such_module(module_spec, source)
+    with _current_folder_first():
+        try:
+            return importlib.import_module(module_spec)
+        except Exception as error:
+            raise _import_error(error, source) from None
+
+
+def no_such_module(name: str, source: str) -> InputError:
+    """The error for a spec that is neither a file nor a module (nothing was imported)."""
+    return InputError(
+        f"no such file, and no module '{name}' importable from the current directory",
+        source=source,
+    )
 
 
 def _import_file(path: Path, source: str) -> ModuleType:

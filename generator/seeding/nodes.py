@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import string
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,6 +18,8 @@ from callforge.generator.errors import UnsupportedSchemaError
 from callforge.generator.schema import (
     FORMAT_CHECKER,
     Check,
+    SlowPattern,
+    bounded_search,
 )
 from callforge.generator.seeding.free_text import shortened
 from callforge.generator.seeding.randomness import Draw
@@ -163,7 +164,7 @@ class Text:
 
     provider: Make | None
     format_maker: Make | None
-    pattern: re.Pattern[str] | None
+    pattern: str | None
     min_length: int
     max_length: int | None
     format: str | None
@@ -183,7 +184,7 @@ class Text:
                     if cut and self._fits(cut):
                         return cut
         for attempt in range(6 if self.pattern else 0):
-            value = draw.xeger(self.pattern.pattern)  # type: ignore[union-attr]
+            value = draw.xeger(self.pattern)  # type: ignore[arg-type]
             if self._fits(value) and (attempt > 3 or _speakable(value)):
                 return value
         for _ in range(2):
@@ -201,9 +202,17 @@ class Text:
             return False
         if self.max_length is not None and len(value) > self.max_length:
             return False
-        if self.pattern is not None and not self.pattern.search(value):
+        if self.pattern is not None and not self._matches(value):
             return False
         return self.format is None or FORMAT_CHECKER.conforms(value, self.format)
+
+    def _matches(self, value: str) -> bool:
+        try:
+            return bounded_search(self.pattern)(value)  # type: ignore[arg-type]
+        except SlowPattern as slow:
+            raise UnsupportedSchemaError(
+                str(slow), path=self.path, tool=self.tool or None
+            ) from None
 
 
 def _speakable(text: str) -> bool:

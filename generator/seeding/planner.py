@@ -209,7 +209,10 @@ class _Planner:
                 raise self.error(f"const {s['const']!r} breaks the schema's other keywords", path)
             return Const(s["const"])
         if "enum" in s:
-            choices = tuple(v for v in s["enum"] if self._accepts(s, v))
+            # Each value is in the enum; checked against the other keywords only, so the
+            # check is linear in the enum's length (with it, each check scans the enum).
+            others = self.validator.evolve(schema={k: v for k, v in s.items() if k != "enum"})
+            choices = tuple(v for v in s["enum"] if others.is_valid(v))
             if not choices:
                 raise self.error("no enum value satisfies the schema's other keywords", path)
             return Enum(choices)
@@ -265,11 +268,11 @@ class _Planner:
             free_text=free_text,
         )
 
-    def _pattern(self, s: Mapping[str, Any], path: str) -> re.Pattern[str] | None:
+    def _pattern(self, s: Mapping[str, Any], path: str) -> str | None:
         if "pattern" not in s:
             return None
         try:
-            return re.compile(s["pattern"])
+            return re.compile(s["pattern"]).pattern
         except re.error as error:
             message = f"pattern {s['pattern']!r} is not a usable regex: {error}"
             raise self.error(message, path) from None

@@ -221,14 +221,23 @@ def _out_of_bounds(name: str, s: Mapping[str, Any], current: Any) -> list[Bad]:
     return out
 
 
+_LARGEST_OVERSHOOT = 1_000
+"""Too long a string or array is a mistake made only below this bound: a call 10,000,000
+characters long is no mistake a model makes, and building it would take minutes."""
+
+
 def _out_of_shape(name: str, s: Mapping[str, Any], current: Any, draw: Draw) -> list[Bad]:
     """Too long, too short, off-pattern strings and too short or long arrays."""
     out: list[Bad] = []
     text = current if isinstance(current, str) else draw.faker.word()
-    if "maxLength" in s:
-        longer = text
-        while len(longer) <= s["maxLength"]:
-            longer = f"{longer} {draw.faker.word()}".strip()
+    if isinstance(s.get("maxLength"), int) and s["maxLength"] <= _LARGEST_OVERSHOOT:
+        words = [text] if text else []
+        length = len(text)
+        while length <= s["maxLength"]:  # linear: the words are joined once
+            word = draw.faker.word()
+            length += len(word) + bool(words)
+            words.append(word)
+        longer = " ".join(words)
         out.append(
             (longer, f"'{name}' must be at most {s['maxLength']} characters, got {_show(longer)}")
         )
@@ -247,7 +256,7 @@ def _out_of_shape(name: str, s: Mapping[str, Any], current: Any, draw: Draw) -> 
     if s.get("minItems", 0) > 0:
         fewer = items[: s["minItems"] - 1]
         out.append((fewer, f"'{name}' must have at least {s['minItems']} items, got {len(fewer)}"))
-    if "maxItems" in s and items:
+    if "maxItems" in s and items and s["maxItems"] <= _LARGEST_OVERSHOOT:
         more = (items * (s["maxItems"] + 1))[: s["maxItems"] + 1]
         out.append((more, f"'{name}' must have at most {s['maxItems']} items, got {len(more)}"))
     return out

@@ -40,6 +40,7 @@ import dataclasses
 import email.utils
 import hashlib
 import json
+import math
 import random
 import time
 import urllib.parse
@@ -59,8 +60,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from callforge.generator import __version__
-from callforge.generator.config import redact
+from callforge.generator.config import check_base_url, redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
+from callforge.generator.limits import MAX_REASK_BYTES, MAX_REPLY_BYTES
 from callforge.generator.scenarios.base import ScenarioPlan
 from callforge.generator.teachers.base import (
     NO_USAGE,
@@ -93,6 +95,8 @@ MODES = {
     "md_json": Mode.MD_JSON,
 }
 _BAD_REQUESTS_BEFORE_GIVING_UP = 5
+MAX_RETRY_AFTER_S = 60.0
+"""The longest a server's ``Retry-After`` makes a request wait (and never past give-up)."""
 _USER_PROMPT = "\x00callforge:user-prompt\x00"
 """Stands in for each request's prompt while instructor shapes the request once."""
 _Answer = TypeVar("_Answer", TeacherDraft, JudgeVerdict)
@@ -117,6 +121,28 @@ class _Refused(Exception):
         self.status = status
         self.headers = headers
         self.body = body
+
+
+class _TooLarge(Exception):
+    """A reply above ``MAX_REPLY_BYTES``: dropped unread beyond the limit."""
+
+    def __init__(self, size: str) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
+    """The body, read only while it stays within ``MAX_REPLY_BYTES``."""
+    declared = response.content_length
+    if declared is not None and declared > MAX_REPLY_BYTES:  # not one byte is read
+        raise _TooLarge(f"{declared:,} bytes declared")
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(2**16):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _TooLarge(f"over {MAX_REPLY_BYTES:,} bytes sent")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,8 @@ class OpenAITeacher:
         name: str | None = None  # the [teacher] table's own name; already chosen
 
     def __init__(self, **options: Any) -> None:
+        if isinstance(options.get("base_url"), str):
+            check_base_url(options["base_url"])  # before pydantic, whose errors echo values
         self.options = self.Options(**options)
         self.model = self.options.model or ""
         self.base_url = (self.options.base_url or OPENAI_BASE_URL).rstrip("/")
@@ -273,9 +301,13 @@ class OpenAITeacher:
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
-            self.stats.cache_hits += 1
-            cached = TeacherDraft.model_validate(hit.response)
-            return TeacherReply(cached.to_draft(), cached=True, plan=_written(cached, request))
+            valid = _still_valid(hit, request)
+            if valid is not None:
+                self.stats.cache_hits += 1
+                cached, plan = valid
+                return TeacherReply(cached.to_draft(), cached=True, validated=True, plan=plan)
+            # A cached answer that no longer validates (a journal line gone bad, a
+            # validator grown stricter) is a miss: asked again, the answer replaces it.
         draft, spent = await self._converse(request, body, payload, TeacherDraft)
         entry = CacheEntry(key, self.id, draft.model_dump(mode="json"), spent)
         if cache is not None:
@@ -287,6 +319,25 @@ class OpenAITeacher:
             validated=True,
             plan=_written(draft, request),
         )
+
+    async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
+        """One chat completion of ``body`` as it is (no response model): cached, paced,
+        limited and retried like the drafts. ``callforge evaluate`` asks a model with it."""
+        body = {"model": self.model, **body}
+        payload = _dumps(body)
+        key = self.cache_key(payload)
+        cache = self.options.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.stats.cache_hits += 1
+            completion = _completion(_dumps(hit.response))
+            if completion is not None:
+                return completion, NO_USAGE, hit
+        completion, spent, _ = await self._complete(payload, Usage())
+        entry = CacheEntry(key, self.id, completion.model_dump(mode="json"), spent)
+        if cache is not None:
+            cache.keep(entry)
+        return completion, spent, entry
 
     async def propose_links(self, tools: ToolSet) -> LinkProposal:
         """Ask once which result fields of ``tools`` feed which parameters (``links.j2``).
@@ -305,9 +356,14 @@ class OpenAITeacher:
         cache = self.options.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
-            self.stats.cache_hits += 1
-            return LinkProposal(ProposedLinks.model_validate(hit.response).links, cached=True)
-        completion, spent = await self._complete(payload, Usage())
+            try:
+                links = ProposedLinks.model_validate(hit.response).links
+            except ValidationError:
+                pass  # a cached answer gone bad is a miss; the fresh one replaces it
+            else:
+                self.stats.cache_hits += 1
+                return LinkProposal(links, cached=True)
+        completion, spent, _size = await self._complete(payload, Usage())
         try:
             proposed = self._handlers.response_parser(
                 response=completion, response_model=ProposedLinks
@@ -382,8 +438,8 @@ class OpenAITeacher:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
         problem, stage = "no answer", "teacher"
-        for _ask in range(self.options.validation_retries + 1):
-            completion, usage = await self._complete(payload, spent)
+        for ask in range(self.options.validation_retries + 1):
+            completion, usage, size = await self._complete(payload, spent)
             spent += usage
             try:
                 with checking_against(request.plan, request.tools, request.dataflow):
@@ -393,6 +449,15 @@ class OpenAITeacher:
                 return answer, spent
             except _DOES_NOT_FIT as exc:
                 problem, stage = _why(exc), rejected_stage(exc, "teacher")
+                if size > MAX_REASK_BYTES and ask < self.options.validation_retries:
+                    raise TeacherFailure(  # a re-ask would send the whole answer back
+                        self._clean(
+                            f"output did not fit ({problem}), and the answer ({size:,} bytes) "
+                            f"is too long to send back in a re-ask (limit {MAX_REASK_BYTES:,})"
+                        ),
+                        spent,
+                        stage,
+                    ) from None
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
                     response=completion,
@@ -411,8 +476,11 @@ class OpenAITeacher:
             stage,
         )
 
-    async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage]:
-        """One chat completion, retried on transport failures; raises ``TeacherFailure``."""
+    async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage, int]:
+        """One chat completion (and its size in bytes), retried on transport failures.
+
+        Raises ``TeacherFailure`` when no usable reply comes.
+        """
         requests = 1
         try:
             reply = await self._post(payload)
@@ -433,7 +501,7 @@ class OpenAITeacher:
         )
         total, count = self._completion_tokens_seen
         self._completion_tokens_seen = (total + tokens.completion_tokens, count + 1)
-        return completion, tokens
+        return completion, tokens, len(reply)
 
     async def _retry(self, payload: bytes, first: _Transient, spent: Usage) -> tuple[bytes, int]:
         """After a transient failure: back off and try again (tenacity); (reply, requests)."""
@@ -473,9 +541,14 @@ class OpenAITeacher:
         self.stats.requests += 1
         started = time.monotonic()
         try:
-            reply = await self._call("POST", "/chat/completions", data=payload)
+            reply = await self._call("POST", "/chat/completions", data=payload, limit=True)
         except _Refused as refused:
             raise self._refusal(refused) from None
+        except _TooLarge as large:
+            raise TeacherFailure(
+                f"the reply is larger than {MAX_REPLY_BYTES:,} bytes ({large.size}); "
+                "not read further"
+            ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
                 raise self._transient(f"timed out after {self.options.timeout:g}s") from None
@@ -490,15 +563,26 @@ class OpenAITeacher:
         return reply
 
     async def _call(
-        self, method: str, path: str, data: bytes | None = None, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        data: bytes | None = None,
+        timeout: float | None = None,
+        limit: bool = False,
     ) -> bytes:
+        """One HTTP request; with ``limit``, a reply above ``MAX_REPLY_BYTES`` is not read."""
         assert self._session is not None, "start() first"
         options: dict[str, Any] = {"data": data}
         if timeout is not None:  # None would mean no timeout at all, not the session's
             options["timeout"] = aiohttp.ClientTimeout(total=timeout)
         url = self.base_url + path + self._query
         async with self._session.request(method, url, **options) as response:
-            body = await response.read()
+            length = response.content_length
+            plain = "Content-Encoding" not in response.headers  # a gzip body grows on reading
+            if not limit or (plain and length is not None and length <= MAX_REPLY_BYTES):
+                body = await response.read()
+            else:
+                body = await _read_bounded(response)
             if response.status >= 400:
                 raise _Refused(response.status, response.headers, body)
             return body
@@ -557,12 +641,20 @@ class OpenAITeacher:
         # tenacity counts from the first retry; the request before it failed too
         return self._backoff_after(exc, state.attempt_number + 1)
 
-    @staticmethod
-    def _backoff_after(exc: BaseException | None, failures: int) -> float:
-        """Seconds to wait after ``failures`` failed tries: Retry-After, else exponential."""
+    def _backoff_after(self, exc: BaseException | None, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed tries: Retry-After, else exponential.
+
+        A server's Retry-After is capped at ``MAX_RETRY_AFTER_S``, and no wait
+        outlives the give-up time: the next try lands by then, and if it fails
+        too the run stops (``_transient``) instead of waiting on.
+        """
         if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return min(exc.retry_after, 120.0) + random.uniform(0, 0.1 + exc.retry_after / 10)
-        return min(20.0, 0.25 * 2 ** (failures - 1)) + random.uniform(0, 0.5)
+            asked = min(exc.retry_after, MAX_RETRY_AFTER_S)
+            wait = asked + random.uniform(0, 0.1 + asked / 10)
+        else:
+            wait = min(20.0, 0.25 * 2 ** (failures - 1)) + random.uniform(0, 0.5)
+        left = self._last_success + self.options.give_up_after - time.monotonic()
+        return max(0.0, min(wait, left + 0.01))
 
     def _token_estimate(self, payload: bytes) -> int:
         if not self._budget.limited:
@@ -572,6 +664,18 @@ class OpenAITeacher:
 
     def _clean(self, text: str) -> str:
         return redact(text, self.options.api_key)
+
+
+def _still_valid(
+    hit: CacheEntry, request: TeacherRequest
+) -> tuple[TeacherDraft, ScenarioPlan | None] | None:
+    """The cached draft and its written plan, checked as a fresh answer is; None if it fails."""
+    try:
+        with checking_against(request.plan, request.tools, request.dataflow):
+            draft = TeacherDraft.model_validate(hit.response)
+        return draft, _written(draft, request)
+    except (ValidationError, ValueError, TypeError):
+        return None
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
@@ -622,20 +726,35 @@ def _describe(exc: BaseException) -> str:
 
 
 def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if (millis := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    Hostile or broken values (``inf``, ``nan``, ``soon``, a date in the year 9999)
+    read as no hint; the caller caps what is left.
+    """
+    if (millis := _seconds(headers.get("retry-after-ms"))) is not None:
+        return millis / 1000
     value = headers.get("retry-after")
     if value is None:
         return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite, non-negative number of seconds, or None."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _first_line(text: str) -> str:
