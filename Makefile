@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo
 
-.PHONY: demo test lint bench clean install-check
+.PHONY: demo test lint bench clean install-check chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ demo: $(BIN)/.installed
 	$(BIN)/callforge export --db $(DEMO)/callforge.duckdb --out $(DEMO)/data --eval-fraction 0.1 --seed 7
 	@echo "dataset: $(DEMO)/data/train.jsonl $(DEMO)/data/eval.jsonl $(DEMO)/data/manifest.json"
 
-test: $(BIN)/.installed lint
+test: $(BIN)/.installed lint chromium
 	$(BIN)/pytest -q
+
+# The HTML report is tested in Debian's headless Chromium: installed here when missing
+# (as root, as CI runs), so `make test` needs nothing else on a fresh Debian machine.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the report test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make test needs chromium (Debian: sudo apt-get install chromium)"; exit 1; fi; }
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -30,6 +39,11 @@ lint: $(BIN)/.installed
 	@# mypy reads the checkout as the installed package: callforge -> this folder
 	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/callforge
 	MYPYPATH=build/typecheck $(BIN)/mypy -p callforge.generator -p callforge.store -m callforge.cli
+	@# import-linter reads the package's own folders under its import name (pyproject.toml)
+	@mkdir -p build/layers/callforge && touch build/layers/callforge/__init__.py && \
+	for part in cli.py generator store templates; do \
+		ln -sfn ../../../$$part build/layers/callforge/$$part; done
+	cd build/layers && PYTHONPATH=. ../../$(BIN)/lint-imports --no-cache ../../pyproject.toml
 
 # A user's install: a plain (non-editable) pip install of this folder into a throwaway
 # venv, then generate and export from another folder, with no checkout beside it.

@@ -1,56 +1,78 @@
 """callforge command line: a thin layer over the ``generator`` library.
 
 Each command parses its options, calls one library function and prints. Errors a
-user can act on (``CallforgeError``) become one line on stderr and exit code 2.
+user can act on (``CallforgeError``) and bad command-line usage become one line
+on stderr and exit code 2.
+
+Start-up stays light: a command imports what it uses when it runs (the library,
+DuckDB, Rich), so ``--help`` and ``stats`` do not pay for Faker, jsonschema,
+instructor and the teachers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import rich.markup
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typer.core import TyperGroup
 
-from callforge.generator.config import load_config, prices, teacher_settings
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import ClickException  # type: ignore[assignment]
+
 from callforge.generator.errors import CallforgeError, InputError, RunIncompleteError
-from callforge.generator.execution.safety import check_side_effects, planned_calls
-from callforge.generator.execution.setup import ExecuteOptions, execution_for, server_tool_set
-from callforge.generator.export import ExportConfig, export_dataset
-from callforge.generator.exporters import FormatOptions, format_names
-from callforge.generator.pipeline import (
-    DEFAULT_MIX,
-    GenerateConfig,
-    RunSummary,
-    first_plans,
-    generate,
-    parse_mix,
-)
-from callforge.generator.pipeline import Progress as RunProgress
-from callforge.generator.splits import parse_holdout
-from callforge.generator.stats import collect_stats
-from callforge.generator.teachers import get_teacher
-from callforge.generator.tools import load_tools, stored_definition
-from callforge.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from callforge.generator.pipeline import Progress as RunProgress
+    from callforge.generator.pipeline import RunSummary
+    from callforge.generator.spend import SpendLimit
+
+
+class _OneLineErrors(TyperGroup):
+    """Bad usage (a missing option, ``--per-tool abc``) is one line and exit 2, as promised."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, *rest: Any, **options: Any
+    ) -> Any:
+        if not options.get("standalone_mode", True):
+            return super().main(args, *rest, **options)
+        try:
+            code = super().main(args, *rest, **{**options, "standalone_mode": False})
+        except ClickException as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # bare ``callforge``: the help
+                error.show()
+            else:
+                typer.echo(f"error: {visible(error.format_message())}", err=True)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Manufacture verified tool-calling fine-tuning data from your tool schemas.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
+
+
+def _stderr() -> Console:
+    """A console on stderr, made per use: it reads the terminal's width (COLUMNS) when made."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -92,7 +114,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file.", envvar="CALLFORGE_DB")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed: same seed, same output.")]
 DEFAULT_DB = Path("callforge.duckdb")
-DEFAULT_MIX_TEXT = ",".join(f"{name}={weight:g}" for name, weight in DEFAULT_MIX.items())
+DEFAULT_MIX_TEXT = "single=2,error_recovery=1,multi_step=1"  # pipeline.DEFAULT_MIX; a test checks
 
 
 def user_errors(command: F) -> F:
@@ -132,11 +154,21 @@ def visible(text: str) -> str:
 
 def shown(text: str) -> str:
     """``visible`` text for a Rich console: ``[/bold]`` in a description is text, not markup."""
-    return rich.markup.escape(visible(text))
+    from rich.markup import escape
+
+    return escape(visible(text))
 
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Settings file (default ./callforge.toml).")
+]
+
+
+PriceInOption = Annotated[
+    float | None, typer.Option("--price-in", help="Price per million prompt tokens.")
+]
+PriceOutOption = Annotated[
+    float | None, typer.Option("--price-out", help="Price per million completion tokens.")
 ]
 
 
@@ -152,14 +184,14 @@ def generate_command(
     tool_format: FormatOption = None,
     include: IncludeOption = None,
     exclude: ExcludeOption = None,
-    per_tool: Annotated[int, typer.Option("--per-tool", min=1, help="Examples per tool.")] = 50,
+    per_tool: Annotated[int, typer.Option("--per-tool", help="Examples per tool.")] = 50,
     mix: Annotated[
         str, typer.Option("--mix", help="Category weights, e.g. single=2,error_recovery=1.")
     ] = DEFAULT_MIX_TEXT,
     seed: SeedOption = 0,
     locale: Annotated[str, typer.Option("--locale", help="Faker locale for values.")] = "en_US",
     optional_rate: Annotated[
-        float, typer.Option("--optional-rate", min=0.0, max=1.0, help="Share of optional args.")
+        float, typer.Option("--optional-rate", help="Share of optional args, 0 to 1.")
     ] = 0.5,
     teacher: Annotated[
         str | None, typer.Option("--teacher", help="offline (default) or openai.")
@@ -179,7 +211,7 @@ def generate_command(
         str | None, typer.Option("--mode", help="tools | json | json_schema | md_json.")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, help="Requests in flight (16).")
+        int | None, typer.Option("--concurrency", help="Requests in flight (16).")
     ] = None,
     rpm: Annotated[float | None, typer.Option("--rpm", help="Requests per minute cap.")] = None,
     tpm: Annotated[float | None, typer.Option("--tpm", help="Tokens per minute cap.")] = None,
@@ -195,6 +227,22 @@ def generate_command(
             "answer fits the results); a failing grade is a rejection.",
         ),
     ] = False,
+    max_requests: Annotated[
+        int | None, typer.Option("--max-requests", help="Stop the run after N requests.")
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="Stop the run before it spends more (needs prices)."),
+    ] = None,
+    price_in: PriceInOption = None,
+    price_out: PriceOutOption = None,
+    pilot: Annotated[
+        int,
+        typer.Option(
+            "--pilot",
+            help="Stop if under 20% of the first N paid attempts are accepted (0: off).",
+        ),
+    ] = 20,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor reuse cached responses.")
     ] = False,
@@ -252,10 +300,76 @@ def generate_command(
 ) -> None:
     """Fill every (tool, category) cell to its target, generating only what is missing.
 
+    A paid run prints its estimated cost first and stops early when its pilot
+    attempts are mostly rejected, or at --max-requests / --max-cost.
+
     Example: callforge generate --tools tools.json --per-tool 50 --seed 7
 
     Example: callforge generate --tools shop.py --execute --allow-side-effects
     """
+    import asyncio
+
+    from callforge.generator.config import (
+        load_config,
+        option_labels,
+        prices,
+        teacher_settings,
+    )
+    from callforge.generator.importers import load_tools
+    from callforge.generator.pipeline import GenerateConfig, generate_into, parse_mix
+    from callforge.generator.teachers import get_teacher
+    from callforge.generator.templating import check_templates
+
+    # Every input is checked before the store is opened: a bad one leaves no file behind.
+    config = GenerateConfig(
+        per_tool=per_tool,
+        mix=parse_mix(mix),
+        seed=seed,
+        locale=locale,
+        optional_rate=optional_rate,
+        propose_links=propose_links,
+        pilot_attempts=pilot,
+    )
+    config.check()
+    check_templates(templates)
+    settings_file = load_config(config_file)
+    price_table = prices({"input": price_in, "output": price_out}, settings_file)
+    flags = {
+        "name": teacher,
+        "model": model,
+        "base_url": base_url,
+        "api_version": api_version,
+        "mode": mode,
+        "concurrency": concurrency,
+        "rpm": rpm,
+        "tpm": tpm,
+        "timeout": timeout,
+        "temperature": temperature,
+        "judge": True if judge else None,
+    }
+    settings = teacher_settings(flags, settings_file)
+    teacher_name = settings.pop("name", None) or "offline"
+    if teacher_name == "offline":
+        spend_flags = {"max_requests": max_requests, "max_cost": max_cost}
+        given = sorted(
+            name
+            for name, value in {**flags, **spend_flags}.items()
+            if value is not None and name != "name"
+        )
+        if given or propose_links:
+            flag = given[0].replace("_", "-") if given else "propose-links"
+            raise InputError(f"--{flag} needs --teacher openai")
+        options: dict[str, Any] = {"templates": templates, "locale": locale}
+    else:
+        limit = _spend_limit(max_requests, max_cost, price_table)
+        options = {**settings, "templates": templates, "spend_limit": limit}
+    from callforge.generator.execution.safety import check_side_effects, planned_calls
+    from callforge.generator.execution.setup import (
+        ExecuteOptions,
+        execution_for,
+        server_tool_set,
+    )
+
     execute_options = ExecuteOptions(
         tools=tools,
         mcp_command=mcp_command,
@@ -266,9 +380,9 @@ def generate_command(
         refresh=refresh_tools,
         timeout_s=tool_timeout,
     )
-    given = [flag for flag, on in _execute_flags(execute_options, dry_run) if on]
-    if given and not execute:
-        raise InputError(f"{given[0]} needs --execute")
+    given_flags = [flag for flag, on in _execute_flags(execute_options, dry_run) if on]
+    if given_flags and not execute:
+        raise InputError(f"{given_flags[0]} needs --execute")
     if tools is None and not execute_options.mcp:
         raise InputError("--tools is required (or --execute with --mcp-command/--mcp-url)")
     if tools is None:
@@ -283,76 +397,81 @@ def generate_command(
         from callforge.generator.dataflow import load_graph, with_graph
 
         tool_set = with_graph(tool_set, load_graph(graph, tool_set))
-    config = GenerateConfig(
-        per_tool=per_tool,
-        mix=parse_mix(mix),
-        seed=seed,
-        locale=locale,
-        optional_rate=optional_rate,
-        propose_links=propose_links,
-    )
-    flags = {
-        "name": teacher,
-        "model": model,
-        "base_url": base_url,
-        "api_version": api_version,
-        "mode": mode,
-        "concurrency": concurrency,
-        "rpm": rpm,
-        "tpm": tpm,
-        "timeout": timeout,
-        "temperature": temperature,
-        "judge": True if judge else None,
-    }
-    settings = teacher_settings(flags, load_config(config_file))
-    teacher_name = settings.pop("name", None) or "offline"
-    if teacher_name == "offline":
-        given = sorted(
-            name for name, value in flags.items() if value is not None and name != "name"
-        )
-        if given or propose_links:
-            flag = given[0].replace("_", "-") if given else "propose-links"
-            raise InputError(f"--{flag} needs --teacher openai")
-        options: dict[str, Any] = {"templates": templates, "locale": locale}
-    else:
-        options = {**settings, "templates": templates}
+    execution = None
     if execute:
         changing = check_side_effects(
             tool_set, allowed=allow_side_effects, marked=execute_options.side_effects
         )
         if changing:
-            console.print(f"--execute will call tools that change things: {', '.join(changing)}")
+            _stderr().print(
+                f"--execute will call tools that change things: {', '.join(changing)}",
+                soft_wrap=True,
+                highlight=False,
+                markup=False,
+            )
         if dry_run:
+            from callforge.generator.pipeline import first_plans
+
             for line in planned_calls(first_plans(tool_set, config)):
                 typer.echo(line)
             return
-    with Store(db) as store:
-        if teacher_name != "offline" and not no_cache:
-            options["cache"] = store.response_cache()
-        teacher_impl = get_teacher(teacher_name, **options)
-        execution = None
-        if execute:
-            execution, _ = execution_for(tool_set, execute_options, store.response_cache())
-        run_config: dict[str, Any] = {
-            "tools": str(tools or mcp_command or mcp_url),
-            "teacher_options": _public(settings),
-        }
-        if execution is not None:
-            run_config["execute"] = execution.executor.teacher_id
-        if graph is not None:
-            run_config["graph"] = str(graph)
-        with _progress_bar() as (progress, on_progress):
+        execution, _ = execution_for(tool_set, execute_options, None)
+    teacher_impl = get_teacher(teacher_name, option_labels(flags, settings_file), **options)
+    run_config: dict[str, Any] = {
+        "tools": str(tools or mcp_command or mcp_url),
+        "teacher_options": _public(settings),
+    }
+    if execution is not None:
+        run_config["execute"] = execution.executor.teacher_id
+    if graph is not None:
+        run_config["graph"] = str(graph)
+    with _progress_bar() as bar:
+        try:
             summary = asyncio.run(
-                generate(store, tool_set, teacher_impl, config, on_progress, run_config, execution)
+                generate_into(
+                    db,
+                    tool_set,
+                    teacher_impl,
+                    config,
+                    on_progress=bar.update,
+                    run_config=run_config,
+                    use_cache=not no_cache,
+                    prices=price_table,
+                    on_estimate=lambda estimate: _stderr().print(
+                        estimate.describe(), soft_wrap=True, highlight=False, markup=False
+                    ),
+                    execution=execution,
+                )
             )
-            progress.stop()
+        except KeyboardInterrupt:
+            bar.stop()
+            _stderr().print(bar.interrupted_message(db), soft_wrap=True, highlight=False)
+            raise typer.Exit(130) from None
+        bar.stop()
     _print_summary(summary)
     shortfall = summary.shortfall()
     if shortfall:
         raise RunIncompleteError(shortfall)
 
 
-def _execute_flags(options: ExecuteOptions, dry_run: bool) -> list[tuple[str, bool]]:
+def _spend_limit(
+    max_requests: int | None, max_cost: float | None, price_table: dict[str, float]
+) -> SpendLimit:
+    from callforge.generator.spend import SpendLimit
+
+    if max_requests is not None and max_requests < 1:
+        raise InputError(f"--max-requests must be at least 1, got {max_requests}")
+    if max_cost is not None:
+        if max_cost <= 0:
+            raise InputError(f"--max-cost must be more than 0, got {max_cost:g}")
+        if not price_table:
+            raise InputError(
+                "--max-cost needs prices: --price-in and --price-out, or [prices] in callforge.toml"
+            )
+    return SpendLimit(max_requests=max_requests, max_cost=max_cost, prices=price_table)
+
+
+def _execute_flags(options: Any, dry_run: bool) -> list[tuple[str, bool]]:
     """The flags that only mean something with --execute, and whether each was given."""
     return [
         ("--mcp-command", bool(options.mcp_command)),
@@ -401,6 +520,11 @@ def tools_import_command(
 
     Example: callforge tools import openapi.yaml --include 'pets*' --out tools.json
     """
+    import json
+
+    from callforge.generator.importers import load_tools
+    from callforge.generator.tools import stored_definition
+
     tool_set = load_tools(
         source, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
     )
@@ -414,6 +538,30 @@ def tools_import_command(
     _print_tools(
         f"{len(tool_set)} tools from {source}",
         [(tool.name, tool.original_name, tool.parameters, tool.description) for tool in tool_set],
+    )
+
+
+@tools_app.command("list")
+@user_errors
+def tools_list_command(db: DbOption = DEFAULT_DB) -> None:
+    """The tool set a store generates for, with each tool's content hash.
+
+    Example: callforge tools list --db demo/callforge.duckdb
+    """
+    from rich.console import Console
+
+    from callforge.store import Store
+
+    with Store(db, must_exist=True) as store:
+        current = store.current_tools()
+    _print_tools(
+        f"{len(current)} tools in {db}",
+        [
+            (name, tool_hash, d["function"]["parameters"], d["function"].get("description", ""))
+            for name, tool_hash, d in current
+        ],
+        second_column="hash",
+        out=Console(),
     )
 
 
@@ -437,7 +585,12 @@ def tools_graph_command(
 
     Example: callforge tools graph --tools tools.json --out graph.json
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     from callforge.generator.dataflow import infer_graph, write_graph
+    from callforge.generator.importers import load_tools
 
     tool_set = load_tools(
         tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
@@ -466,32 +619,15 @@ def tools_graph_command(
         typer.echo(f"wrote {len(graph.edges)} edges to {out}", err=True)
 
 
-@tools_app.command("list")
-@user_errors
-def tools_list_command(db: DbOption = DEFAULT_DB) -> None:
-    """The tool set a store generates for, with each tool's content hash.
-
-    Example: callforge tools list --db demo/callforge.duckdb
-    """
-    with Store(db, must_exist=True) as store:
-        current = store.current_tools()
-    _print_tools(
-        f"{len(current)} tools in {db}",
-        [
-            (name, tool_hash, d["function"]["parameters"], d["function"].get("description", ""))
-            for name, tool_hash, d in current
-        ],
-        second_column="hash",
-        out=Console(),
-    )
-
-
 def _print_tools(
     title: str,
     rows: list[tuple[str, str | None, dict[str, Any], str]],
     second_column: str = "renamed from",
-    out: Console = console,
+    out: Console | None = None,
 ) -> None:
+    from rich.table import Table
+
+    out = out or _stderr()
     table = Table(title=shown(title))
     table.add_column("tool", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=4))
     table.add_column(second_column, no_wrap=True, min_width=12)
@@ -513,37 +649,59 @@ def _print_tools(
 def stats_command(
     db: DbOption = DEFAULT_DB,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-    price_in: Annotated[
-        float | None, typer.Option("--price-in", help="Price per million prompt tokens.")
-    ] = None,
-    price_out: Annotated[
-        float | None, typer.Option("--price-out", help="Price per million completion tokens.")
-    ] = None,
+    price_in: PriceInOption = None,
+    price_out: PriceOutOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """Accepted examples per tool and category against target, rejections, stale, tokens.
+    """Accepted examples per cell against target, acceptance, rejection reasons, spend.
+
+    While a generate runs on the store, shows that run's live progress instead.
 
     Example: callforge stats --json | jq .accepted_total
     """
+    from callforge.generator.config import load_config, prices
+    from callforge.generator.errors import StoreInUseError
+    from callforge.generator.stats import collect_stats
+    from callforge.store import Store
+    from callforge.store.progress import ProgressFile
+
     price_table = prices({"input": price_in, "output": price_out}, load_config(config_file))
-    with Store(db, must_exist=True) as store:
-        stats = collect_stats(store, price_table)
+    try:
+        with Store(db, must_exist=True) as store:
+            stats = collect_stats(store, price_table)
+    except StoreInUseError:
+        live = ProgressFile(db).read()
+        if live is None:
+            raise
+        _print_live(db, live, as_json)
+        return
     if as_json:
+        import json
+
         typer.echo(json.dumps(stats, indent=2))
         return
+    _print_stats(stats)
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     out = Console()
-    table = Table(title=f"callforge store {stats['db']}")
-    for column in ("tool", "category", "accepted", "target", "stale"):
+    table = Table(title=f"callforge store {shown(stats['db'])}")
+    for column in ("tool", "category", "accepted", "target", "stale", "acceptance"):
         table.add_column(column, justify="left" if column in ("tool", "category") else "right")
     for row in stats["cells"]:
         done = row["accepted"] >= row["target"]
         accepted = f"[green]{row['accepted']}[/]" if done else f"[yellow]{row['accepted']}[/]"
+        rate = row["acceptance"]
         table.add_row(
             shown(row["tool"]),
             shown(row["category"]),
             accepted,
             str(row["target"]),
             str(row["stale"]),
+            "-" if rate is None else f"{rate:.0%} of {row['attempts']}",
         )
     out.print(table)
     out.print(
@@ -552,18 +710,137 @@ def stats_command(
     )
     for stage, count in stats["rejections_by_stage"].items():
         out.print(f"  rejected at {shown(stage)}: {count}")
-    for row in stats["rejections_by_reason"][:10]:
-        out.print(f"    {row['count']:>6}  {shown(row['stage'])}: {shown(row['reason'])}")
+    if stats["rejections_by_reason"]:
+        out.print("  reasons, grouped by the validator's stage (values masked):")
+    for row in stats["rejections_by_reason"][:12]:
+        reasked = " (after re-asks)" if row["reasked"] else ""
+        out.print(
+            f"    {row['count']:>6}  {shown(row['stage'])}: {shown(row['reason'])}{reasked}",
+            highlight=False,
+            soft_wrap=True,
+        )
     usage = stats["usage"]
     if usage["requests"]:
-        line = (
-            f"teacher: {usage['requests']} requests, {usage['prompt_tokens']:,} prompt + "
-            f"{usage['completion_tokens']:,} completion tokens, "
-            f"{usage['tokens_per_accepted']} per accepted example"
-        )
-        if "cost" in usage:
-            line += f"; cost {usage['cost']:.4f} ({usage['cost_per_accepted']:.6f} per example)"
-        out.print(line)
+        out.print(_usage_line(usage), highlight=False, soft_wrap=True)
+
+
+def _usage_line(usage: dict[str, Any]) -> str:
+    line = (
+        f"teacher: {usage['requests']} requests, {usage['prompt_tokens']:,} prompt "
+        f"({usage.get('cached_tokens', 0):,} served from the provider's prompt cache) + "
+        f"{usage['completion_tokens']:,} completion tokens"
+    )
+    per = usage["tokens_per_accepted"]
+    line += "; nothing accepted yet" if per is None else f"; {per:,} tokens per accepted example"
+    if "cost" in usage:
+        line += f"; cost {usage['cost']:.4f}"
+        if usage["cost_per_accepted"] is not None:
+            line += f" ({usage['cost_per_accepted']:.6f} per accepted example)"
+    return line
+
+
+def _print_live(db: Path, live: dict[str, Any], as_json: bool) -> None:
+    """A running generate's progress file, shown while its store is locked."""
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"live": True, "db": str(db), **live}, indent=2))
+        return
+    from rich.console import Console
+
+    out = Console()
+    eta = live.get("eta_s")
+    out.print(
+        f"{shown(str(db))} is being written by a running generate (run {live['run_id']}, "
+        f"updated {live['updated_at']}): accepted {live['accepted']} of "
+        f"{live['missing_at_start']} missing, rejected {live['rejected']}, "
+        f"{live['requests']} requests, {live['elapsed_s']:.0f}s elapsed"
+        + (f", about {eta:.0f}s to go" if eta is not None else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for reason, count in live.get("top_reasons", []):
+        out.print(f"    {count:>6}  {shown(reason)}", highlight=False, soft_wrap=True)
+
+
+@app.command("show")
+@user_errors
+def show_command(
+    tool: Annotated[str | None, typer.Option("--tool", help="Only this tool's examples.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="Only this category's examples.")
+    ] = None,
+    rejected: Annotated[
+        bool, typer.Option("--rejected", help="Rejected drafts, with their reasons.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many to show.")] = 3,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Print examples of a cell as readable conversations, or rejected drafts and why.
+
+    Example: callforge show --tool search_flights --category multi_step --rejected
+    """
+    from callforge.generator.transcript import example_text, printable, rejected_text
+    from callforge.store import Store
+
+    if limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    with Store(db, must_exist=True) as store:
+        if rejected:
+            rows = store.rejected_drafts(tool, category, limit)
+            blocks = [
+                (
+                    f"rejected: {row['tool']} / {row['category']} attempt {row['attempt']} "
+                    f"at {row['stage']}: {printable(row['reason'])}",
+                    list(rejected_text(row["payload"])),
+                )
+                for row in rows
+            ]
+        else:
+            examples = store.cell_examples(tool, category, limit)
+            blocks = [
+                (
+                    f"example {e.example_id}: {e.tool_name} / {e.category}"
+                    + (" (stale)" if e.stale else ""),
+                    list(example_text(e.scenario)),
+                )
+                for e in examples
+            ]
+    if not blocks:
+        which = " / ".join(part for part in (tool, category) if part) or "this store"
+        kind = "rejected drafts" if rejected else "examples"
+        raise InputError(f"no {kind} for {which} in {db}")
+    for heading, lines in blocks:
+        typer.echo(f"== {heading}")
+        for line in lines:
+            typer.echo(f"  {line}")
+        typer.echo("")
+
+
+@app.command("report")
+@user_errors
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    price_in: PriceInOption = None,
+    price_out: PriceOutOption = None,
+    config_file: ConfigOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write one self-contained HTML page: coverage heatmap, rejections, spend, diversity,
+    and a browser of examples by cell.
+
+    Example: callforge report --out report.html
+    """
+    from callforge.generator.config import load_config, prices
+    from callforge.generator.report import write_report
+    from callforge.store import Store
+
+    price_table = prices({"input": price_in, "output": price_out}, load_config(config_file))
+    with Store(db, must_exist=True) as store:
+        written = write_report(store, out, price_table)
+    typer.echo(f"wrote {written}")
 
 
 @app.command("export")
@@ -572,7 +849,9 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the split files.")],
     format: Annotated[
         str,
-        typer.Option("--format", help=f"Trainer format: {', '.join(format_names())}."),
+        # The names live in generator.exporters, whose import is slow: listing them here
+        # would cost every command's start-up. An unknown name is answered with the list.
+        typer.Option("--format", help="Trainer format: openai (default), hf, ...; see README."),
     ] = "openai",
     eval_fraction: Annotated[float, typer.Option("--eval-fraction")] = 0.1,
     eval_per_cell: Annotated[
@@ -616,6 +895,11 @@ def export_command(
 
     Example: callforge export --out data/ --format hf --eval-fraction 0.1 --holdout-tools 1
     """
+    from callforge.generator.export import ExportConfig, export_dataset
+    from callforge.generator.exporters import FormatOptions
+    from callforge.generator.splits import parse_holdout
+    from callforge.store import Store
+
     config = ExportConfig(
         eval_fraction=eval_fraction,
         seed=seed,
@@ -679,8 +963,13 @@ def evaluate_command(
 
     Example: callforge evaluate data/eval.jsonl --model my-tuned --base-url http://localhost:8000/v1
     """
+    import json
+
+    from callforge.generator.config import load_config, teacher_settings
     from callforge.generator.evaluate import compare as compare_reports
     from callforge.generator.evaluate import evaluate_file
+    from callforge.generator.teachers import get_teacher
+    from callforge.store import Store
 
     if compare is not None:
         reports = [_read_report(path) for path in compare]
@@ -715,6 +1004,8 @@ def evaluate_command(
 
 
 def _read_report(path: Path) -> dict[str, Any]:
+    import json
+
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -726,6 +1017,8 @@ def _read_report(path: Path) -> dict[str, Any]:
 
 def _report_console() -> Console:
     """Standard output; 120 columns when it is not a terminal (a file, a pipe, CI logs)."""
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 120)
 
 
@@ -734,6 +1027,8 @@ def _percent(value: Any) -> str:
 
 
 def _print_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     out = _report_console()
     table = Table(title=f"evaluate: {report['model']}")
     columns = ("turns", "ast", "exact", "fuzzy", "functional", "invented tools", "invented params")
@@ -764,6 +1059,8 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 def _print_comparison(reports: list[dict[str, Any]], rows: list[tuple[str, list[Any]]]) -> None:
+    from rich.table import Table
+
     table = Table(title="evaluate: side by side")
     table.add_column("metric")
     for report in reports:
@@ -778,38 +1075,71 @@ def _print_comparison(reports: list[dict[str, Any]], rows: list[tuple[str, list[
 
 
 class _progress_bar:
-    """A Rich progress bar fed by the pipeline's progress callback."""
+    """A Rich progress bar fed by the pipeline's progress callback: ETA, top rejection."""
 
-    def __enter__(self) -> tuple[Progress, Callable[[RunProgress], None]]:
+    def __enter__(self) -> _progress_bar:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.progress = Progress(
             TextColumn("generating"),
             BarColumn(),
             MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta {task.fields[eta]}"),
             TextColumn(
                 "rejected {task.fields[rejected]} · in flight {task.fields[in_flight]}"
-                " · {task.fields[rate]}"
+                " · {task.fields[rate]}{task.fields[reason]}",
+                markup=False,
             ),
-            TimeElapsedColumn(),
-            console=console,
+            console=_stderr(),
             transient=False,
         )
-        self.task = self.progress.add_task("generate", total=None, rejected=0, in_flight=0, rate="")
+        self.task = self.progress.add_task(
+            "generate", total=None, rejected=0, in_flight=0, rate="", reason="", eta="-:--:--"
+        )
         self.started = False
+        self.last: RunProgress | None = None
+        return self
 
-        def update(state: RunProgress) -> None:
-            if not self.started:  # only once work begins: a failed setup prints one line
-                self.progress.start()
-                self.started = True
-            self.progress.update(
-                self.task,
-                total=state.missing_total,
-                completed=state.accepted,
-                rejected=state.rejected,
-                in_flight=state.in_flight,
-                rate=f"{state.requests_per_s:.1f} req/s" if state.requests else "",
-            )
+    def update(self, state: RunProgress) -> None:
+        if not self.started:  # only once work begins: a failed setup prints one line
+            self.progress.start()
+            self.started = True
+        self.last = state
+        reason = state.top_reason
+        eta = state.eta_s
+        if eta is None:
+            clock = "-:--:--"
+        else:
+            minutes, seconds = divmod(round(eta), 60)
+            clock = f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
+        self.progress.update(
+            self.task,
+            total=state.missing_total,
+            completed=state.accepted,
+            rejected=state.rejected,
+            in_flight=state.in_flight,
+            rate=f"{state.requests_per_s:.1f} req/s" if state.requests else "",
+            reason=f" · top: {reason[:60]}" if reason else "",
+            eta=clock,
+        )
 
-        return self.progress, update
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def interrupted_message(self, db: Path) -> str:
+        kept = self.last.accepted if self.last else 0
+        return (
+            f"interrupted: the {kept} examples accepted in this run are kept in "
+            f"{shown(str(db))}; run the same command again to resume (it makes only "
+            "what is missing, and re-sends only the requests that were in flight)"
+        )
 
     def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
         if kind is None:
@@ -825,6 +1155,7 @@ class _progress_bar:
 
 
 def _print_summary(summary: RunSummary) -> None:
+    console = _stderr()
     rejected = ", ".join(f"{stage} {n}" for stage, n in summary.rejected.most_common()) or "none"
     console.print(
         f"run {summary.run_id}: accepted {summary.accepted}, rejected {rejected} "
@@ -834,16 +1165,22 @@ def _print_summary(summary: RunSummary) -> None:
     if usage.requests or summary.cached:
         console.print(
             f"teacher: {usage.requests} requests ({summary.retries} retries), "
-            f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens, "
-            f"{summary.cached} drafts from cache"
+            f"{usage.prompt_tokens:,} prompt ({usage.cached_tokens:,} cached) + "
+            f"{usage.completion_tokens:,} completion tokens, {summary.cached} drafts from cache",
+            soft_wrap=True,
         )
+    for group, count in summary.reasons.most_common(3):
+        console.print(f"  rejected {count}x: {shown(str(group))}", highlight=False, soft_wrap=True)
     for (tool, category), reason in summary.skipped.items():
         console.print(f"[yellow]skipped[/] {shown(tool)} / {category}: {shown(reason)}")
+    for (tool, category), reason in summary.given_up.items():
+        console.print(f"[yellow]gave up[/] {shown(tool)} / {category}: {shown(reason)}")
     for (tool, category), missing in summary.unfilled.items():
+        if (tool, category) in summary.given_up or summary.stopped:
+            continue
         console.print(
-            f"[yellow]unfilled[/] {shown(tool)} / {category}: {missing} short after its attempt "
-            "budget; "
-            "see 'callforge stats' for rejection reasons"
+            f"[yellow]unfilled[/] {shown(tool)} / {category}: {missing} short after its "
+            "attempt budget; see 'callforge stats' for rejection reasons"
         )
 
 

@@ -49,9 +49,9 @@ def build_store(path: Path, examples: int, seed: int) -> float:
 
     import duckdb
 
+    from callforge.generator.importers import load_tools
     from callforge.generator.pipeline import GenerateConfig, generate
     from callforge.generator.teachers import get_teacher
-    from callforge.generator.tools import load_tools
     from callforge.store import Store
 
     started = time.perf_counter()

@@ -41,9 +41,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from callforge.generator.export import ExportConfig, export_dataset
+from callforge.generator.importers import load_tools
 from callforge.generator.pipeline import GenerateConfig, RunSummary, generate
 from callforge.generator.teachers import get_teacher
-from callforge.generator.tools import load_tools
 from callforge.generator.validate import check_conversation
 from callforge.store import Store
 

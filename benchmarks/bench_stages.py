@@ -33,11 +33,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from callforge.generator.dedup import dedup_key
+from callforge.generator.importers import load_tools
 from callforge.generator.pipeline import GenerateConfig, Generation, cell_targets
 from callforge.generator.scenarios.base import Scenario, ScenarioPlan
 from callforge.generator.teachers.base import CacheEntry, Usage
 from callforge.generator.teachers.offline import OfflineTeacher
-from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.tools import ToolSet
 from callforge.generator.validate import Rejection, validate_scenario
 from callforge.store import ExampleRow, RejectionRow, Store
 

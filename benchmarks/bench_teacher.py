@@ -111,9 +111,9 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
     import asyncio
     import tempfile
 
+    from callforge.generator.importers import load_tools
     from callforge.generator.pipeline import GenerateConfig, cell_targets, generate
     from callforge.generator.teachers import get_teacher
-    from callforge.generator.tools import load_tools
     from callforge.store import Store
 
     names = [t["function"]["name"] for t in json.loads(TOOLS.read_text())[:TOOL_COUNT]]

@@ -31,13 +31,15 @@ import tomllib
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any
 
 from callforge.generator.errors import InputError
 
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
 CONFIG_FILE = Path("callforge.toml")
+_SOURCE_KEY = "_source"  # where load_config read the file, kept in what it returns
 TEACHER_KEYS = {
     "name",
     "model",
@@ -83,6 +85,7 @@ def load_config(path: Path | None) -> dict[str, Any]:
                 f"(known: {', '.join(sorted(known))})",
                 source=str(path),
             )
+    data[_SOURCE_KEY] = str(path)
     return data
 
 
@@ -107,8 +110,20 @@ def teacher_settings(
     ):
         check_base_url(settings["base_url"])  # the offline teacher never uses it
     if settings.get("api_key") is not None:
+        from pydantic import SecretStr  # only when there is a key: stats never needs it
+
         settings["api_key"] = SecretStr(str(_plain(settings["api_key"])))
     return settings
+
+
+def option_labels(flags: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, str]:
+    """How the user gave each teacher option: ``--timeout``, or the config file's key."""
+    return {
+        name: f"--{name.replace('_', '-')}"
+        if flags.get(name) is not None
+        else f"{config_path_hint(config)}[teacher] {name}"
+        for name in TEACHER_KEYS
+    }
 
 
 def check_base_url(url: str) -> None:
@@ -136,11 +151,28 @@ def prices(flags: Mapping[str, float | None], config: Mapping[str, Any]) -> dict
         "input": flags.get("input") if flags.get("input") is not None else table.get("input"),
         "output": flags.get("output") if flags.get("output") is not None else table.get("output"),
     }
-    return {name: float(value) for name, value in merged.items() if value is not None}
+    chosen: dict[str, float] = {}
+    for name, value in merged.items():
+        if value is None:
+            continue
+        given = f"--price-{'in' if name == 'input' else 'out'}"
+        if flags.get(name) is None:
+            given = f"{config_path_hint(config)}[prices] {name}"
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InputError(f"{given}: a price per million tokens is a number >= 0, got {value!r}")
+        chosen[name] = float(value)
+    return chosen
+
+
+def config_path_hint(config: Mapping[str, Any]) -> str:
+    """Where ``config`` came from, as an error message names it (``callforge.toml: ``)."""
+    source = config.get(_SOURCE_KEY)
+    return f"{source}: " if source else ""
 
 
 def _plain(value: Any) -> Any:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
+    reveal = getattr(value, "get_secret_value", None)  # a SecretStr
+    return reveal() if callable(reveal) else value
 
 
 def redact(text: str, *secrets: SecretStr | str | None) -> str:

@@ -61,6 +61,14 @@ class StoreError(CallforgeError):
     """The DuckDB store cannot be opened, migrated or written."""
 
 
+class StoreInUseError(StoreError):
+    """Another process holds the store's lock (a running ``generate``)."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 class StoreWriteError(StoreError):
     """A write to the store failed (disk full, permissions): the run stops, commits are kept.
 

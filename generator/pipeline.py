@@ -30,19 +30,28 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from faker import Faker
 
 from callforge.generator.dataflow import with_proposed_links
 from callforge.generator.dedup import ExactDeduplicator, dedup_key
 from callforge.generator.errors import InputError, StoreWriteError
+from callforge.generator.rejections import ReasonGroup, reason_group
 from callforge.generator.scenarios import CATEGORIES, get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.seeding import seed_arguments
+from callforge.generator.spend import (
+    EXPECTED_COMPLETION_TOKENS,
+    RunEstimate,
+    SpendLimitReached,
+)
 from callforge.generator.teachers.base import (
     NO_USAGE,
     CacheEntry,
+    ResponseCache,
     Teacher,
     TeacherFailure,
     TeacherRequest,
@@ -52,6 +61,7 @@ from callforge.generator.templating import load_yaml
 from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
 from callforge.generator.validate import DEDUP, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
+from callforge.store.progress import ProgressFile
 
 if TYPE_CHECKING:
     from callforge.generator.execution.stage import Execution
@@ -74,6 +84,32 @@ class GenerateConfig:
     batch_size: int = 64
     """Attempts (examples and rejections) per write; DuckDB costs milliseconds per write."""
     flush_seconds: float = 0.5
+    pilot_attempts: int = 20
+    """The pilot: after this many paid attempts (0: never), a run whose acceptance is
+    under ``pilot_min_acceptance`` stops, naming its top rejection reasons."""
+    pilot_min_acceptance: float = 0.2
+    cell_pilot_attempts: int = 10
+    """A cell none of whose first this-many paid attempts was accepted stops trying."""
+
+    def check(self) -> None:
+        """Raise ``InputError`` for a value no run can use, before anything is made."""
+        if self.per_tool < 1:
+            raise InputError(f"--per-tool must be at least 1, got {self.per_tool}")
+        if not 0 <= self.optional_rate <= 1:
+            raise InputError(f"--optional-rate must be in [0, 1], got {self.optional_rate:g}")
+        if self.pilot_attempts < 0:
+            raise InputError(f"--pilot must be 0 (off) or more, got {self.pilot_attempts}")
+        check_locale(self.locale)
+
+
+def check_locale(locale: str) -> None:
+    """Faker must know ``locale`` (``de_DE``; ``de-DE`` works too)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    if locale.replace("-", "_") not in AVAILABLE_LOCALES:
+        raise InputError(
+            f"--locale: Faker has no locale '{locale}' (for example en_US, de_DE, fr_FR, ja_JP)"
+        )
 
 
 @dataclass
@@ -93,12 +129,33 @@ class RunSummary:
     retries: int = 0
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
     """Rejections by (stage, reason), for saying why a run ended short."""
+    reason_groups: Counter[ReasonGroup] = field(default_factory=Counter)
+    """The same, grouped by stage and reason with values masked (the pilot, the bar)."""
+    stopped: str | None = None
+    """Why the run ended before its cells were full (a spend cap, the pilot)."""
+    given_up: dict[Cell, str] = field(default_factory=dict)
+    """Cells the pilot stopped, with why."""
+    missing_at_start: int = 0
+    requests_sent: int = 0
+    """Every request the teacher sent, those cancelled in flight when the run stopped too."""
+
+    @property
+    def status(self) -> str:
+        if self.stopped:
+            return "stopped"
+        return "incomplete" if self.unfilled else "completed"
 
     def shortfall(self) -> str | None:
         """Why the run ended short of its targets, in one line; None when every cell is full."""
         if not self.unfilled:
             return None
         missing = sum(self.unfilled.values())
+        sent = f"{self.requests_sent} requests sent"
+        if self.stopped:
+            return (
+                f"stopped with {missing} of {self.missing_at_start} examples still missing "
+                f"({sent}): {self.stopped}"
+            )
         cells = len(self.unfilled)
         line = (
             f"the run ended {missing} example{'s'[: missing != 1]} short in {cells} "
@@ -107,6 +164,13 @@ class RunSummary:
         if self.reasons:
             (stage, reason), count = self.reasons.most_common(1)[0]
             line += f"; most common rejection ({count}x): {stage}: {reason[:200]}"
+        if self.given_up:
+            line += (
+                f"; the pilot stopped {len(self.given_up)} of them, none of whose first "
+                "drafts was accepted"
+            )
+        if self.requests_sent:
+            line += f"; {sent}"
         return line + "; see 'callforge stats', then run the same command to continue"
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,7 +183,9 @@ class RunSummary:
             "retries": self.retries,
             "prompt_tokens": self.usage.prompt_tokens,
             "completion_tokens": self.usage.completion_tokens,
+            "cached_tokens": self.usage.cached_tokens,
             "cached": self.cached,
+            "stopped": self.stopped,
         }
 
 
@@ -133,10 +199,19 @@ class Progress:
     in_flight: int
     requests: int = 0
     elapsed_s: float = 0.0
+    top_reason: str = ""
+    """The most common rejection reason so far."""
 
     @property
     def requests_per_s(self) -> float:
         return self.requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace of accepted examples so far; None before the first."""
+        if not self.accepted or self.elapsed_s <= 0:
+            return None
+        return (self.missing_total - self.accepted) * self.elapsed_s / self.accepted
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -248,6 +323,12 @@ class Generation:
         """Accepted examples made, stored or still waiting for their batch: for progress."""
         self._stored = 0
         """Accepted examples committed, counted by the writer thread."""
+        self._progress_file = ProgressFile(store.path)
+        self._snapshot_due = 0.0
+        self._pilot_stopped = False
+        self._paid = Counter[Cell]()
+        self._paid_accepted = Counter[Cell]()
+        self._cell_reasons: defaultdict[Cell, Counter[ReasonGroup]] = defaultdict(Counter)
 
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
         started = time.perf_counter()
@@ -264,7 +345,7 @@ class Generation:
         try:
             try:
                 await self._fill(summary, started)
-                status = "completed" if not summary.unfilled else "incomplete"
+                status = summary.status
             finally:
                 if not self.store.broken:  # after a failed write, DuckDB takes no more
                     await self._flush(run_id, force=True)
@@ -280,8 +361,10 @@ class Generation:
             summary.accepted = self._stored
             summary.seconds = time.perf_counter() - started
             summary.retries = self.teacher.stats.retries
+            summary.requests_sent = self.teacher.stats.requests
             if not self.store.broken:
                 self.store.finish_run(run_id, status, summary.as_dict())
+            self._progress_file.remove()
         return summary
 
     async def _fill(self, summary: RunSummary, started: float) -> None:
@@ -300,13 +383,13 @@ class Generation:
         # hook and unhook every attempt in flight each time one finishes.
         finished: asyncio.Queue[asyncio.Task[_Outcome]] = asyncio.Queue()
         pending = Counter[Cell]()
-        missing_total = sum(missing.values())
+        missing_total = summary.missing_at_start = sum(missing.values())
         if missing_total:
             self.on_progress(Progress(missing_total, 0, 0, 0))
 
         def schedule() -> Iterator[tuple[Cell, int]]:
             """Round-robin over cells that still need examples and have budget."""
-            while True:
+            while not summary.stopped:
                 progressed = False
                 for cell in summary.targets:
                     if missing[cell] - pending[cell] > 0 and budget[cell] > 0:
@@ -342,19 +425,32 @@ class Generation:
                 for task in done:
                     cell = in_flight.pop(task)
                     pending[cell] -= 1
-                    if self._record(task.result(), dedup, summary):
-                        missing[cell] -= 1
+                    try:
+                        outcome = task.result()
+                    except SpendLimitReached as reached:
+                        # Nothing new is sent; drafts in flight finish (paid for already).
+                        summary.stopped = summary.stopped or reached.reason
+                        summary.usage += reached.usage
+                        continue
+                    accepted = self._record(outcome, dedup, summary)
+                    missing[cell] -= accepted
+                    self._pilot(outcome, accepted, summary, budget)
                 await self._flush(summary.run_id)
-                self.on_progress(
-                    Progress(
-                        missing_total,
-                        self._made,
-                        sum(summary.rejected.values()),
-                        self.teacher.stats.in_flight or len(in_flight),
-                        self.teacher.stats.requests,
-                        time.perf_counter() - started,
-                    )
+                progress = Progress(
+                    missing_total,
+                    self._made,
+                    sum(summary.rejected.values()),
+                    self.teacher.stats.in_flight or len(in_flight),
+                    self.teacher.stats.requests,
+                    time.perf_counter() - started,
+                    str(summary.reason_groups.most_common(1)[0][0])
+                    if summary.reason_groups
+                    else "",
                 )
+                self.on_progress(progress)
+                self._snapshot(summary, progress, missing)
+                if self._pilot_stopped:
+                    break  # the drafts in flight are more of the same: not worth their re-asks
         finally:
             # A teacher that gives up (or a Ctrl-C) ends the run: finished attempts are
             # recorded above, the rest are cancelled so nothing writes after the flush.
@@ -362,6 +458,60 @@ class Generation:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
         summary.unfilled = {cell: n for cell, n in missing.items() if n > 0}
+
+    def _pilot(
+        self, outcome: _Outcome, accepted: bool, summary: RunSummary, budget: dict[Cell, int]
+    ) -> None:
+        """Stop paying for a run, or a cell, whose first paid attempts are mostly rejected."""
+        if not outcome.usage.tokens or outcome.cached:
+            return  # nothing answered (offline, cached, or only failures): no draft to judge
+        config, cell = self.config, outcome.cell
+        self._paid[cell] += 1
+        self._paid_accepted[cell] += accepted
+        paid, kept = self._paid.total(), self._paid_accepted.total()
+        if paid == config.pilot_attempts and kept < config.pilot_min_acceptance * paid:
+            self._pilot_stopped = True
+            summary.stopped = (
+                f"the pilot: {kept} of the first {paid} paid attempts were accepted "
+                f"({kept / paid:.0%}, under {config.pilot_min_acceptance:.0%}); "
+                f"top reasons: {top_reasons(summary.reason_groups)}. Try another --mode "
+                "(tools, json, json_schema, md_json) or a stronger --model, and read the "
+                "rejected drafts with 'callforge show --rejected'"
+            )
+        cell_paid = self._paid[cell]
+        if cell_paid == config.cell_pilot_attempts and not self._paid_accepted[cell]:
+            budget[cell] = 0
+            summary.given_up[cell] = (
+                f"none of its first {cell_paid} paid attempts was accepted; "
+                f"top reasons: {top_reasons(self._cell_reasons[cell])}"
+            )
+
+    def _snapshot(self, summary: RunSummary, progress: Progress, missing: dict[Cell, int]) -> None:
+        """About once a second, the live figures beside the store (``store/progress.py``)."""
+        now = time.perf_counter()
+        if now < self._snapshot_due:
+            return
+        self._snapshot_due = now + 1.0
+        done = progress.accepted
+        eta = progress.eta_s
+        usage = summary.usage
+        self._progress_file.write(
+            {
+                "run_id": summary.run_id,
+                "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "elapsed_s": round(progress.elapsed_s, 1),
+                "missing_at_start": progress.missing_total,
+                "accepted": done,
+                "rejected": progress.rejected,
+                "in_flight": progress.in_flight,
+                "requests": progress.requests,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "eta_s": None if eta is None else round(eta),
+                "top_reasons": [[str(g), n] for g, n in summary.reason_groups.most_common(5)],
+                "cells_missing": [[t, c, n] for (t, c), n in missing.items() if n > 0],
+            }
+        )
 
     async def _attempt(self, cell: Cell, number: int, summary: RunSummary) -> _Outcome:
         tick = time.perf_counter()
@@ -396,11 +546,14 @@ class Generation:
             )
             reply = await self.teacher.write(request)
         except TeacherFailure as exc:
+            payload = plan.model_dump(mode="json")
+            if exc.answer is not None:  # the model's last words, for 'callforge show'
+                payload = {"plan": payload, "last_answer": exc.answer}
             return _Outcome(
                 cell,
                 number,
                 rejection=Rejection(exc.stage, exc.reason),
-                payload=plan.model_dump(mode="json"),
+                payload=payload,
                 usage=exc.usage,
             )
         finally:
@@ -504,6 +657,9 @@ class Generation:
         assert rejection is not None
         summary.rejected[rejection.stage] += 1
         summary.reasons[(rejection.stage, rejection.reason)] += 1
+        group = reason_group(rejection.stage, rejection.reason)
+        summary.reason_groups[group] += 1
+        self._cell_reasons[outcome.cell][group] += 1
         payload = outcome.payload or (scenario.model_dump(mode="json") if scenario else None)
         self._rejections.append(
             RejectionRow(
@@ -606,6 +762,146 @@ def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
     ]
 
 
+def top_reasons(reasons: Counter[ReasonGroup], count: int = 3) -> str:
+    return "; ".join(f"{group} ({n})" for group, n in reasons.most_common(count)) or "none"
+
+
+@runtime_checkable
+class EstimatingTeacher(Protocol):
+    """A paying teacher that can tell what a request's prompt will weigh."""
+
+    def prompt_tokens(self, request: TeacherRequest) -> int: ...
+
+
+def estimate_run(
+    store: Store,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    prices: Mapping[str, float],
+    faker: Faker | None = None,
+    sample_per_cell: int = 3,
+) -> RunEstimate | None:
+    """What filling the missing examples will cost, before re-asks and rejections.
+
+    Prompts are rendered for the first ``sample_per_cell`` planned attempts of
+    every cell still missing examples; a cell's average times its missing count,
+    summed. None for a teacher that does not pay by the token.
+    """
+    if not isinstance(teacher, EstimatingTeacher):
+        return None
+    targets, _ = cell_targets(tools, config.per_tool, config.mix)
+    counts = store.accepted_counts()
+    planner = Generation(store, tools, teacher, config, faker=faker)
+    examples = prompt_tokens = 0
+    for cell, target in targets.items():
+        missing = max(0, target - counts.get(cell, 0))
+        if not missing:
+            continue
+        sizes = []
+        for number in range(min(sample_per_cell, missing)):
+            plan = planner._plan(cell, number)
+            request = TeacherRequest(plan, tuple(tools[name] for name in plan.tools_used()))
+            sizes.append(teacher.prompt_tokens(request))
+        examples += missing
+        prompt_tokens += round(sum(sizes) / len(sizes) * missing)
+    if not examples:
+        return None
+    return RunEstimate(
+        examples, round(prompt_tokens / examples), EXPECTED_COMPLETION_TOKENS, dict(prices)
+    )
+
+
+async def generate_into(
+    path: Path,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+    use_cache: bool = True,
+    prices: Mapping[str, float] | None = None,
+    on_estimate: Callable[[RunEstimate], None] | None = None,
+    execution: Execution | None = None,
+) -> RunSummary:
+    """``generate`` into the store at ``path``, opened only once every input is known good.
+
+    The teacher's configuration (key, endpoint) and every tool's seedability are
+    checked first, so a bad input leaves no store file behind. A paying
+    teacher's estimate goes to ``on_estimate`` before the first request.
+    """
+    starting = asyncio.ensure_future(teacher.start())
+    try:
+        faker = await _seedable(tools, config.locale)
+        await starting
+        with Store(path) as store:
+            if use_cache and hasattr(teacher, "cache"):
+                cache: ResponseCache = store.response_cache()
+                teacher.cache = cache
+            return await _generate_in(
+                store,
+                tools,
+                teacher,
+                config,
+                faker,
+                on_progress,
+                run_config,
+                prices,
+                on_estimate,
+                execution=execution,
+            )
+    finally:
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await teacher.aclose()
+        if execution is not None:
+            await execution.aclose()
+
+
+async def _seedable(tools: ToolSet, locale: str) -> Faker:
+    """``check_seedable`` in a thread, so the teacher's start-up round trip goes on meanwhile."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(check_seedable, tools, locale, stop)
+    except asyncio.CancelledError:
+        stop.set()  # Ctrl-C: the thread stops at the next tool, not after all of them
+        raise
+
+
+async def _generate_in(
+    store: Store,
+    tools: ToolSet,
+    teacher: Teacher,
+    config: GenerateConfig,
+    faker: Faker,
+    on_progress: Callable[[Progress], None] | None,
+    run_config: Mapping[str, Any] | None,
+    prices: Mapping[str, float] | None = None,
+    on_estimate: Callable[[RunEstimate], None] | None = None,
+    execution: Execution | None = None,
+) -> RunSummary:
+    """The run itself, once the teacher is started and the tools are seedable."""
+    proposal = None
+    if config.propose_links:
+        tools, proposal = await _with_proposed_links(teacher, tools)
+    if on_estimate is not None:
+        estimate = estimate_run(store, tools, teacher, config, prices or {}, faker)
+        if estimate is not None:
+            on_estimate(estimate)
+    if execution is not None:
+        execution.executor.cache = store.response_cache()  # outcomes kept in this store
+        await execution.start()
+    generation = Generation(store, tools, teacher, config, on_progress, faker, execution)
+    if proposal is not None and proposal.cache_entry is not None:
+        generation.keep_answer(proposal.cache_entry)
+    summary = await generation.run(run_config)
+    if proposal is not None:
+        summary.usage += proposal.usage
+        summary.cached += proposal.cached
+    return summary
+
+
 async def _with_proposed_links(teacher: Teacher, tools: ToolSet) -> tuple[ToolSet, Any]:
     """The tool set with the data flows the teacher proposes (one cached request)."""
     propose = getattr(teacher, "propose_links", None)
@@ -633,27 +929,12 @@ async def generate(
     # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
     # In a thread, the CPU work does not hold up the round trip.
     starting = asyncio.ensure_future(teacher.start())
-    stop = threading.Event()
     try:
-        try:
-            faker = await asyncio.to_thread(check_seedable, tools, config.locale, stop)
-        except asyncio.CancelledError:
-            stop.set()  # Ctrl-C: the thread stops at the next tool, not after all of them
-            raise
+        faker = await _seedable(tools, config.locale)
         await starting
-        proposal = None
-        if config.propose_links:
-            tools, proposal = await _with_proposed_links(teacher, tools)
-        if execution is not None:
-            await execution.start()
-        generation = Generation(store, tools, teacher, config, on_progress, faker, execution)
-        if proposal is not None and proposal.cache_entry is not None:
-            generation.keep_answer(proposal.cache_entry)
-        summary = await generation.run(run_config)
-        if proposal is not None:
-            summary.usage += proposal.usage
-            summary.cached += proposal.cached
-        return summary
+        return await _generate_in(
+            store, tools, teacher, config, faker, on_progress, run_config, execution=execution
+        )
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised

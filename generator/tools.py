@@ -1,6 +1,6 @@
 """Tool loading: turn a user's tool file into normalised, hashed tool definitions.
 
-``load_tools`` reads any supported format (OpenAI ``tools`` JSON, MCP tool lists,
+``importers.load_tools`` reads any supported format (OpenAI ``tools`` JSON, MCP tool lists,
 OpenAPI 3, Python functions and Pydantic models, BFCL files; see
 ``generator.importers``) and ends here, in ``parse_tools``, which accepts the
 OpenAI ``tools`` shapes:
@@ -22,11 +22,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callforge.generator.errors import InputError
 from callforge.generator.limits import check_document
+from callforge.generator.records import OUTPUT_SCHEMA_KEY
 from callforge.generator.schema import (
     check_output_schema,
     check_parameters_schema,
@@ -36,8 +36,6 @@ from callforge.generator.schema import (
 if TYPE_CHECKING:
     from callforge.generator.dataflow import DataFlowGraph
 
-OUTPUT_SCHEMA_KEY = "x-output-schema"
-"""The extension key of an OpenAI tools entry's function object declaring its result schema."""
 RESULT_KEY = "result"
 """A declared result that is not a JSON object (a list, a number) is returned under this key."""
 
@@ -139,26 +137,6 @@ def function_name(raw: str) -> str:
     if len(name) > _NAME_MAX:
         name = f"{name[: _NAME_MAX - 9]}_{sha256_hex(raw)[:8]}"
     return name
-
-
-def load_tools(
-    path: str | Path,
-    *,
-    format: str | None = None,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-) -> ToolSet:
-    """Read and check a tool file in any supported format; see ``generator.importers``.
-
-    ``path`` is a file, or for Python tools a module spec (``pkg.module``,
-    ``module:function``, ``file.py:Model``). ``format`` forces a format instead of
-    detecting it; ``include``/``exclude`` keep or drop tools by glob on their name
-    (and, for OpenAPI, on tag or path). Every problem is an ``InputError`` naming
-    the file.
-    """
-    from callforge.generator.importers import load_tool_file  # the importers build on this module
-
-    return load_tool_file(path, format=format, include=include, exclude=exclude)
 
 
 def parse_tools(data: Any, *, source: str = "<memory>", rename_invalid: bool = False) -> ToolSet:

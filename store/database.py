@@ -22,17 +22,13 @@ from typing import Any
 
 import duckdb
 
-from callforge.generator.errors import StoreError, StoreWriteError
-from callforge.generator.teachers.base import NO_USAGE, CacheEntry, Usage
-from callforge.generator.tools import OUTPUT_SCHEMA_KEY, ToolSet, ToolSpec, parse_tools
+from callforge.generator.errors import StoreError, StoreInUseError, StoreWriteError
+from callforge.generator.records import NO_USAGE, OUTPUT_SCHEMA_KEY, CacheEntry, Cell, Usage
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 """Warnings a command shows on stderr (``cli.py`` formats them as ``warning: ...``)."""
-
-Cell = tuple[str, str]
-"""A (tool name, category) pair: the unit generation fills and export stratifies by."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +108,7 @@ _EXAMPLE_COLUMNS = [
     ("prompt_tokens", "BIGINT"),
     ("completion_tokens", "BIGINT"),
     ("cached", "BOOLEAN"),
+    ("cached_tokens", "BIGINT"),
 ]
 _REJECTION_COLUMNS = [
     ("run_id", "VARCHAR"),
@@ -126,6 +123,7 @@ _REJECTION_COLUMNS = [
     ("requests", "INTEGER"),
     ("prompt_tokens", "BIGINT"),
     ("completion_tokens", "BIGINT"),
+    ("cached_tokens", "BIGINT"),
 ]
 _TOOL_COLUMNS = [
     ("tool_hash", "VARCHAR"),
@@ -158,7 +156,7 @@ def _split_output_schema(definition: dict[str, Any]) -> tuple[dict[str, Any], An
 
 
 def _stored(definition: str, output_schema: str | None) -> dict[str, Any]:
-    """A stored row back as a definition ``parse_tools`` reads, result schema included."""
+    """A stored row back as a definition ``tools.parse_tools`` reads, result schema included."""
     entry = json.loads(definition)
     if output_schema is not None:
         entry["function"][OUTPUT_SCHEMA_KEY] = json.loads(output_schema)
@@ -321,9 +319,10 @@ class Store:
                 raise self.fault(exc) from exc
             holder = _LOCK_HOLDER.search(str(exc))
             if holder:
-                raise StoreError(
+                raise StoreInUseError(
                     f"{self.path}: in use by another process (PID {holder.group(2)}); "
-                    "wait for it to finish or use another --db"
+                    "wait for it to finish or use another --db",
+                    pid=int(holder.group(2)),
                 ) from exc
             raise StoreError(f"{self.path}: cannot open as a DuckDB file ({exc})") from exc
         except duckdb.Error as exc:
@@ -497,8 +496,9 @@ class Store:
         ).fetchall()
         return [(name, tool_hash, json.loads(definition)) for name, tool_hash, definition in rows]
 
-    def current_tool_set(self) -> ToolSet:
-        """The current tools as ``ToolSpec``s, result schemas included (to check examples)."""
+    def current_tool_definitions(self) -> list[dict[str, Any]]:
+        """The current tools' definitions with their result schemas (``x-output-schema``),
+        for ``tools.parse_tools`` to rebuild ``ToolSpec``s (the store stays below tools)."""
         rows = self._db.execute(
             """
             SELECT t.definition, t.output_schema
@@ -506,10 +506,10 @@ class Store:
             ORDER BY c.position
             """
         ).fetchall()
-        return parse_tools([_stored(*row) for row in rows], source=str(self.path))
+        return [_stored(*row) for row in rows]
 
-    def tool_specs(self, hashes: Iterable[str]) -> dict[str, ToolSpec]:
-        """Stored tool versions by hash, as ``ToolSpec``s with their result schemas."""
+    def tool_versions(self, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored tool versions by hash, with their result schemas (see above)."""
         wanted = sorted(set(hashes))
         if not wanted:
             return {}
@@ -518,10 +518,7 @@ class Store:
             "WHERE list_contains(?, tool_hash)",
             [wanted],
         ).fetchall()
-        return {
-            tool_hash: parse_tools([_stored(definition, schema)]).tools[0]
-            for tool_hash, definition, schema in rows
-        }
+        return {tool_hash: _stored(definition, schema) for tool_hash, definition, schema in rows}
 
     def tool_definitions(self, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
         wanted = sorted(set(hashes))
@@ -636,6 +633,7 @@ class Store:
                 e.usage.prompt_tokens,
                 e.usage.completion_tokens,
                 e.cached,
+                e.usage.cached_tokens,
             ]
             for e in examples
         ]
@@ -653,6 +651,7 @@ class Store:
                 r.usage.requests,
                 r.usage.prompt_tokens,
                 r.usage.completion_tokens,
+                r.usage.cached_tokens,
             ]
             for r in rejections
         ]
@@ -799,10 +798,11 @@ class Store:
         spent = self._db.execute(
             """
             SELECT coalesce(sum(requests), 0), coalesce(sum(prompt_tokens), 0),
-                   coalesce(sum(completion_tokens), 0)
+                   coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0)
             FROM (
-                SELECT requests, prompt_tokens, completion_tokens FROM examples
-                UNION ALL SELECT requests, prompt_tokens, completion_tokens FROM rejections
+                SELECT requests, prompt_tokens, completion_tokens, cached_tokens FROM examples
+                UNION ALL
+                SELECT requests, prompt_tokens, completion_tokens, cached_tokens FROM rejections
             )
             """
         ).fetchone()
@@ -812,6 +812,7 @@ class Store:
             "requests": int(spent[0]),
             "prompt_tokens": int(spent[1]),
             "completion_tokens": int(spent[2]),
+            "cached_tokens": int(spent[3]),
             "cached_examples": int(cached[0]),
         }
 
@@ -849,6 +850,24 @@ class Store:
             if include_stale or not stale
         ]
 
+    def cell_examples(
+        self, tool: str | None = None, category: str | None = None, limit: int = 3
+    ) -> list[StoredExample]:
+        """Up to ``limit`` examples (of a tool, of a category), in attempt order."""
+        rows = self._db.execute(
+            f"""
+            SELECT example_id, tool_name, category, tool_hashes, scenario, {self._STALE} AS stale
+            FROM examples e
+            WHERE (?::VARCHAR IS NULL OR tool_name = ?) AND (?::VARCHAR IS NULL OR category = ?)
+            ORDER BY tool_name, category, attempt LIMIT ?
+            """,
+            [tool, tool, category, category, limit],
+        ).fetchall()
+        return [
+            StoredExample(example_id, tool_name, cell, list(hashes), json.loads(scenario), stale)
+            for example_id, tool_name, cell, hashes, scenario, stale in rows
+        ]
+
     def stale_counts(self) -> dict[Cell, int]:
         rows = self._db.execute(
             f"SELECT tool_name, category, count(*) FROM examples e WHERE {self._STALE} GROUP BY ALL"
@@ -864,6 +883,74 @@ class Store:
             """
         ).fetchall()
         return {(stage, kind): count for stage, kind, count in rows}
+
+    def rejection_reasons(self) -> list[tuple[str, str, int]]:
+        """(stage, reason, count) for every distinct stored reason, most frequent first."""
+        rows = self._db.execute(
+            "SELECT stage, reason, count(*) FROM rejections GROUP BY ALL ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+        return [(stage, reason, count) for stage, reason, count in rows]
+
+    def attempt_counts(self) -> dict[Cell, tuple[int, int]]:
+        """Per cell, (examples accepted, attempts rejected) over every run, stale included."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, sum(accepted)::BIGINT, sum(rejected)::BIGINT FROM (
+                SELECT tool_name, category, 1 AS accepted, 0 AS rejected FROM examples
+                UNION ALL SELECT tool_name, category, 0, 1 FROM rejections
+            ) GROUP BY ALL
+            """
+        ).fetchall()
+        return {(tool, category): (int(a), int(r)) for tool, category, a, r in rows}
+
+    def rejected_drafts(
+        self, tool: str | None = None, category: str | None = None, limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """The latest rejected attempts (of a cell), each with its stage, reason and draft."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, attempt, stage, reason, payload FROM rejections
+            WHERE (?::VARCHAR IS NULL OR tool_name = ?) AND (?::VARCHAR IS NULL OR category = ?)
+            ORDER BY created_at DESC, tool_name, category, attempt DESC LIMIT ?
+            """,
+            [tool, tool, category, category, limit],
+        ).fetchall()
+        return [
+            {
+                "tool": tool_name,
+                "category": cell_category,
+                "attempt": attempt,
+                "stage": stage,
+                "reason": reason,
+                "payload": json.loads(payload) if payload else None,
+            }
+            for tool_name, cell_category, attempt, stage, reason, payload in rows
+        ]
+
+    def usage_by_cell(self) -> dict[Cell, dict[str, int]]:
+        """Requests and tokens spent per cell, accepted and rejected attempts together."""
+        rows = self._db.execute(
+            """
+            SELECT tool_name, category, sum(requests)::BIGINT, sum(prompt_tokens)::BIGINT,
+                   sum(completion_tokens)::BIGINT, sum(cached_tokens)::BIGINT
+            FROM (
+                SELECT tool_name, category, requests, prompt_tokens, completion_tokens,
+                       cached_tokens FROM examples
+                UNION ALL
+                SELECT tool_name, category, requests, prompt_tokens, completion_tokens,
+                       cached_tokens FROM rejections
+            ) GROUP BY ALL
+            """
+        ).fetchall()
+        return {
+            (tool, category): {
+                "requests": int(requests or 0),
+                "prompt_tokens": int(prompt or 0),
+                "completion_tokens": int(completion or 0),
+                "cached_tokens": int(cached or 0),
+            }
+            for tool, category, requests, prompt, completion, cached in rows
+        }
 
     def rejections_by_stage(self) -> dict[str, int]:
         rows = self._db.execute(

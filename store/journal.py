@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.generator.records import CacheEntry, Usage
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -53,7 +53,12 @@ class CacheJournal:
             "key": entry.key,
             "teacher": entry.teacher,
             "response": entry.response,
-            "usage": [usage.requests, usage.prompt_tokens, usage.completion_tokens],
+            "usage": [
+                usage.requests,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cached_tokens,
+            ],
         }
         line = memoryview((_ENCODE.encode(record) + "\n").encode())
         while line:
@@ -127,7 +132,8 @@ def _entry(line: bytes) -> CacheEntry | None:
     key, teacher, response, usage = (record.get(name) for name in _FIELDS)
     if not (isinstance(key, str) and isinstance(teacher, str) and isinstance(response, dict)):
         return None
-    if not isinstance(usage, list) or len(usage) != 3:
+    # requests, prompt, completion[, cached prompt tokens] (journals written before those: 3)
+    if not isinstance(usage, list) or len(usage) not in (3, 4):
         return None
     if not all(type(n) is int and 0 <= n <= _INTEGER_MAX for n in usage):
         return None

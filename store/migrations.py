@@ -159,3 +159,10 @@ def m004_split_groups(db: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+
+
+@migration
+def m005_cached_prompt_tokens(db: duckdb.DuckDBPyConnection) -> None:
+    """Prompt tokens the provider served from its prompt cache, where it reports them."""
+    for table in ("examples", "rejections"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN cached_tokens BIGINT DEFAULT 0")

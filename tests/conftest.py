@@ -18,27 +18,52 @@ from callforge.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "callforge.cli"]  # the installed package's command line
+COMMAND = Path(sys.executable).with_name("callforge")  # its installed entry point
 
 
 def run_cli(
     *args: str | Path,
     cwd: Path | None = None,
-    timeout: float = 300,
     env: dict[str, str | None] | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m callforge.cli ...`` (the installed package) in a subprocess.
+    """Run ``callforge ...`` in this process, as Typer's test runner does, and return
+    what a subprocess would: exit code, stdout and stderr apart.
 
     ``env`` overrides the environment (``None`` removes a variable); the caller's
-    own ``OPENAI_*`` variables are never passed on.
+    own ``OPENAI_*`` variables are never passed on. Only tests that must kill a
+    process, and one of the installed entry point, start a real one
+    (``run_installed``). ``timeout`` is accepted for callers written for a
+    subprocess and has no effect here.
     """
+    del timeout
+    from typer.testing import CliRunner
+
+    from callforge.cli import app
+
+    environ: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OPENAI_")}
+    environ.update(env or {})
+    here = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        result = CliRunner().invoke(
+            app, [str(arg) for arg in args], env=environ, catch_exceptions=False
+        )
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(
+        ["callforge", *map(str, args)], result.exit_code, result.stdout, result.stderr
+    )
+
+
+def run_installed(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``callforge`` command in a subprocess, without ``OPENAI_*``."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    for name, value in (env or {}).items():
-        if value is None:
-            environ.pop(name, None)
-        else:
-            environ[name] = value
     return subprocess.run(
-        [*CLI, *map(str, args)],
+        [str(COMMAND), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -49,6 +74,7 @@ def run_cli(
 
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The CLI, in-process: ``cli("stats", "--db", path)``."""
     return run_cli
 
 

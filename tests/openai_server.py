@@ -115,6 +115,8 @@ class ServerBehaviour:
     seed: int = 0
     log_requests: bool = True
     max_logged_requests: int = 1000
+    prompt_cache: bool = True
+    """Report ``usage.prompt_tokens_details.cached_tokens`` as OpenAI's prompt cache would."""
 
 
 @dataclasses.dataclass
@@ -127,6 +129,10 @@ class ServerStats:
     peak_in_flight: int = 0
     api_versions: Counter[str] = dataclasses.field(default_factory=Counter)
     """Requests to the Azure-style deployment route, by ``api-version``."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    """Tokens of the answers sent, and the prompt tokens the prompt cache served."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON form, served on ``GET /stats``."""
@@ -136,6 +142,9 @@ class ServerStats:
             "in_flight": self.in_flight,
             "peak_in_flight": self.peak_in_flight,
             "api_versions": dict(self.api_versions),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
         }
 
 
@@ -534,6 +543,7 @@ def completion_body(
     outcome: str,
     schema: dict[str, Any] | None,
     prompt_chars: int,
+    cached_tokens: int = 0,
 ) -> dict[str, Any]:
     """A ``chat.completion`` object carrying ``reply`` in the shape the mode expects.
 
@@ -564,6 +574,7 @@ def completion_body(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": min(cached_tokens, prompt_tokens)},
         },
     }
 
@@ -601,6 +612,42 @@ def error_response(
 
 
 # ---------------------------------------------------------------------- the app
+
+
+class PromptCache:
+    """OpenAI's automatic prompt caching, as its documentation describes it.
+
+    A request's prefix (the tools and response format, then the messages in
+    order) is cached in blocks of 128 tokens once the prompt reaches 1,024; a
+    later request is served from the cache for the longest run of leading
+    blocks some earlier request shared. Tokens are ~4 characters here, as in
+    ``estimate_tokens``. Used from the one answering thread.
+    """
+
+    BLOCK_CHARS = 128 * 4
+    MIN_CHARS = 1024 * 4
+
+    def __init__(self) -> None:
+        self.seen: set[bytes] = set()
+
+    def cached_tokens(self, body: dict[str, Any]) -> int:
+        text = json.dumps(
+            [body.get("tools"), body.get("response_format"), body.get("messages")],
+            ensure_ascii=False,
+        ).encode()
+        if len(text) < self.MIN_CHARS:
+            return 0
+        digest = hashlib.sha256()
+        cached, hit = 0, True
+        for end in range(self.BLOCK_CHARS, len(text) + 1, self.BLOCK_CHARS):
+            digest.update(text[end - self.BLOCK_CHARS : end])
+            prefix = digest.digest()
+            if hit and prefix in self.seen:
+                cached = end
+            else:
+                hit = False
+                self.seen.add(prefix)
+        return cached // 4 if cached >= self.MIN_CHARS else 0
 
 
 class FaultSchedule:
@@ -642,6 +689,7 @@ class ChatCompletionsApp:
         self.stats = ServerStats()
         self.requests: deque[dict[str, Any]] = deque(maxlen=behaviour.max_logged_requests)
         self.faults = FaultSchedule(behaviour.seed)
+        self.prompt_cache = PromptCache()
         # One thread: responders need not be thread-safe, and answers keep their order.
         self.answering = concurrent.futures.ThreadPoolExecutor(1, "answering")
         self.app = Starlette(
@@ -746,7 +794,11 @@ class ChatCompletionsApp:
         """The responder's reply as a chat completion (in the answering thread)."""
         schema = extract_target_schema(body)
         reply = self.responder(CompletionRequest(body, schema, body.get("messages") or []))
-        completion = completion_body(body, reply, outcome, schema, prompt_chars)
+        cached = self.prompt_cache.cached_tokens(body) if self.behaviour.prompt_cache else 0
+        completion = completion_body(body, reply, outcome, schema, prompt_chars, cached)
+        self.stats.prompt_tokens += completion["usage"]["prompt_tokens"]
+        self.stats.completion_tokens += completion["usage"]["completion_tokens"]
+        self.stats.cached_tokens += completion["usage"]["prompt_tokens_details"]["cached_tokens"]
         if self.behaviour.chunked_replies:
             text = json.dumps(completion).encode()
             parts = [text[i : i + 2**16] for i in range(0, len(text), 2**16)]

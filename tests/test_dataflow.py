@@ -21,8 +21,9 @@ from callforge.generator.dataflow import (
     with_graph,
 )
 from callforge.generator.errors import InputError
+from callforge.generator.importers import load_tools
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, parse_tools
 from tests.conftest import run_cli
 
 

@@ -340,7 +340,7 @@ def test_bad_format_options(store: Path, tmp_path: Path, args: list[str], expect
 def test_manifest_and_card_record_provenance(store: Path, tmp_path: Path) -> None:
     import yaml
 
-    from callforge.generator.tools import load_tools
+    from callforge.generator.importers import load_tools
 
     out = tmp_path / "card"
     manifest = export(store, out, "--format", "hf")

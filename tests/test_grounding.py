@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from callforge.generator.grounding import GroundingText
+from callforge.generator.importers import load_tools
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import load_tools
 
 
 @pytest.mark.parametrize(

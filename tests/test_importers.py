@@ -16,13 +16,13 @@ import pytest
 from faker import Faker
 
 from callforge.generator.errors import InputError
-from callforge.generator.importers import detect_format, load_tool_file
+from callforge.generator.importers import detect_format, load_tool_file, load_tools
 from callforge.generator.importers.detect import read_document
 from callforge.generator.importers.docstrings import parse_docstring
 from callforge.generator.schema import validate_instance
 from callforge.generator.seeding import seed_arguments
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, function_name, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, function_name, parse_tools
 from callforge.generator.validate import check_conversation
 from tests.conftest import REPO, read_jsonl, run_cli
 from tests.openai_format import format_errors

@@ -26,6 +26,7 @@ import pytest
 from faker import Faker
 
 from callforge.generator.errors import TeacherConfigError
+from callforge.generator.importers import load_tools
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
@@ -33,7 +34,7 @@ from callforge.generator.teachers.flow import AdaptiveLimiter
 from callforge.generator.teachers.llm import OpenAITeacher
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, parse_tools
 from callforge.generator.validate import check_conversation, validate_scenario
 from tests.conftest import CLI, read_jsonl, run_cli
 from tests.openai_format import format_errors
@@ -270,8 +271,7 @@ def test_a_wrong_key_is_one_clear_error_before_any_work(
     assert len(lines) == 1 and "rejected the API key (HTTP 401)" in lines[0], result.stderr
     assert wrong not in result.stderr and wrong[:8] not in result.stderr
     assert server.stats.total == 0  # no chat completion was sent
-    with duckdb.connect(str(db), read_only=True) as connection:
-        assert connection.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    assert list(tmp_path.iterdir()) == []  # and no store was made for it
 
 
 def test_a_broken_prompt_template_is_one_clear_error_before_any_request(

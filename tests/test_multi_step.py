@@ -98,8 +98,8 @@ def test_a_chained_value_is_never_one_the_user_states_too() -> None:
     and every one cost the LLM teacher three requests for a certain rejection.
     """
     from callforge.generator.grounding import GroundingText, scalar_values
+    from callforge.generator.importers import load_tools
     from callforge.generator.templating import EXAMPLE_TOOLS
-    from callforge.generator.tools import load_tools
 
     tools = load_tools(EXAMPLE_TOOLS)
     category = get_category("multi_step")
@@ -136,8 +136,8 @@ LABELS = {
 
 
 def example_plans(seeds: range) -> list[tuple[str, Any]]:
+    from callforge.generator.importers import load_tools
     from callforge.generator.templating import EXAMPLE_TOOLS
-    from callforge.generator.tools import load_tools
 
     tools = load_tools(EXAMPLE_TOOLS)
     category = get_category("multi_step")
@@ -176,8 +176,8 @@ def test_plans_are_reproducible_from_the_seed() -> None:
 
 
 def test_a_tool_nothing_feeds_gets_no_multi_step() -> None:
+    from callforge.generator.importers import load_tools
     from callforge.generator.templating import EXAMPLE_TOOLS
-    from callforge.generator.tools import load_tools
 
     tools = load_tools(EXAMPLE_TOOLS)
     reason = get_category("multi_step").unavailable_for(tools["send_email"], tools)
@@ -192,8 +192,8 @@ def test_a_tool_nothing_feeds_gets_no_multi_step() -> None:
 
 def written(tool: str, seed: int, length: int | None = None) -> tuple[ToolSet, Scenario]:
     """An accepted multi_step scenario for ``tool`` (of ``length`` calls, if given)."""
+    from callforge.generator.importers import load_tools
     from callforge.generator.templating import EXAMPLE_TOOLS
-    from callforge.generator.tools import load_tools
 
     tools = load_tools(EXAMPLE_TOOLS)
     for attempt in range(seed, seed + 200):

@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 from faker import Faker
 
+from callforge.generator.importers import load_tools
 from callforge.generator.pipeline import GenerateConfig, generate
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioDraft
 from callforge.generator.scenarios.error_recovery import ErrorRecovery
 from callforge.generator.teachers.offline import OfflineTeacher
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, load_tools
+from callforge.generator.tools import ToolSet
 from callforge.generator.validate import CATEGORY, validate_scenario
 from callforge.store import Store
 from tests.conftest import read_jsonl, run_cli

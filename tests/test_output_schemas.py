@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from callforge.generator.errors import InputError
+from callforge.generator.importers import load_tools
 from callforge.generator.pipeline import GenerateConfig, generate
 from callforge.generator.teachers.offline import OfflineTeacher
-from callforge.generator.tools import OUTPUT_SCHEMA_KEY, load_tools, parse_tools
+from callforge.generator.tools import OUTPUT_SCHEMA_KEY, parse_tools
 from callforge.store import Store
 from tests.conftest import read_jsonl, run_cli
 
@@ -305,11 +306,11 @@ def test_the_store_keeps_result_schemas_and_exports_leave_them_out(tmp_path: Pat
     with Store(db) as store:
         asyncio.run(generate(store, tools, OfflineTeacher(), GenerateConfig(per_tool=2, seed=1)))
     with Store(db) as store:
-        assert store.current_tool_set().tools == tools.tools
+        assert parse_tools(store.current_tool_definitions()).tools == tools.tools
         [(_, tool_hash, definition)] = store.current_tools()
         assert tool_hash == tools["get_customer"].content_hash
         assert OUTPUT_SCHEMA_KEY not in json.dumps(definition)
-        rebuilt = store.tool_specs([tool_hash])[tool_hash]
+        rebuilt = parse_tools([store.tool_versions([tool_hash])[tool_hash]]).tools[0]
         assert rebuilt.output_schema == tools["get_customer"].output_schema
     out = tmp_path / "out"
     assert run_cli("export", "--db", db, "--out", out, "--seed", "1").returncode == 0

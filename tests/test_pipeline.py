@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from callforge.generator.errors import InputError
+from callforge.generator.importers import load_tools
 from callforge.generator.pipeline import GenerateConfig, cell_targets, generate, parse_mix
 from callforge.generator.teachers.base import (
     Teacher,
@@ -18,9 +19,10 @@ from callforge.generator.teachers.base import (
     TeacherReply,
     TeacherRequest,
     TeacherStats,
+    Usage,
 )
 from callforge.generator.teachers.offline import OfflineTeacher
-from callforge.generator.tools import ToolSet, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, parse_tools
 from callforge.store import Store
 
 
@@ -211,3 +213,34 @@ def test_a_tool_without_parameters_still_fills_error_recovery(tmp_path: Path) ->
         }
     assert summary.accepted == 6 and not summary.unfilled
     assert kinds and kinds <= {"rate_limited", "timeout"}
+
+
+class PayingTeacher(ScriptedTeacher):
+    """Bills every draft; one tool's drafts always come back unusable."""
+
+    def __init__(self, hopeless: str) -> None:
+        super().__init__()
+        self.hopeless = hopeless
+
+    async def write(self, request: TeacherRequest) -> TeacherReply:
+        bill = Usage(requests=1, prompt_tokens=1000, completion_tokens=200)
+        if request.plan.tool == self.hopeless:
+            raise TeacherFailure("output did not fit after 3 tries: structure: no answer", bill)
+        reply = await self.inner.write(request)
+        return TeacherReply(reply.draft, usage=bill)
+
+
+def test_the_pilot_stops_a_cell_whose_paid_drafts_are_all_rejected(
+    tmp_path: Path, tools: ToolSet
+) -> None:
+    teacher = PayingTeacher(hopeless="send_email")
+    with Store(tmp_path / "s.duckdb") as store:
+        summary = _run(store, tools, teacher, per_tool=8, seed=1, cell_pilot_attempts=5)
+        attempts = store.attempt_counts()
+    hopeless = {cell for cell in summary.targets if cell[0] == "send_email"}
+    assert set(summary.given_up) == hopeless
+    for cell in hopeless:
+        assert attempts[cell] == (0, 5)  # its pilot, not its budget of 4 per example + 10
+        assert "top reasons: structure: no answer (after re-asks) (5)" in summary.given_up[cell]
+    assert summary.accepted == 8 * (len(tools) - 1) and summary.stopped is None
+    assert summary.status == "incomplete"

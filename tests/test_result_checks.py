@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from faker import Faker
 
+from callforge.generator.importers import load_tools
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
 from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
@@ -18,7 +19,7 @@ from callforge.generator.teachers.llm import OpenAITeacher
 from callforge.generator.teachers.offline import OfflineTeacher
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, parse_tools
 from callforge.generator.validate import RESULT, is_hollow, validate_scenario
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder

@@ -10,10 +10,11 @@ import pytest
 from faker import Faker
 from jsonschema import Draft202012Validator
 
+from callforge.generator.importers import load_tools
 from callforge.generator.results import place_values, successful_result
 from callforge.generator.seeding import seed_arguments
 from callforge.generator.templating import EXAMPLE_TOOLS
-from callforge.generator.tools import ToolSet, ToolSpec, load_tools, parse_tools
+from callforge.generator.tools import ToolSet, ToolSpec, parse_tools
 
 TOOLS = load_tools(EXAMPLE_TOOLS)
 TODAY = date(2026, 3, 10)

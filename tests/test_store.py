@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from callforge.generator.errors import StoreError
-from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.generator.records import CacheEntry, Usage
 from callforge.store import ExampleRow, RejectionRow, Store
 from callforge.store.migrations import MIGRATIONS
 from tests.conftest import REPO
@@ -65,6 +65,7 @@ def test_blank_store_has_exact_schema(tmp_path: Path) -> None:
         ("prompt_tokens", "BIGINT"),
         ("completion_tokens", "BIGINT"),
         ("cached", "BOOLEAN"),
+        ("cached_tokens", "BIGINT"),
     ]
     assert [name for name, _ in _columns(path, "rejections")] == [
         "run_id",
@@ -79,6 +80,7 @@ def test_blank_store_has_exact_schema(tmp_path: Path) -> None:
         "requests",
         "prompt_tokens",
         "completion_tokens",
+        "cached_tokens",
     ]
     assert [name for name, _ in _columns(path, "teacher_cache")] == [
         "key",
@@ -208,7 +210,7 @@ def test_journaled_answers_survive_a_kill_and_are_stored_on_the_next_open(
     ]
     killed_process = f"""
 import os, signal
-from callforge.generator.teachers.base import CacheEntry, Usage
+from callforge.generator.records import CacheEntry, Usage
 from callforge.store import Store
 
 answers = {answers!r}

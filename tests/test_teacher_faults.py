@@ -86,10 +86,10 @@ def _config(tmp_path: Path, **teacher: Any) -> Path:
     return config
 
 
-def _generate(server: LocalServer, db: Path, config: Path, per_tool: int = 2) -> Any:
+def _generate(server: LocalServer, db: Path, config: Path, per_tool: int = 2, *extra: str) -> Any:
     return run_cli(
         "generate", "--tools", EXAMPLE_TOOLS, "--per-tool", per_tool, "--seed", "3",
-        "--db", db, "--base-url", server.base_url, "--config", config,
+        "--db", db, "--base-url", server.base_url, "--config", config, *extra,
         env={"OPENAI_API_KEY": SECRET},
     )  # fmt: skip
 
@@ -146,7 +146,8 @@ def test_drafts_that_never_fit_end_non_zero_saying_why(tmp_path: Path) -> None:
 
     db = tmp_path / "vague.duckdb"
     with run_server(ServerBehaviour(api_key=SECRET), responder=vague) as server:
-        result = _generate(server, db, _config(tmp_path, validation_retries=0), per_tool=1)
+        # --pilot 0: the attempt budgets end this run, not the pilot (tests/test_spend_guards.py)
+        result = _generate(server, db, _config(tmp_path, validation_retries=0), 1, "--pilot", "0")
     assert result.returncode == 1, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: the run ended 10 examples short in 10 cells"), last
@@ -301,9 +302,10 @@ def test_ctrl_c_while_the_tools_are_checked_ends_the_check_at_once(tmp_path: Pat
     """The seedability check runs in a thread, which Python cannot interrupt: on Ctrl-C
     (the run's task cancelled) it stops at the next tool, so the process need not wait
     for the check of a large tool set to finish before exiting."""
+    from callforge.generator.importers import load_tools
     from callforge.generator.pipeline import GenerateConfig, generate
     from callforge.generator.teachers.offline import OfflineTeacher
-    from callforge.generator.tools import ToolSet, ToolSpec, load_tools
+    from callforge.generator.tools import ToolSet, ToolSpec
     from callforge.store import Store
 
     example = next(iter(load_tools(EXAMPLE_TOOLS)))

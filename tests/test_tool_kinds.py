@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from callforge.generator.importers import load_tools
 from callforge.generator.templating import EXAMPLE_TOOLS
 from callforge.generator.tool_kinds import Verb, classify, tool_kind
-from callforge.generator.tools import load_tools
 
 # (name, description, verb, entity), labelled by hand.
 LABELLED = [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from pydantic import ValidationError
 
 from callforge.generator.errors import TeacherConfigError
 from callforge.generator.teachers.base import Teacher, TeacherFailure, TeacherReply, TeacherRequest
@@ -26,13 +28,26 @@ def _openai(**options: Any) -> Teacher:
 TEACHERS: dict[str, TeacherFactory] = {"offline": _offline, "openai": _openai}
 
 
-def get_teacher(name: str, **options: Any) -> Teacher:
+def get_teacher(name: str, labels: Mapping[str, str] | None = None, **options: Any) -> Teacher:
+    """The teacher ``name`` made with ``options``; a bad option is one ``TeacherConfigError``.
+
+    ``labels`` names each option the way the user gave it (``--timeout``, or
+    ``timeout in callforge.toml [teacher]``), for the error message.
+    """
     try:
         factory = TEACHERS[name]
     except KeyError:
         known = ", ".join(sorted(TEACHERS))
         raise TeacherConfigError(f"unknown teacher '{name}' (known: {known})") from None
-    return factory(**options)
+    try:
+        return factory(**options)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        label = (labels or {}).get(field) or f"--{field.replace('_', '-')}"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = "" if "key" in field else f" (got {error.get('input')!r})"
+        raise TeacherConfigError(f"{label}: {message}{shown}") from None
 
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from callforge.generator.records import NO_USAGE, CacheEntry, Usage
 from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
 from callforge.generator.tools import ToolSpec
 
@@ -23,39 +24,6 @@ class TeacherRequest:
     results: tuple[dict[str, Any], ...] | None = None
     """The real tool messages, one per step (``--execute``): write around these, do not
     imagine results (the pipeline puts them in the draft whatever the teacher wrote)."""
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What writing one draft cost: HTTP requests sent (retries included) and tokens."""
-
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.requests + other.requests,
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-        )
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-NO_USAGE = Usage()
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    """A teacher response worth keeping: the same request later costs nothing."""
-
-    key: str
-    teacher: str
-    response: dict[str, Any]
-    usage: Usage
 
 
 @dataclass(frozen=True)
@@ -84,12 +52,20 @@ class TeacherFailure(Exception):
     ``teacher`` and goes on, it never reaches the user as an error.
     """
 
-    def __init__(self, reason: str, usage: Usage = NO_USAGE, stage: str = "teacher") -> None:
+    def __init__(
+        self,
+        reason: str,
+        usage: Usage = NO_USAGE,
+        stage: str = "teacher",
+        answer: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
         self.stage = stage
         """The rejection's stage: ``teacher``, or the validator's for a draft that never fit."""
+        self.answer = answer
+        """The model's last answer, as it wrote it (for ``callforge show --rejected``)."""
 
 
 @runtime_checkable
@@ -117,7 +93,11 @@ class TeacherStats:
 
 @runtime_checkable
 class Teacher(Protocol):
-    """Writes the words around a plan. Raise ``TeacherFailure`` when no usable draft comes."""
+    """Writes the words around a plan. Raise ``TeacherFailure`` when no usable draft comes.
+
+    A teacher that caches its answers has a ``cache: ResponseCache | None``
+    attribute, which ``pipeline.generate_into`` points at the store's cache.
+    """
 
     id: str
     concurrency: int

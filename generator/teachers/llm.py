@@ -64,6 +64,7 @@ from callforge.generator.config import check_base_url, redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
 from callforge.generator.limits import MAX_REASK_BYTES, MAX_REPLY_BYTES
 from callforge.generator.scenarios.base import ScenarioPlan
+from callforge.generator.spend import SpendLimit, SpendLimitReached, estimate_tokens
 from callforge.generator.teachers.base import (
     NO_USAGE,
     CacheEntry,
@@ -184,6 +185,8 @@ class OpenAITeacher:
         """Grade every finished draft with a second structured request (``JudgeVerdict``)."""
         templates: Path | None = None
         cache: ResponseCache | None = None
+        spend_limit: SpendLimit | None = None
+        """Caps on requests and cost, checked before every request (``--max-*``)."""
         name: str | None = None  # the [teacher] table's own name; already chosen
 
     def __init__(self, **options: Any) -> None:
@@ -198,6 +201,8 @@ class OpenAITeacher:
         # that one waiting out a backoff or being validated does not leave a slot idle.
         self.concurrency = requests + requests // 2 + 4
         self.stats = TeacherStats(concurrency_limit=float(requests))
+        self.cache: ResponseCache | None = self.options.cache
+        self._spend = self.options.spend_limit
         self._prompts = PromptBuilder(self.options.templates)
         self._limiter = AdaptiveLimiter(requests)
         self._budget = RateBudget(self.options.rpm, self.options.tpm)
@@ -298,7 +303,7 @@ class OpenAITeacher:
         body = self._request_body(prompt, self._shape)
         payload = _dumps(body)
         key = self.cache_key(payload)
-        cache = self.options.cache
+        cache = self.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             valid = _still_valid(hit, request)
@@ -320,13 +325,18 @@ class OpenAITeacher:
             plan=_written(draft, request),
         )
 
+    def prompt_tokens(self, request: TeacherRequest) -> int:
+        """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
+        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        return estimate_tokens(_dumps(self._request_body(prompt, self._shape)))
+
     async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
         """One chat completion of ``body`` as it is (no response model): cached, paced,
         limited and retried like the drafts. ``callforge evaluate`` asks a model with it."""
         body = {"model": self.model, **body}
         payload = _dumps(body)
         key = self.cache_key(payload)
-        cache = self.options.cache
+        cache = self.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.stats.cache_hits += 1
@@ -353,7 +363,7 @@ class OpenAITeacher:
         body.pop("strict", None)
         payload = _dumps(dict(body))
         key = self.cache_key(payload)
-        cache = self.options.cache
+        cache = self.cache
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             try:
@@ -387,7 +397,7 @@ class OpenAITeacher:
         body = self._request_body(prompt, shape)
         payload = _dumps(body)
         key = self.cache_key(payload)
-        cache = self.options.cache
+        cache = self.cache
         hit = cache.get(key) if cache is not None else None
         entries: tuple[CacheEntry, ...] = ()
         if hit is not None:
@@ -438,8 +448,17 @@ class OpenAITeacher:
         """Ask, and re-ask with the reason while the answer does not fit the plan."""
         spent = Usage()
         problem, stage = "no answer", "teacher"
+        answer_text: str | None = None
         for ask in range(self.options.validation_retries + 1):
-            completion, usage, size = await self._complete(payload, spent)
+            try:
+                completion, usage, size = await self._complete(payload, spent)
+            except TeacherFailure as failure:
+                raise TeacherFailure(
+                    failure.reason, failure.usage, failure.stage, answer=answer_text
+                ) from None
+            except SpendLimitReached as reached:
+                reached.usage = spent  # the asks before this one were paid for
+                raise
             spent += usage
             try:
                 with checking_against(request.plan, request.tools, request.dataflow):
@@ -449,6 +468,7 @@ class OpenAITeacher:
                 return answer, spent
             except _DOES_NOT_FIT as exc:
                 problem, stage = _why(exc), rejected_stage(exc, "teacher")
+                answer_text = _answer_text(completion)
                 if size > MAX_REASK_BYTES and ask < self.options.validation_retries:
                     raise TeacherFailure(  # a re-ask would send the whole answer back
                         self._clean(
@@ -457,6 +477,7 @@ class OpenAITeacher:
                         ),
                         spent,
                         stage,
+                        answer=answer_text,
                     ) from None
                 body = self._handlers.reask_handler(
                     kwargs={**body, "messages": list(body["messages"])},
@@ -474,6 +495,7 @@ class OpenAITeacher:
             self._clean(f"output did not fit after {spent.requests} tries: {problem}"),
             spent,
             stage,
+            answer=answer_text,
         )
 
     async def _complete(self, payload: bytes, spent: Usage) -> tuple[ChatCompletion, Usage, int]:
@@ -494,13 +516,17 @@ class OpenAITeacher:
                 "the endpoint's reply is not a chat completion", spent + Usage(requests=requests)
             )
         usage = completion.usage
+        details = getattr(usage, "prompt_tokens_details", None)  # where the endpoint says
         tokens = Usage(
             requests=requests,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
         )
         total, count = self._completion_tokens_seen
         self._completion_tokens_seen = (total + tokens.completion_tokens, count + 1)
+        if self._spend is not None:
+            self._spend.after_answer(tokens)
         return completion, tokens, len(reply)
 
     async def _retry(self, payload: bytes, first: _Transient, spent: Usage) -> tuple[bytes, int]:
@@ -537,6 +563,12 @@ class OpenAITeacher:
         estimate = self._token_estimate(payload)
         await self._budget.acquire(estimate)
         await self._limiter.acquire()
+        if self._spend is not None:
+            try:
+                self._spend.before_request(self.stats.in_flight)
+            except SpendLimitReached:
+                self._limiter.release()
+                raise
         self.stats.in_flight += 1
         self.stats.requests += 1
         started = time.monotonic()
@@ -695,6 +727,17 @@ def _completion(reply: bytes) -> ChatCompletion | None:
     if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
         return None
     return ChatCompletion.construct(**data)
+
+
+def _answer_text(completion: ChatCompletion) -> str | None:
+    """What the model wrote: its forced tool call's arguments, or its message text."""
+    try:
+        message = completion.choices[0].message
+        calls = message.tool_calls or []
+        text = calls[0].function.arguments if calls else message.content  # type: ignore[union-attr]
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return text[:20_000] if isinstance(text, str) else None
 
 
 def _error_detail(body: bytes) -> str:
