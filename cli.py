@@ -178,11 +178,11 @@ PriceOutOption = Annotated[
 @user_errors
 def generate_command(
     tools: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--tools", help="Tool set: OpenAI tools, MCP, OpenAPI, BFCL JSON, or Python module."
         ),
-    ],
+    ] = None,
     tool_format: FormatOption = None,
     include: IncludeOption = None,
     exclude: ExcludeOption = None,
@@ -272,6 +272,42 @@ def generate_command(
             "--propose-links", help="Also chain along data flows the LLM teacher proposes (once)."
         ),
     ] = False,
+    execute: Annotated[
+        bool,
+        typer.Option(
+            "--execute",
+            help="Call the real tools (Python, --mcp-command/--mcp-url, or OpenAPI at "
+            "--base-url-for-tools); their real results become the tool messages.",
+        ),
+    ] = False,
+    mcp_command: Annotated[
+        str | None, typer.Option("--mcp-command", help='Start an MCP server: "python server.py".')
+    ] = None,
+    mcp_url: Annotated[str | None, typer.Option("--mcp-url", help="An MCP server's URL.")] = None,
+    base_url_for_tools: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url-for-tools",
+            help="Where the OpenAPI tools live (auth: CALLFORGE_TOOLS_TOKEN).",
+        ),
+    ] = None,
+    allow_side_effects: Annotated[
+        bool,
+        typer.Option("--allow-side-effects", help="Let --execute call tools that change things."),
+    ] = False,
+    side_effects: Annotated[
+        list[str] | None,
+        typer.Option("--side-effects", help="Mark a tool as changing things (repeatable)."),
+    ] = None,
+    refresh_tools: Annotated[
+        bool, typer.Option("--refresh-tools", help="Call the tools again, not their cache.")
+    ] = False,
+    tool_timeout: Annotated[
+        float, typer.Option("--tool-timeout", min=0.1, help="Seconds per real tool call.")
+    ] = 10.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --execute: show the calls, make none.")
+    ] = False,
     config_file: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -281,6 +317,8 @@ def generate_command(
     attempts are mostly rejected, or at --max-requests / --max-cost.
 
     Example: callforge generate --tools tools.json --per-tool 50 --seed 7
+
+    Example: callforge generate --tools shop.py --execute --allow-side-effects
     """
     import asyncio
 
@@ -341,15 +379,66 @@ def generate_command(
     else:
         limit = _spend_limit(max_requests, max_cost, price_table)
         options = {**settings, "templates": templates, "spend_limit": limit}
-    tool_set = load_tools(
-        tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+    from callforge.generator.execution.safety import check_side_effects, planned_calls
+    from callforge.generator.execution.setup import (
+        ExecuteOptions,
+        execution_for,
+        server_tool_set,
     )
+
+    execute_options = ExecuteOptions(
+        tools=tools,
+        mcp_command=mcp_command,
+        mcp_url=mcp_url,
+        base_url=base_url_for_tools,
+        allow_side_effects=allow_side_effects,
+        side_effects=tuple(side_effects or ()),
+        refresh=refresh_tools,
+        timeout_s=tool_timeout,
+    )
+    given_flags = [flag for flag, on in _execute_flags(execute_options, dry_run) if on]
+    if given_flags and not execute:
+        raise InputError(f"{given_flags[0]} needs --execute")
+    if tools is None and not execute_options.mcp:
+        raise InputError("--tools is required (or --execute with --mcp-command/--mcp-url)")
+    if tools is None:
+        tool_set = server_tool_set(
+            execute_options, include=tuple(include or ()), exclude=tuple(exclude or ())
+        )
+    else:
+        tool_set = load_tools(
+            tools, format=tool_format, include=tuple(include or ()), exclude=tuple(exclude or ())
+        )
     if graph is not None:
         from callforge.generator.dataflow import load_graph, with_graph
 
         tool_set = with_graph(tool_set, load_graph(graph, tool_set))
+    execution = None
+    if execute:
+        changing = check_side_effects(
+            tool_set, allowed=allow_side_effects, marked=execute_options.side_effects
+        )
+        if changing:
+            _stderr().print(
+                f"--execute will call tools that change things: {', '.join(changing)}",
+                soft_wrap=True,
+                highlight=False,
+                markup=False,
+            )
+        if dry_run:
+            from callforge.generator.pipeline import first_plans
+
+            for line in planned_calls(first_plans(tool_set, config)):
+                typer.echo(line)
+            return
+        execution, _ = execution_for(tool_set, execute_options, None)
     teacher_impl = get_teacher(teacher_name, option_labels(flags, settings_file), **options)
-    run_config = {"tools": str(tools), "teacher_options": _public(settings)}
+    run_config: dict[str, Any] = {
+        "tools": str(tools or mcp_command or mcp_url),
+        "teacher_options": _public(settings),
+    }
+    if execution is not None:
+        run_config["execute"] = execution.executor.teacher_id
     if graph is not None:
         run_config["graph"] = str(graph)
     with _progress_bar() as bar:
@@ -367,6 +456,7 @@ def generate_command(
                     on_estimate=lambda estimate: _stderr().print(
                         estimate.describe(), soft_wrap=True, highlight=False, markup=False
                     ),
+                    execution=execution,
                 )
             )
         except KeyboardInterrupt:
@@ -395,6 +485,19 @@ def _spend_limit(
                 "--max-cost needs prices: --price-in and --price-out, or [prices] in callforge.toml"
             )
     return SpendLimit(max_requests=max_requests, max_cost=max_cost, prices=price_table)
+
+
+def _execute_flags(options: Any, dry_run: bool) -> list[tuple[str, bool]]:
+    """The flags that only mean something with --execute, and whether each was given."""
+    return [
+        ("--mcp-command", bool(options.mcp_command)),
+        ("--mcp-url", bool(options.mcp_url)),
+        ("--base-url-for-tools", bool(options.base_url)),
+        ("--allow-side-effects", options.allow_side_effects),
+        ("--side-effects", bool(options.side_effects)),
+        ("--refresh-tools", options.refresh),
+        ("--dry-run", dry_run),
+    ]
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from faker import Faker
 
@@ -63,6 +63,9 @@ from callforge.generator.tools import ToolSet, sha256_hex, stored_definition
 from callforge.generator.validate import DEDUP, Rejection, validate_scenario
 from callforge.store import Cell, ExampleRow, RejectionRow, Store
 from callforge.store.progress import ProgressFile
+
+if TYPE_CHECKING:
+    from callforge.generator.execution.stage import Execution
 
 DEFAULT_MIX = {name: c.default_weight for name, c in CATEGORIES.items() if c.default_weight}
 """Each category's own ``default_weight``: single 2, the other call categories 1, and
@@ -310,8 +313,11 @@ class Generation:
         config: GenerateConfig,
         on_progress: Callable[[Progress], None] | None = None,
         faker: Faker | None = None,
+        execution: Execution | None = None,
     ) -> None:
         self.store, self.tools, self.teacher, self.config = store, tools, teacher, config
+        self.execution = execution
+        """With ``--execute``: the real tools, whose outcomes become the tool messages."""
         self.on_progress = on_progress or (lambda _progress: None)
         self.faker = faker or Faker(config.locale)  # re-seeded per attempt; slow to make
         self.style_knobs: dict[str, list[str]] = load_yaml("variety.yaml")
@@ -522,9 +528,32 @@ class Generation:
         plan = self._plan(cell, number)
         summary.stage_seconds["plan"] += time.perf_counter() - tick
         tools_used = plan.tools_shown(self.tools)
+        results: list[dict[str, Any]] | None = None
+        executed_entries: list[CacheEntry] = []
+        if self.execution is not None:
+            tick = time.perf_counter()
+            executed = await self.execution.run(plan)
+            summary.stage_seconds["execution"] += time.perf_counter() - tick
+            executed_entries = executed.cache_entries
+            if executed.rejection is not None:
+                payload = plan.model_dump(mode="json")
+                payload["tool_results"] = executed.results
+                return _Outcome(
+                    cell,
+                    number,
+                    rejection=executed.rejection,
+                    payload=payload,
+                    cache_entries=executed_entries,
+                )
+            plan, results = executed.plan, executed.results
         tick = time.perf_counter()
         try:
-            request = TeacherRequest(plan=plan, tools=tools_used, dataflow=self.tools.dataflow)
+            request = TeacherRequest(
+                plan=plan,
+                tools=tools_used,
+                dataflow=self.tools.dataflow,
+                results=tuple(results) if results is not None else None,
+            )
             reply = await self.teacher.write(request)
         except TeacherFailure as exc:
             payload = plan.model_dump(mode="json")
@@ -541,10 +570,16 @@ class Generation:
             summary.stage_seconds["teacher"] += time.perf_counter() - tick
         tick = time.perf_counter()
         scenario = Scenario(plan=reply.plan or plan, draft=reply.draft)
-        if reply.rejection is not None:
-            rejection: Rejection | None = Rejection(*reply.rejection)
-        else:
-            rejection = None if reply.validated else validate_scenario(scenario, self.tools)
+        validated = reply.validated
+        rejection: Rejection | None = None
+        if results is not None:
+            scenario, rejection, entries = await self._with_real_results(scenario, plan, results)
+            executed_entries += entries
+            validated = False  # the teacher validated its own results, not these
+        if rejection is None and reply.rejection is not None:
+            rejection = Rejection(*reply.rejection)
+        elif rejection is None and not validated:
+            rejection = validate_scenario(scenario, self.tools)
         summary.stage_seconds["validate"] += time.perf_counter() - tick
         outcome = _Outcome(
             cell,
@@ -554,6 +589,7 @@ class Generation:
             cache_entries=[
                 *([reply.cache_entry] if reply.cache_entry else []),
                 *reply.more_cache_entries,
+                *executed_entries,
             ],
         )
         if rejection:
@@ -563,27 +599,34 @@ class Generation:
             outcome.scenario = scenario
         return outcome
 
+    async def _with_real_results(
+        self, scenario: Scenario, planned: ScenarioPlan, results: list[dict[str, Any]]
+    ) -> tuple[Scenario, Rejection | None, list[CacheEntry]]:
+        """The scenario with the real tool messages in place of whatever the teacher wrote.
+
+        A teacher that rewrote free-text arguments made other calls than the ones
+        executed: those are made for real too.
+        """
+        from callforge.generator.execution.stage import same_calls
+
+        assert self.execution is not None
+        entries: list[CacheEntry] = []
+        if not same_calls(scenario.plan, planned):
+            executed = await self.execution.run(scenario.plan)
+            entries = executed.cache_entries
+            if executed.rejection is not None:
+                return scenario, executed.rejection, entries
+            scenario = Scenario(plan=executed.plan, draft=scenario.draft)
+            results = executed.results
+        draft = scenario.draft.model_copy(update={"tool_results": list(results)})
+        return Scenario(plan=scenario.plan, draft=draft), None, entries
+
     def keep_answer(self, entry: CacheEntry) -> None:
         """Store an answer the teacher gave before the run (proposed links) with the first batch."""
         self._cache_entries.append(entry)
 
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
-        tool_name, category_name = cell
-        seed = attempt_seed(self.config.seed, tool_name, category_name, number)
-        rng = random.Random(seed)
-        self.faker.seed_instance(seed)
-        style = {knob: rng.choice(values) for knob, values in self.style_knobs.items()}
-        context = PlanContext(
-            rng=rng,
-            faker=self.faker,
-            attempt=number,
-            seed=seed,
-            optional_rate=self.config.optional_rate,
-            style=style,
-        )
-        plan = get_category(category_name).make_plan(self.tools[tool_name], self.tools, context)
-        plan.system = system_prompt_for(plan, self.config.system_prompts)
-        return plan
+        return plan_attempt(self.tools, self.config, self.faker, self.style_knobs, cell, number)
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""
@@ -689,6 +732,48 @@ class Generation:
         self.stage_seconds["store"] += time.perf_counter() - tick
 
 
+def plan_attempt(
+    tools: ToolSet,
+    config: GenerateConfig,
+    faker: Faker,
+    style_knobs: Mapping[str, list[str]],
+    cell: Cell,
+    number: int,
+) -> ScenarioPlan:
+    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always."""
+    tool_name, category_name = cell
+    seed = attempt_seed(config.seed, tool_name, category_name, number)
+    rng = random.Random(seed)
+    faker.seed_instance(seed)
+    style = {knob: rng.choice(values) for knob, values in style_knobs.items()}
+    context = PlanContext(
+        rng=rng,
+        faker=faker,
+        attempt=number,
+        seed=seed,
+        optional_rate=config.optional_rate,
+        style=style,
+    )
+    plan = get_category(category_name).make_plan(tools[tool_name], tools, context)
+    plan.system = system_prompt_for(plan, config.system_prompts)
+    return plan
+
+
+def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
+    """The plans of a fresh run's first attempts, one per missing example (``--dry-run``).
+
+    Rejected attempts are retried with later numbers, so a real run may make more calls.
+    """
+    targets, _ = cell_targets(tools, config.per_tool, config.mix)
+    faker = check_seedable(tools, config.locale)
+    knobs: dict[str, list[str]] = load_yaml("variety.yaml")
+    return [
+        plan_attempt(tools, config, faker, knobs, cell, number)
+        for cell, count in targets.items()
+        for number in range(count)
+    ]
+
+
 def top_reasons(reasons: Counter[ReasonGroup], count: int = 3) -> str:
     return "; ".join(f"{group} ({n})" for group, n in reasons.most_common(count)) or "none"
 
@@ -750,6 +835,7 @@ async def generate_into(
     use_cache: bool = True,
     prices: Mapping[str, float] | None = None,
     on_estimate: Callable[[RunEstimate], None] | None = None,
+    execution: Execution | None = None,
 ) -> RunSummary:
     """``generate`` into the store at ``path``, opened only once every input is known good.
 
@@ -768,12 +854,14 @@ async def generate_into(
                     teacher.cache = cache
                 return await _generate_in(
                     store, tools, teacher, config, faker, on_progress, run_config, prices,
-                    on_estimate,
+                    on_estimate, execution=execution,
                 )  # fmt: skip
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await teacher.aclose()
+        if execution is not None:
+            await execution.aclose()
 
 
 async def _seedable(tools: ToolSet, locale: str) -> Faker:
@@ -796,6 +884,7 @@ async def _generate_in(
     run_config: Mapping[str, Any] | None,
     prices: Mapping[str, float] | None = None,
     on_estimate: Callable[[RunEstimate], None] | None = None,
+    execution: Execution | None = None,
 ) -> RunSummary:
     """The run itself, once the teacher is started and the tools are seedable."""
     proposal = None
@@ -805,7 +894,10 @@ async def _generate_in(
         estimate = estimate_run(store, tools, teacher, config, prices or {}, faker)
         if estimate is not None:
             on_estimate(estimate)
-    generation = Generation(store, tools, teacher, config, on_progress, faker)
+    if execution is not None:
+        execution.executor.cache = store.response_cache()  # outcomes kept in this store
+        await execution.start()
+    generation = Generation(store, tools, teacher, config, on_progress, faker, execution)
     if proposal is not None and proposal.cache_entry is not None:
         generation.keep_answer(proposal.cache_entry)
     summary = await generation.run(run_config)
@@ -832,13 +924,17 @@ async def generate(
     config: GenerateConfig,
     on_progress: Callable[[Progress], None] | None = None,
     run_config: Mapping[str, Any] | None = None,
+    execution: Execution | None = None,
 ) -> RunSummary:
-    """Fill every cell of ``tools`` to its target in ``store``; see the module docstring."""
+    """Fill every cell of ``tools`` to its target in ``store``; see the module docstring.
+
+    With ``execution`` (``--execute``) every planned call is made for real first.
+    """
     # The teacher's start-up check is a round trip to the endpoint; making the run's
     # Faker (tens of milliseconds of lazy imports) and checking seedability is CPU.
     # In a thread, the CPU work does not hold up the round trip.
     with templates_folder(config.templates):
-        return await _generate(store, tools, teacher, config, on_progress, run_config)
+        return await _generate(store, tools, teacher, config, on_progress, run_config, execution)
 
 
 async def _generate(
@@ -848,13 +944,18 @@ async def _generate(
     config: GenerateConfig,
     on_progress: Callable[[Progress], None] | None,
     run_config: Mapping[str, Any] | None,
+    execution: Execution | None,
 ) -> RunSummary:
     starting = asyncio.ensure_future(teacher.start())
     try:
         faker = await _seedable(tools, config.locale)
         await starting
-        return await _generate_in(store, tools, teacher, config, faker, on_progress, run_config)
+        return await _generate_in(
+            store, tools, teacher, config, faker, on_progress, run_config, execution=execution
+        )
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)  # its error is the one raised
         await teacher.aclose()
+        if execution is not None:
+            await execution.aclose()

@@ -45,6 +45,9 @@ CATEGORY = "category"
 DEDUP = "dedup"
 TEACHER = "teacher"
 JUDGE = "judge"
+EXECUTION = "execution"
+"""The real tool (``--execute``) failed where the plan expected success, succeeded where it
+staged a failure, or returned what its declared output schema forbids."""
 """A teacher's grader (``--judge``) failed the conversation; the reason is the judge's."""
 
 

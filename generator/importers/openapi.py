@@ -192,6 +192,43 @@ def ref_location(ref: str) -> str:
     return ".".join(parts) or "#"
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where one operation's arguments go in an HTTP request (``generator.execution.http``).
+
+    ``locations`` maps each argument to ``(where, name)``: ``where`` is ``path``,
+    ``query``, ``header`` or ``body`` (a property of a JSON object body), ``name`` the
+    name the document gives it there (a body property renamed ``body_x`` is ``x``);
+    ``body_value`` is the argument that *is* the whole body, when the body is no object.
+    """
+
+    method: str
+    path: str
+    locations: Mapping[str, tuple[str, str]]
+    body_value: str | None = None
+
+
+def operation_routes(document: Any, *, source: str) -> dict[str, Route]:
+    """Every operation's route, by its tool name (as ``openapi_functions`` names it)."""
+    _check_version(document, source)
+    routes: dict[str, Route] = {}
+    for operation in operations_of(document, source):
+        converter = _Converter(document, source, operation)
+        function = converter.function()
+        locations: dict[str, tuple[str, str]] = {}
+        body_value = None
+        for argument, origin in converter.origins.items():
+            if origin != "the request body":
+                locations[argument] = (origin, argument)
+            elif argument in converter.body_names:
+                locations[argument] = ("body", converter.body_names[argument])
+            else:
+                body_value = argument
+        route = Route(operation.method, operation.path, locations, body_value)
+        routes[function["name"]] = routes[function_name(function["name"])] = route
+    return routes
+
+
 class _Converter:
     """Builds the function object of one operation."""
 
@@ -213,6 +250,7 @@ class _Converter:
         self.properties: dict[str, Any] = {}
         self.required: list[str] = []
         self.origins: dict[str, str] = {}  # property -> where it came from, for collisions
+        self.body_names: dict[str, str] = {}  # argument -> its property in the request body
 
     def function(self) -> dict[str, Any]:
         self._parameters()
@@ -385,6 +423,7 @@ class _Converter:
                         path,
                     )
             renamed[name] = key
+            self.body_names[key] = name
             self._add(key, sub, "the request body")
         self.required += [renamed.get(name, name) for name in schema.get("required") or ()]
 

@@ -260,6 +260,14 @@ def _function_object(
     return {"name": name, "description": description, "parameters": schema}
 
 
+def tool_module(module_spec: str, source: str) -> ModuleType:
+    """The module a ``--tools`` spec names, imported as the importer imports it.
+
+    ``generator.execution.python_worker`` imports the same module to call its functions.
+    """
+    return _import(module_spec, source)
+
+
 def _import(module_spec: str, source: str) -> ModuleType:
     path = Path(module_spec)
     if module_spec.endswith(".py") or path.is_file():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from callforge.generator.records import NO_USAGE, CacheEntry, Usage
 from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
@@ -21,6 +21,9 @@ class TeacherRequest:
     tools: tuple[ToolSpec, ...]
     dataflow: DataFlowGraph | None = None
     """The run's data-flow graph when the user gave one (``ToolSet.dataflow``), for the check."""
+    results: tuple[dict[str, Any], ...] | None = None
+    """The real tool messages, one per step (``--execute``): write around these, do not
+    imagine results (the pipeline puts them in the draft whatever the teacher wrote)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -93,18 +93,27 @@ class OfflineTeacher:
         return None
 
     async def write(self, request: TeacherRequest) -> TeacherReply:
-        draft = self.write_now(request.plan, {tool.name: tool for tool in request.tools})
+        tools = {tool.name: tool for tool in request.tools}
+        draft = self.write_now(request.plan, tools, real_results=request.results)
         return TeacherReply(draft)
 
     async def aclose(self) -> None:
         return None
 
-    def write_now(self, plan: ScenarioPlan, tools: dict[str, ToolSpec]) -> ScenarioDraft:
+    def write_now(
+        self,
+        plan: ScenarioPlan,
+        tools: dict[str, ToolSpec],
+        real_results: Sequence[dict[str, Any]] | None = None,
+    ) -> ScenarioDraft:
+        """The draft around ``plan``; around ``real_results`` when given (``--execute``)."""
         rng = random.Random(plan.seed ^ 0x0FF11E)
         self._faker.seed_instance(plan.seed ^ 0x0FF11E)
-        results: list[dict[str, Any]] = []
+        imagined: list[dict[str, Any]] = []
         for index in range(len(plan.steps)):
-            results.append(self._result(plan, tools, index, rng, results))
+            imagined.append(self._result(plan, tools, index, rng, imagined))
+        # Made even when real results replace them, so the request reads the same either way.
+        results = list(real_results) if real_results is not None else imagined
         texts = []
         answered: list[dict[str, Any]] = []
         layout = plan.layout

@@ -1,0 +1,228 @@
+"""``callforge generate --execute`` as a user runs it: real tools, real tool messages.
+
+Each expected tool message is computed without the executor: the Python function
+called directly, the MCP server's and the API's own formulas. Examples are read back
+from the DuckDB file the run wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from callforge.generator.importers.python import tool_module
+from callforge.store import Store
+from tests.conftest import run_cli
+from tests.data.execution.weather_mcp import temperature_of
+from tests.orders_api import DOCUMENT, TOKEN, order_record, serve_orders_api
+from tests.test_execution import direct_json
+
+DATA = Path(__file__).parent / "data" / "execution"
+SHOP = str(DATA / "shop_tools.py")
+
+
+def examples(db: Path) -> list[dict[str, Any]]:
+    with Store(db, must_exist=True) as store:
+        return [example.scenario for example in store.examples()]
+
+
+def rejections(db: Path) -> list[tuple[str, str, str]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT tool_name, stage, reason FROM rejections").fetchall()
+
+
+def steps_with_results(scenario: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return list(zip(scenario["plan"]["steps"], scenario["draft"]["tool_results"], strict=True))
+
+
+def test_python_tools_messages_are_what_the_functions_return(tmp_path: Path) -> None:
+    db = tmp_path / "run.duckdb"
+    log = tmp_path / "calls.log"
+    tools = ["--tools", SHOP, "--include", "quote_price", "--include", "count_words"]
+    args = ["generate", *tools, "--execute", "--per-tool", "6", "--seed", "3", "--db", db]
+    first = run_cli(*args, cwd=tmp_path, env={"SHOP_CALL_LOG": str(log)})
+    assert first.returncode == 0, first.stderr
+    module = tool_module(SHOP, SHOP)
+    made = examples(db)
+    assert len(made) == 12
+    checked = 0
+    for scenario in made:
+        for step, result in steps_with_results(scenario):
+            call = step["call"]
+            try:
+                expected = direct_json(getattr(module, call["name"])(**call["arguments"]))
+            except TypeError:  # a mistaken argument name: the call fails for real
+                assert step["failure"] is not None
+                assert set(result) == {"error"}
+                assert result["error"].startswith("invalid arguments:")
+                continue
+            if not isinstance(expected, dict):
+                expected = {"result": expected}
+            assert result == expected
+            checked += 1
+    assert checked >= 12
+    calls = log.read_text().splitlines()
+
+    # The same command again: everything is in the store, no tool is called twice.
+    again = run_cli(*args, cwd=tmp_path, env={"SHOP_CALL_LOG": str(log)})
+    assert again.returncode == 0, again.stderr
+    assert log.read_text().splitlines() == calls
+    # --refresh-tools calls them again (a bigger target, so the run has work to do).
+    more = ["generate", *tools, "--execute", "--per-tool", "7", "--seed", "3", "--db", db]
+    more.append("--refresh-tools")
+    refreshed = run_cli(*more, cwd=tmp_path, env={"SHOP_CALL_LOG": str(log)})
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert len(log.read_text().splitlines()) > len(calls)
+
+
+def test_a_tool_that_always_fails_is_rejected_at_execution_with_its_message(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "run.duckdb"
+    result = run_cli(
+        "generate",
+        "--tools",
+        f"{SHOP}:reject_customer",
+        "--execute",
+        "--per-tool",
+        "3",
+        "--mix",
+        "single=1",
+        "--db",
+        db,
+        cwd=tmp_path,
+    )
+    # A run that cannot succeed ends as every such run does: exit 1, the reason on stderr.
+    assert result.returncode == 1, result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "x): execution: reject_customer failed where the plan expected success: " in stderr
+    assert examples(db) == []
+    found = rejections(db)
+    # The cell's attempt budget (4 per missing example, plus 10) ends the run.
+    assert len(found) == 3 * 4 + 10
+    for tool, stage, reason in found:
+        assert (tool, stage) == ("reject_customer", "execution")
+        assert reason.startswith("reject_customer failed where the plan expected success: ")
+        assert reason.endswith(" is suspended")
+
+
+def test_side_effecting_tools_need_allowing_and_a_dry_run_calls_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "run.duckdb"
+    base = ["generate", "--tools", SHOP, "--execute", "--per-tool", "1", "--db", db]
+    refused = run_cli(*base, "--side-effects", "count_words", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "count_words" in refused.stderr and "--allow-side-effects" in refused.stderr
+    assert not db.exists()
+    log = tmp_path / "calls.log"
+    dry = run_cli(
+        *base,
+        "--include",
+        "count_words",
+        "--dry-run",
+        cwd=tmp_path,
+        env={"SHOP_CALL_LOG": str(log)},
+    )
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert lines and all(line.startswith("count_words {") for line in lines)
+    assert not log.exists() and not db.exists()
+    unasked = run_cli("generate", "--tools", SHOP, "--dry-run", "--db", db, cwd=tmp_path)
+    assert unasked.returncode == 2 and "--dry-run needs --execute" in unasked.stderr
+
+
+def test_an_mcp_server_started_over_stdio_gives_the_tool_messages(tmp_path: Path) -> None:
+    db = tmp_path / "run.duckdb"
+    command = f"{sys.executable} {DATA / 'weather_mcp.py'}"
+    result = run_cli(
+        "generate",
+        "--execute",
+        "--mcp-command",
+        command,
+        "--include",
+        "get_temperature",
+        "--per-tool",
+        "4",
+        "--mix",
+        "single=1",
+        "--db",
+        db,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    made = examples(db)
+    assert made
+    for scenario in made:
+        for step, message in steps_with_results(scenario):
+            city = step["call"]["arguments"]["city"]
+            if step["call"]["name"] == "get_temperature":
+                assert message == {"city": city, "celsius": temperature_of(city)}
+            else:
+                assert message == {"result": f"{city} station is online"}
+
+
+def test_an_openapi_document_is_called_at_the_base_url(tmp_path: Path) -> None:
+    db = tmp_path / "run.duckdb"
+    document = tmp_path / "orders.json"
+    document.write_text(json.dumps(DOCUMENT))
+    with serve_orders_api() as (base_url, api):
+        args = ["generate", "--tools", document, "--execute", "--base-url-for-tools", base_url]
+        args += ["--per-tool", "3", "--mix", "single=1", "--db", db]
+        refused = run_cli(*args, cwd=tmp_path, env={"CALLFORGE_TOOLS_TOKEN": TOKEN})
+        assert refused.returncode == 2 and "create_order" in refused.stderr
+        result = run_cli(
+            *args, "--allow-side-effects", cwd=tmp_path, env={"CALLFORGE_TOOLS_TOKEN": TOKEN}
+        )
+    assert result.returncode == 0, result.stderr
+    made = examples(db)
+    assert {s["plan"]["tool"] for s in made} == {"get_order", "create_order"}
+    for scenario in made:
+        for step, message in steps_with_results(scenario):
+            arguments = step["call"]["arguments"]
+            if step["call"]["name"] == "get_order":
+                assert message == order_record(arguments["order_id"])
+            else:
+                assert message == {"order_id": "A-300", **arguments, "status": "pending"}
+    # Every request carried the token from the environment; the store never holds it.
+    assert api.requests and all(
+        r["headers"]["authorization"] == f"Bearer {TOKEN}" for r in api.requests
+    )
+    assert TOKEN.encode() not in db.read_bytes()
+
+
+def test_a_chained_argument_takes_the_value_the_earlier_call_really_returned(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "run.duckdb"
+    result = run_cli(
+        "generate",
+        "--tools",
+        SHOP,
+        "--include",
+        "list_orders",
+        "--include",
+        "find_order",
+        "--execute",
+        "--per-tool",
+        "3",
+        "--mix",
+        "multi_step=1",
+        "--db",
+        db,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    module = tool_module(SHOP, SHOP)
+    made = examples(db)
+    assert len(made) == 3
+    for scenario in made:
+        (first, listed), (second, found) = steps_with_results(scenario)
+        real_list = direct_json(module.list_orders(**first["call"]["arguments"]))
+        assert listed == {"result": real_list}
+        (link,) = scenario["plan"]["chains"]
+        index = int(link["path"].split(".")[1])
+        assert second["call"]["arguments"]["order_id"] == real_list[index]["order_id"]
+        assert found == direct_json(module.find_order(real_list[index]["order_id"]))
