@@ -453,9 +453,7 @@ def generate_command(
                     run_config=run_config,
                     use_cache=not no_cache,
                     prices=price_table,
-                    on_estimate=lambda estimate: _stderr().print(
-                        estimate.describe(), soft_wrap=True, highlight=False, markup=False
-                    ),
+                    on_estimate=functools.partial(_show_estimate, options.get("spend_limit")),
                     execution=execution,
                 )
             )
@@ -468,6 +466,13 @@ def generate_command(
     shortfall = summary.shortfall()
     if shortfall:
         raise RunIncompleteError(shortfall)
+
+
+def _show_estimate(limit: Any, estimate: Any) -> None:
+    """Print the run's estimate; a cost cap reserves its first requests at it."""
+    _stderr().print(estimate.describe(), soft_wrap=True, highlight=False, markup=False)
+    if limit is not None:
+        limit.expect(estimate)
 
 
 def _spend_limit(

@@ -3,9 +3,10 @@
 ``SpendLimit`` is consulted by a paying teacher before every request it sends
 and told what every answer cost; when the next request would pass
 ``--max-requests`` or ``--max-cost`` it raises ``SpendLimitReached`` and the
-pipeline ends the run there, keeping everything stored. The cost cap counts the
-requests still in flight at the average cost of an answered one, so a run stops
-*at* its cap, not a round of requests past it.
+pipeline ends the run there, keeping everything stored. The cost cap reserves
+every request in flight at the dearest request answered so far (before the first
+answer, at the run's estimate), so a run stops *at* its cap, not a round of
+requests past it.
 
 Token counts for the estimate are characters / 4, OpenAI's rule of thumb:
 ``tiktoken`` would count exactly but downloads its encodings on first use,
@@ -56,6 +57,8 @@ class SpendLimit:
     prices: Mapping[str, float] = field(default_factory=dict)
     sent: int = 0
     answered: Usage = field(default_factory=Usage)
+    dearest: float = 0.0
+    """The highest cost of one request so far: what each request in flight is reserved at."""
 
     @property
     def cost(self) -> float:
@@ -65,17 +68,30 @@ class SpendLimit:
         """Count one request about to be sent, or raise ``SpendLimitReached``."""
         if self.max_requests is not None and self.sent >= self.max_requests:
             raise SpendLimitReached(f"--max-requests {self.max_requests} reached")
-        if self.max_cost is not None and self.answered.requests:
-            per_request = self.cost / self.answered.requests
-            if self.cost + (in_flight + 1) * per_request > self.max_cost:
-                raise SpendLimitReached(
-                    f"--max-cost {self.max_cost:g} reached (spent {self.cost:.4f}, "
-                    f"{in_flight} requests in flight)"
-                )
+        # In flight, requests are reserved at the dearest one seen, not the average: the
+        # answers still to come are charged whatever they cost, and the cap is a cap.
+        reserved = self.cost + (in_flight + 1) * self.dearest
+        if self.max_cost is not None and self.dearest and reserved > self.max_cost:
+            raise SpendLimitReached(
+                f"--max-cost {self.max_cost:g} reached (spent {self.cost:.4f}, "
+                f"{in_flight} requests in flight)"
+            )
         self.sent += 1
 
     def after_answer(self, usage: Usage) -> None:
         self.answered += usage
+        if usage.requests:
+            self.dearest = max(self.dearest, cost_of(usage, self.prices) / usage.requests)
+
+    def expect(self, estimate: RunEstimate) -> None:
+        """Reserve requests at the estimate's cost per request until answers say more.
+
+        Without it the first round of requests (``--concurrency`` of them) would leave
+        before any answer priced one, and a small cap would be passed by that round.
+        """
+        if estimate.examples:
+            per_request = cost_of(estimate.usage, self.prices) / estimate.examples
+            self.dearest = max(self.dearest, per_request)
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,12 @@ def test_max_cost_stops_the_run_at_its_cap(tmp_path: Path) -> None:
     assert f"--max-cost {cap:g} reached" in result.stderr.strip().splitlines()[-1]
     stats = _stats(db)
     assert 0 < stats["accepted_total"] < 100
-    assert billed <= cap * 1.1  # what the server answered, requests in flight included
-    # Stopped at the cap, not well before: requests in flight are counted at the average
-    # cost so far, so the last ones may land a little either side of it.
-    assert 0.7 * cap <= stats["usage"]["cost"] <= cap * 1.05
+    # What the server answered, requests in flight included: in flight they are reserved
+    # at the dearest request so far (the estimate's, before any answer), but a re-ask's
+    # longer prompt can still cost a little more than that.
+    assert billed <= cap * 1.05
+    # Stopped near the cap, not well before it: within a round of requests.
+    assert 0.5 * cap <= stats["usage"]["cost"] <= cap * 1.05
 
 
 def test_max_requests_caps_what_the_server_sees(tmp_path: Path) -> None:
