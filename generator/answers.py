@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from callforge.generator.grounding import GroundingText, humanise, normalise, number_words
+from callforge.generator.grounding import (
+    MONTHS,
+    WEEKDAYS,
+    GroundingText,
+    humanise,
+    normalise,
+    number_words,
+)
 from callforge.generator.results import is_bookkeeping_key
 from callforge.generator.schema import scalar_leaves
 
@@ -92,40 +99,13 @@ _ORDINARY_CAPITALS = frozenset(
         "mrs",
         "ms",
         "dr",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
         "today",
         "tomorrow",
         "yesterday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
+        *WEEKDAYS,
+        *MONTHS,
+        *(month[:3] for month in MONTHS),
         "sept",
-        "oct",
-        "nov",
-        "dec",
     ]
 )
 

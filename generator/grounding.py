@@ -59,7 +59,7 @@ _ISO_TIME = re.compile(r"^(\d{2}):(\d{2})(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?$
 _FOLLOWING_YEAR = re.compile(r"^(?:,\s*|\s+)(?:of\s+)?(\d{4})\b")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NAME_LIKE = re.compile(r"^[\w]+(?:[-_][\w]+)+$|^[a-z]+(?:[A-Z][a-z0-9]+)+$")
-_MONTHS = [
+MONTHS = [
     "january",
     "february",
     "march",
@@ -73,7 +73,8 @@ _MONTHS = [
     "november",
     "december",
 ]
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+"""Month names, lower-case: the one list grounding, phrasing, answers and mistakes share."""
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _UNITS = [
     "zero",
     "one",
@@ -454,7 +455,7 @@ def _date_forms(day: date) -> tuple[str, ...]:
 def _yearless_forms(day: date) -> tuple[str, ...]:
     """ "march 5", "march 5th", "5 march", "5th of march", "mar 5" and the like."""
     forms = []
-    for month in (_MONTHS[day.month - 1], _MONTHS[day.month - 1][:3]):
+    for month in (MONTHS[day.month - 1], MONTHS[day.month - 1][:3]):
         for number in (str(day.day), _ordinal(day.day)):
             forms += [f"{month} {number}", f"{number} {month}", f"{number} of {month}"]
     return tuple(forms)
@@ -473,7 +474,7 @@ def _relative_forms(day: date, today: date) -> tuple[str, ...]:
             weeks = delta // 7
             forms += ["in a week", "a week from today"] if weeks == 1 else []
             forms += [f"in {count} weeks" for count in (str(weeks), *number_words(weeks))]
-    weekday = _WEEKDAYS[day.weekday()]
+    weekday = WEEKDAYS[day.weekday()]
     if 1 <= delta <= 6:
         forms += [f"on {weekday}", f"this {weekday}", f"coming {weekday}", f"next {weekday}"]
     if 7 <= delta <= 13:

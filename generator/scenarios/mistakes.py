@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from callforge.generator.grounding import MONTHS
 from callforge.generator.scenarios.base import PlannedFailure
 from callforge.generator.schema import instance_is_valid, resolved_properties
 from callforge.generator.templating import load_yaml
@@ -41,7 +42,6 @@ Mistake = tuple[Arguments, PlannedFailure]
 _ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|reference|key|username|handle)$", re.I)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _ISO_CLOCK = re.compile(r"[T ](\d{2}):(\d{2})")
-_MONTHS = "January February March April May June July August September October November December"
 
 
 def wrong_format(tool: ToolSpec, good: Arguments, rng: random.Random) -> Mistake | None:
@@ -197,7 +197,7 @@ def _human_format(
         if not day:
             return None
         year, month, number = day.group(1), int(day.group(2)), int(day.group(3))
-        spelt = f"{_MONTHS.split()[month - 1]} {number}, {year}"
+        spelt = f"{MONTHS[month - 1].capitalize()} {number}, {year}"
         written = [f"{month:02d}/{number:02d}/{year}", spelt, f"{number:02d}.{month:02d}.{year}"]
         clock = _ISO_CLOCK.search(value)
         if fmt == "date-time" and clock:

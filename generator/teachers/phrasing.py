@@ -21,25 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from callforge.generator.grounding import humanise, number_words
+from callforge.generator.grounding import MONTHS, humanise, number_words
 from callforge.generator.schema import resolved_properties
 from callforge.generator.tool_kinds import Verb, classify, name_words, singular, tool_kind
 from callforge.generator.tools import ToolSpec
 
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ISO_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})")
 _PREPOSITIONS = frozenset({"by", "for", "with", "from", "in", "of", "to", "on", "at", "and"})
@@ -255,7 +241,7 @@ def spoken_date(value: str, rng: random.Random) -> str | None:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         return None
-    month = _MONTHS[day.month - 1]
+    month = MONTHS[day.month - 1].capitalize()
     # Always with the year: an exported conversation does not say what day it is,
     # so "March 5" would teach the model to make the year up.
     forms = [
