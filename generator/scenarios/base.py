@@ -33,7 +33,7 @@ from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field
 
 from callforge.generator.schema import validate_instance
-from callforge.generator.seeding import REFERENCE_TODAY, free_text_arguments
+from callforge.generator.seeding import REFERENCE_TODAY, free_text_arguments, seed_arguments
 from callforge.generator.tools import ToolSet, ToolSpec
 
 ERROR_KEY = "error"
@@ -351,6 +351,24 @@ class PlanContext:
 
     def call_id(self, step: int) -> str:
         return f"call_{self.seed % 16**8:08x}{step}"
+
+    def seed_arguments(
+        self,
+        tool: ToolSpec,
+        *,
+        rng: random.Random | None = None,
+        optional_rate: float | None = None,
+    ) -> dict[str, Any]:
+        """Seeded arguments of one call of ``tool`` on this attempt's day (its own ``rng``
+        and ``optional_rate`` unless others are given)."""
+        return seed_arguments(
+            tool.parameters,
+            rng if rng is not None else self.rng,
+            self.faker,
+            optional_rate=self.optional_rate if optional_rate is None else optional_rate,
+            tool=tool.name,
+            today=self.today,
+        )
 
 
 class Category(ABC):

@@ -22,7 +22,7 @@ from callforge.generator.scenarios.base import (
     Turn,
     result_is_error,
 )
-from callforge.generator.seeding import free_text_arguments, seed_arguments
+from callforge.generator.seeding import free_text_arguments
 from callforge.generator.tools import ToolSet, ToolSpec
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -41,14 +41,7 @@ class Clarify(Category):
         return None
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
-        arguments = seed_arguments(
-            tool.parameters,
-            context.rng,
-            context.faker,
-            optional_rate=context.optional_rate,
-            tool=tool.name,
-            today=context.today,
-        )
+        arguments = context.seed_arguments(tool)
         askable = [name for name in _askable(tool) if _is_value(arguments.get(name))]
         withheld = context.rng.choice(askable)
         step = PlannedStep(

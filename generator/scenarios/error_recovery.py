@@ -36,7 +36,7 @@ from callforge.generator.scenarios.base import (
 )
 from callforge.generator.scenarios.mistakes import MISTAKES, make_mistake
 from callforge.generator.schema import instance_is_valid, scalar_leaves
-from callforge.generator.seeding import seed_arguments, violate_argument
+from callforge.generator.seeding import violate_argument
 from callforge.generator.tools import ToolSet, ToolSpec
 
 ASSISTANT_MISTAKES = (*MISTAKES, "invalid_argument")
@@ -57,14 +57,7 @@ class ErrorRecovery(Category):
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
-        good = seed_arguments(
-            tool.parameters,
-            rng,
-            context.faker,
-            optional_rate=context.optional_rate,
-            tool=tool.name,
-            today=context.today,
-        )
+        good = context.seed_arguments(tool, rng=rng)
         bad: dict[str, Any] = good
         failure: PlannedFailure | None = None
         if rng.random() >= TRANSIENT_SHARE:

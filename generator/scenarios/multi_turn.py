@@ -24,7 +24,7 @@ from callforge.generator.scenarios.base import (
     result_is_error,
 )
 from callforge.generator.schema import instance_is_valid
-from callforge.generator.seeding import free_text_arguments, seed_arguments
+from callforge.generator.seeding import free_text_arguments
 from callforge.generator.tool_kinds import tool_kind
 from callforge.generator.tools import ToolSet, ToolSpec
 
@@ -45,14 +45,7 @@ class MultiTurn(Category):
         rng = context.rng
 
         def seeded(rate: float) -> dict[str, Any]:
-            return seed_arguments(
-                tool.parameters,
-                rng,
-                context.faker,
-                optional_rate=rate,
-                tool=tool.name,
-                today=context.today,
-            )
+            return context.seed_arguments(tool, rng=rng, optional_rate=rate)
 
         values, changeable_names = _values(tool), _changeable(tool)
         first = seeded(context.optional_rate)

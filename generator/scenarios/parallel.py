@@ -21,7 +21,6 @@ from callforge.generator.scenarios.base import (
     Turn,
     result_is_error,
 )
-from callforge.generator.seeding import seed_arguments
 from callforge.generator.tools import ToolSet, ToolSpec
 
 _COUNTS, _COUNT_WEIGHTS = (2, 3), (0.75, 0.25)
@@ -49,14 +48,7 @@ class ParallelCalls(Category):
         steps: list[PlannedStep] = []
         for index, step_tool in enumerate(chosen):
             for _ in range(_DRAWS):
-                arguments = seed_arguments(
-                    step_tool.parameters,
-                    rng,
-                    context.faker,
-                    optional_rate=context.optional_rate,
-                    tool=step_tool.name,
-                    today=context.today,
-                )
+                arguments = context.seed_arguments(step_tool, rng=rng)
                 if not any(
                     s.call.name == step_tool.name and s.call.arguments == arguments for s in steps
                 ):

@@ -11,7 +11,6 @@ from callforge.generator.scenarios.base import (
     ToolCall,
     result_is_error,
 )
-from callforge.generator.seeding import seed_arguments
 from callforge.generator.tools import ToolSet, ToolSpec
 
 
@@ -20,14 +19,7 @@ class SingleCall(Category):
     default_weight = 2.0
 
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
-        arguments = seed_arguments(
-            tool.parameters,
-            context.rng,
-            context.faker,
-            optional_rate=context.optional_rate,
-            tool=tool.name,
-            today=context.today,
-        )
+        arguments = context.seed_arguments(tool)
         call = ToolCall(id=context.call_id(0), name=tool.name, arguments=arguments)
         return self.new_plan(tool, context, [PlannedStep(call=call)])
 
