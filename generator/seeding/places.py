@@ -179,9 +179,14 @@ _STREET_LOCALES = {
 }  # fmt: skip
 
 
+# A street address needs only these providers; loading all of Faker's for each locale
+# costs ~28 ms of CPU (25 locales: 0.7 s on the event loop of a short LLM run).
+_STREET_PROVIDERS = ["faker.providers.address", "faker.providers.person"]
+
+
 @lru_cache(maxsize=32)
 def _street_faker(locale: str) -> Faker:
-    return Faker(locale)
+    return Faker(locale, providers=_STREET_PROVIDERS)
 
 
 def local_street(place: Place, rng: random.Random) -> str | None:
