@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import Iterator
@@ -14,8 +13,7 @@ from faker import Faker
 from callforge.generator.importers import load_tools
 from callforge.generator.scenarios import get_category
 from callforge.generator.scenarios.base import PlanContext, Scenario, ScenarioPlan
-from callforge.generator.teachers.base import TeacherFailure, TeacherRequest
-from callforge.generator.teachers.llm import OpenAITeacher
+from callforge.generator.teachers.base import TeacherFailure
 from callforge.generator.teachers.offline import OfflineTeacher
 from callforge.generator.teachers.prompting import PromptBuilder
 from callforge.generator.templating import EXAMPLE_TOOLS
@@ -23,8 +21,8 @@ from callforge.generator.tools import ToolSet, parse_tools
 from callforge.generator.validate import RESULT, is_hollow, validate_scenario
 from tests.openai_server import LocalServer, ServerBehaviour, run_server
 from tests.plan_responder import PlanResponder
+from tests.test_llm_teacher import SECRET, write_once
 
-SECRET = "sk-callforge-test-results-5e1f"
 STYLE = {"persona": "a student", "tone": "polite", "length": "short", "indirectness": "direct"}
 DECLARED = load_tools(EXAMPLE_TOOLS)
 UNDECLARED = parse_tools(
@@ -126,20 +124,6 @@ def test_what_counts_as_data(result: dict[str, Any], hollow: bool) -> None:
 def server() -> Iterator[LocalServer]:
     with run_server(ServerBehaviour(api_key=SECRET), responder=PlanResponder()) as local:
         yield local
-
-
-def write_once(server: LocalServer, plan: ScenarioPlan, tools: ToolSet, **options: Any) -> Any:
-    request = TeacherRequest(plan, tuple(tools[name] for name in plan.tools_used()))
-
-    async def write() -> Any:
-        teacher = OpenAITeacher(model="m", base_url=server.base_url, api_key=SECRET, **options)
-        await teacher.start()
-        try:
-            return await teacher.write(request)
-        finally:
-            await teacher.aclose()
-
-    return asyncio.run(write())
 
 
 def test_a_teacher_returning_hollow_results_is_re_asked_then_rejected(
