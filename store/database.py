@@ -27,6 +27,11 @@ from callforge.generator.records import NO_USAGE, OUTPUT_SCHEMA_KEY, CacheEntry,
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
 
+STALE = """
+    NOT list_has_all((SELECT coalesce(list(tool_hash), []) FROM current_tools), e.tool_hashes)
+"""
+"""SQL: example ``e`` was made from a tool version that is no longer current."""
+
 log = logging.getLogger(__name__)
 """Warnings a command shows on stderr (``cli.py`` formats them as ``warning: ...``)."""
 
@@ -76,18 +81,6 @@ class StoredExample:
     stale: bool
     failure_kind: str | None = None
     teacher: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedExample:
-    """What the train/eval split knows of an example: its cell, group and called tools."""
-
-    example_id: str
-    tool_name: str
-    category: str
-    group_id: str
-    """Its group's id; its own id when it is in no group."""
-    tools_called: tuple[str, ...]
 
 
 _EXAMPLE_COLUMNS = [
@@ -545,9 +538,7 @@ class Store:
 
     # -- generation bookkeeping ----------------------------------------------
 
-    _STALE = """
-        NOT list_has_all((SELECT coalesce(list(tool_hash), []) FROM current_tools), e.tool_hashes)
-    """
+    _STALE = STALE
 
     def accepted_counts(self) -> dict[Cell, int]:
         """Accepted, non-stale examples per cell."""
@@ -1085,63 +1076,10 @@ class Store:
                     "INSERT INTO example_groups SELECT unnest(?), unnest(?)", [members, groups]
                 )
 
-    def export_index(self, *, include_stale: bool = False) -> list[IndexedExample]:
-        """What the split needs of every example, without its conversation."""
-        rows = self._db.execute(
-            f"""
-            SELECT e.example_id, e.tool_name, e.category, g.group_id,
-                   coalesce((SELECT list(DISTINCT c.tool_name ORDER BY c.tool_name)
-                             FROM example_calls c WHERE c.example_id = e.example_id), []),
-                   {self._STALE} AS stale
-            FROM examples e LEFT JOIN example_groups g USING (example_id)
-            ORDER BY e.example_id
-            """
-        ).fetchall()
-        names: dict[str, str] = {}  # one string per tool and category name, not one per row
-        return [
-            IndexedExample(
-                example_id,
-                names.setdefault(tool, tool),
-                names.setdefault(category, category),
-                example_id if group is None else group,
-                tuple(names.setdefault(name, name) for name in tools),
-            )
-            for example_id, tool, category, group, tools, stale in rows
-            if include_stale or not stale
-        ]
-
-    def stream_examples(self, order: list[str], batch_size: int = 1_000) -> Iterator[StoredExample]:
-        """The examples ``order`` names, in that order, read a batch at a time."""
-        cursor = self._db.cursor()
-        try:
-            cursor.execute(
-                "CREATE OR REPLACE TEMP TABLE export_order (example_id VARCHAR, pos BIGINT)"
-            )
-            cursor.execute(
-                "INSERT INTO export_order SELECT unnest(?), unnest(range(?))", [order, len(order)]
-            )
-            cursor.execute(
-                f"""
-                SELECT e.example_id, e.tool_name, e.category, e.tool_hashes, e.scenario,
-                       {self._STALE} AS stale, e.failure_kind, e.teacher
-                FROM export_order o JOIN examples e USING (example_id) ORDER BY o.pos
-                """
-            )
-            while rows := cursor.fetchmany(batch_size):
-                for example_id, tool, category, hashes, scenario, stale, kind, teacher in rows:
-                    yield StoredExample(
-                        example_id,
-                        tool,
-                        category,
-                        list(hashes),
-                        json.loads(scenario),
-                        stale,
-                        failure_kind=kind,
-                        teacher=teacher,
-                    )
-        finally:
-            cursor.execute("DROP TABLE IF EXISTS export_order")
-            cursor.close()
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own on the store's database: its temp tables and results
+        are its own (``store/selection.py`` keeps an export's working set on one)."""
+        return self._db.cursor()
 
     def provenance(self) -> dict[str, Any]:
         """Teachers and generate runs behind the stored examples (never keys or URLs)."""
