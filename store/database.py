@@ -1013,69 +1013,6 @@ class Store:
                     [[c[0] for c in calls], [c[1] for c in calls], [c[2] for c in calls]],
                 )
 
-    def signature_buckets(self, bands: int, rows: int) -> Iterator[list[tuple[str, list[int]]]]:
-        """LSH: per band of ``rows`` signature values, the examples that share it (2 or more).
-
-        Bands are grouped by their hash (a collision only adds a candidate, which the
-        caller's similarity check turns away), and members come back as rows sorted by
-        bucket, not as lists: a sort spills to disk under ``memory_bound``, a list
-        aggregate over a million examples does not."""
-        for band in range(bands):
-            start, stop = band * rows + 1, (band + 1) * rows
-            cursor = self._db.cursor()
-            cursor.execute(
-                f"""
-                WITH band AS (
-                    SELECT hash(signature[{start}:{stop}]) AS bucket, example_id
-                    FROM request_signatures
-                ),
-                shared AS (SELECT bucket FROM band GROUP BY bucket HAVING count(*) > 1)
-                SELECT band.bucket, band.example_id, s.signature
-                FROM band JOIN shared USING (bucket)
-                    JOIN request_signatures s USING (example_id)
-                ORDER BY band.bucket, band.example_id
-                """
-            )
-            try:
-                members: list[tuple[str, list[int]]] = []
-                current = None
-                while chunk := cursor.fetchmany(2_000):
-                    for bucket, example_id, signature in chunk:
-                        if bucket != current and members:
-                            yield members
-                            members = []
-                        current = bucket
-                        members.append((example_id, signature))
-                if members:
-                    yield members
-            finally:
-                cursor.close()
-
-    def shared_calls(self) -> Iterator[list[str]]:
-        """The examples making the same call (tool and canonical arguments), 2 or more."""
-        cursor = self._db.cursor()
-        cursor.execute(
-            """
-            SELECT list(DISTINCT example_id) FROM example_calls
-            GROUP BY call_key HAVING count(DISTINCT example_id) > 1
-            """
-        )
-        try:
-            while chunk := cursor.fetchmany(1_000):
-                for (ids,) in chunk:
-                    yield sorted(ids)
-        finally:
-            cursor.close()
-
-    def replace_groups(self, members: list[str], groups: list[str]) -> None:
-        """Record each example's split group (examples in no group are their own)."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM example_groups")
-            if members:
-                db.execute(
-                    "INSERT INTO example_groups SELECT unnest(?), unnest(?)", [members, groups]
-                )
-
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own on the store's database: its temp tables and results
         are its own (``store/selection.py`` keeps an export's working set on one)."""
