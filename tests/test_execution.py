@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +173,57 @@ def test_a_non_2xx_answer_is_an_error_result_without_the_token(
     assert missing == ToolOutcome(error="HTTP 404 Not Found: order not found")
     assert denied == ToolOutcome(error="HTTP 401 Unauthorized: missing or wrong token")
     assert TOKEN not in json.dumps([missing.as_json(), denied.as_json()])
+
+
+# -- the Python worker -----------------------------------------------------------------------
+
+
+def test_calls_share_one_worker_and_a_hang_or_a_crash_gets_a_fresh_one() -> None:
+    executor = PythonExecutor(str(DATA / "worker_tools.py"), timeout_s=3)
+
+    async def go() -> list[ToolOutcome]:
+        try:
+            return [
+                await executor.call("worker_process", {"tag": "a"}),
+                await executor.call("read_and_print", {"text": "x"}),
+                await executor.call("worker_process", {"tag": "b"}),
+                await executor.call("hang", {"seconds": 30}),
+                await executor.call("worker_process", {"tag": "c"}),
+                await executor.call("crash", {"code": 3}),
+                await executor.call("worker_process", {"tag": "d"}),
+            ]
+        finally:
+            await executor.aclose()
+
+    started = time.monotonic()
+    first, quiet, second, hung, third, crashed, fourth = asyncio.run(go())
+    assert time.monotonic() - started < 20  # the hang was cut at its 3 s timeout
+    assert quiet == ToolOutcome(value={"result": "x|"})  # its print and read left the pipe alone
+    # One process served the first calls, and kept the module's state between them.
+    assert first.value is not None and second.value is not None
+    assert second.value == {"pid": first.value["pid"], "calls": ["a", "b"]}
+    assert hung == ToolOutcome(error="the call did not finish within 3 s")
+    assert third.value is not None and third.value["calls"] == ["c"]
+    assert third.value["pid"] != first.value["pid"]
+    assert crashed == ToolOutcome(error="the tool's process ended without a result (exit 3)")
+    assert fourth.value is not None and fourth.value["calls"] == ["d"]
+    assert fourth.value["pid"] not in (first.value["pid"], third.value["pid"])
+    assert executor.workers_started == 3
+    for outcome in (first, third, fourth):  # and none of them was callforge's own process
+        assert outcome.value is not None and outcome.value["pid"] != os.getpid()
+
+
+def test_a_worker_out_of_memory_keeps_serving() -> None:
+    executor = PythonExecutor(SHOP, memory_mb=300)
+
+    async def go() -> tuple[ToolOutcome, ToolOutcome]:
+        try:
+            big = await executor.call("fill_memory", {"megabytes": 600})
+            return big, await executor.call("fill_memory", {"megabytes": 5})
+        finally:
+            await executor.aclose()
+
+    big, small = asyncio.run(go())
+    assert big == ToolOutcome(error="MemoryError: the tool ran out of memory")
+    assert small == ToolOutcome(value={"result": 5 * 1024 * 1024})
+    assert executor.workers_started == 1
