@@ -602,12 +602,14 @@ class Generation:
     async def _with_real_results(
         self, scenario: Scenario, planned: ScenarioPlan, results: list[dict[str, Any]]
     ) -> tuple[Scenario, Rejection | None, list[CacheEntry]]:
-        """The scenario with the real tool messages in place of whatever the teacher wrote.
+        """The scenario with the real tool messages in place of whatever the teacher wrote,
+        checked byte for byte against them.
 
-        A teacher that rewrote free-text arguments made other calls than the ones
-        executed: those are made for real too.
+        The teacher was shown the real results and wrote around them. One that wrote
+        free-text arguments made other calls than the ones executed: those are made for
+        real too (and the validator then holds its answer to their results).
         """
-        from callforge.generator.execution.stage import same_calls
+        from callforge.generator.execution.stage import results_kept, same_calls
 
         assert self.execution is not None
         entries: list[CacheEntry] = []
@@ -619,7 +621,8 @@ class Generation:
             scenario = Scenario(plan=executed.plan, draft=scenario.draft)
             results = executed.results
         draft = scenario.draft.model_copy(update={"tool_results": list(results)})
-        return Scenario(plan=scenario.plan, draft=draft), None, entries
+        kept = Scenario(plan=scenario.plan, draft=draft)
+        return kept, results_kept(kept, results), entries
 
     def keep_answer(self, entry: CacheEntry) -> None:
         """Store an answer the teacher gave before the run (proposed links) with the first batch."""

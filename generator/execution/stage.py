@@ -27,7 +27,12 @@ from typing import Any
 from callforge.generator.execution.cache import CachedExecutor
 from callforge.generator.execution.outcome import ToolOutcome, as_tool_message
 from callforge.generator.results import value_at
-from callforge.generator.scenarios.base import PlannedStep, ScenarioPlan
+from callforge.generator.scenarios.base import (
+    PlannedStep,
+    Scenario,
+    ScenarioPlan,
+    tool_message_text,
+)
 from callforge.generator.schema import validate_instance
 from callforge.generator.teachers.base import CacheEntry
 from callforge.generator.tools import ToolSet, ToolSpec, result_object_schema
@@ -113,6 +118,27 @@ def outcome_problem(step: PlannedStep, tool: ToolSpec, outcome: ToolOutcome) -> 
         problems = validate_instance(result_object_schema(tool.output_schema), outcome.value)
         if problems:
             return f"{name}'s result breaks its declared output schema: {problems[0]}"
+    return None
+
+
+def results_kept(scenario: Scenario, results: Sequence[dict[str, Any]]) -> Rejection | None:
+    """Whether every tool message of ``scenario`` is, byte for byte, the executed outcome.
+
+    The last check before an executed example is stored: whatever a teacher wrote, the
+    conversation shows what the tools returned, in the JSON the tool messages are.
+    """
+    shown = {
+        message["tool_call_id"]: message["content"]
+        for message in scenario.to_messages()
+        if message["role"] == "tool"
+    }
+    if len(results) != len(scenario.plan.steps):
+        return Rejection(EXECUTION, f"{len(results)} executed results for {len(shown)} calls")
+    for step, result in zip(scenario.plan.steps, results, strict=True):
+        if shown.get(step.call.id) != tool_message_text(result):
+            return Rejection(
+                EXECUTION, f"{step.call.name}'s tool message is not what the tool returned"
+            )
     return None
 
 
