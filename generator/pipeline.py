@@ -629,7 +629,15 @@ class Generation:
         self._cache_entries.append(entry)
 
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
-        return plan_attempt(self.tools, self.config, self.faker, self.style_knobs, cell, number)
+        return plan_attempt(
+            self.tools,
+            self.config,
+            self.faker,
+            self.style_knobs,
+            cell,
+            number,
+            executing=self.execution is not None,
+        )
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""
@@ -742,8 +750,14 @@ def plan_attempt(
     style_knobs: Mapping[str, list[str]],
     cell: Cell,
     number: int,
+    *,
+    executing: bool = False,
 ) -> ScenarioPlan:
-    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always."""
+    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always.
+
+    ``executing`` (``--execute``): the calls will be made for real, so only failures a
+    real tool gives are planned (``PlanContext.real_failures_only``).
+    """
     tool_name, category_name = cell
     seed = attempt_seed(config.seed, tool_name, category_name, number)
     rng = random.Random(seed)
@@ -756,13 +770,16 @@ def plan_attempt(
         seed=seed,
         optional_rate=config.optional_rate,
         style=style,
+        real_failures_only=executing,
     )
     plan = get_category(category_name).make_plan(tools[tool_name], tools, context)
     plan.system = system_prompt_for(plan, config.system_prompts)
     return plan
 
 
-def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
+def first_plans(
+    tools: ToolSet, config: GenerateConfig, *, executing: bool = False
+) -> list[ScenarioPlan]:
     """The plans of a fresh run's first attempts, one per missing example (``--dry-run``).
 
     Rejected attempts are retried with later numbers, so a real run may make more calls.
@@ -771,7 +788,7 @@ def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
     faker = check_seedable(tools, config.locale)
     knobs: dict[str, list[str]] = load_yaml("variety.yaml")
     return [
-        plan_attempt(tools, config, faker, knobs, cell, number)
+        plan_attempt(tools, config, faker, knobs, cell, number, executing=executing)
         for cell, count in targets.items()
         for number in range(count)
     ]

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
+from pydantic import ValidationError, validate_call
 
 from callforge.generator.execution.outcome import json_result
 from callforge.generator.importers.python import tool_module
@@ -303,3 +305,33 @@ def test_the_llm_teacher_is_shown_the_real_results_and_answers_from_them(tmp_pat
             assert exported[call["id"]] == text
         # The answer is written from the real results (the seeded plan could not know them).
         assert reports_a_returned_value(answer, call["arguments"], message), (answer, message)
+
+
+def test_error_recovery_under_execute_fails_only_the_way_the_real_tool_does(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "run.duckdb"
+    tools = ["--tools", SHOP, "--include", "quote_price", "--include", "count_words"]
+    args = [*tools, "--execute", "--mix", "error_recovery=1", "--per-tool", "8", "--seed", "3"]
+    dry = run_cli("generate", *args, "--dry-run", "--db", db, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "planned to fail" in dry.stdout
+    assert "rate_limited" not in dry.stdout and "timeout" not in dry.stdout
+    result = run_cli("generate", *args, "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # No attempt was lost to a failure the plan staged and a real tool never gives.
+    assert not [r for r in rejections(db) if "staged" in r[2] or "refuse" in r[2]]
+    module = tool_module(SHOP, SHOP)
+    made = examples(db)
+    assert len(made) == 16
+    for scenario in made:
+        (failed, error), (retry, answer) = steps_with_results(scenario)
+        assert failed["failure"]["assistant_mistake"] is True
+        # The tool's own refusal: calling the function with those arguments fails too.
+        function = validate_call(getattr(module, failed["call"]["name"]))
+        with pytest.raises((TypeError, ValidationError)):
+            function(**failed["call"]["arguments"])
+        assert set(error) == {"error"} and error["error"].startswith("invalid arguments: ")
+        assert failed["failure"]["argument"] in error["error"]
+        expected = direct_json(getattr(module, retry["call"]["name"])(**retry["call"]["arguments"]))
+        assert answer == json_result(expected)

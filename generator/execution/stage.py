@@ -7,7 +7,9 @@ answer around them. A rejection here says what the tool said:
 * a call planned to succeed that the tool rejected (``find_order failed: no order
   with id A-1``);
 * a call where the plan staged a failure that the tool carried out instead (a
-  staged rate limit the real API never gives);
+  mistaken argument the tool accepts anyway; under ``--execute`` error_recovery plans
+  no rate limit or timeout, which a real tool gives only by chance, unless the tool
+  has no argument to get wrong);
 * a result that breaks the tool's declared output schema.
 
 A staged failure that really fails keeps the tool's own error message: error_recovery
@@ -113,6 +115,11 @@ def outcome_problem(step: PlannedStep, tool: ToolSpec, outcome: ToolOutcome) -> 
     if step.failure is None and outcome.error is not None:
         return f"{name} failed where the plan expected success: {outcome.error}"
     if step.failure is not None and outcome.error is None:
+        if step.failure.assistant_mistake:
+            return (
+                f"{name} accepted the mistaken call the plan expected it to refuse "
+                f"({step.failure.kind}: {step.failure.detail})"
+            )
         return f"{name} succeeded where the plan staged a failure ({step.failure.kind})"
     if outcome.value is not None and tool.output_schema:
         problems = validate_instance(result_object_schema(tool.output_schema), outcome.value)

@@ -347,6 +347,9 @@ class PlanContext:
     seed: int
     optional_rate: float = 0.5
     style: dict[str, str] = field(default_factory=dict)
+    real_failures_only: bool = False
+    """The calls are made for real (``--execute``): plan only failures a real tool gives
+    itself (an assistant's mistake it refuses), never a staged rate limit or timeout."""
     today: date = field(init=False)  # the example's "today", from ``seed``
 
     def __post_init__(self) -> None:
