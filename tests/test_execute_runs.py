@@ -24,7 +24,7 @@ from tests.data.execution.weather_mcp import temperature_of
 from tests.openai_server import ServerBehaviour, message_text, run_server
 from tests.orders_api import DOCUMENT, TOKEN, order_record, serve_orders_api
 from tests.plan_responder import PlanResponder
-from tests.test_execution import direct_json
+from tests.test_execution import direct_json, weather_over_http
 
 DATA = Path(__file__).parent / "data" / "execution"
 SHOP = str(DATA / "shop_tools.py")
@@ -198,6 +198,26 @@ def test_an_mcp_server_started_over_stdio_gives_the_tool_messages(tmp_path: Path
                 assert message == {"city": city, "celsius": temperature_of(city)}
             else:
                 assert message == {"result": f"{city} station is online"}
+
+
+def test_an_mcp_server_at_a_url_gives_the_tool_messages(tmp_path: Path) -> None:
+    db = tmp_path / "run.duckdb"
+    with weather_over_http() as url:
+        result = run_cli(
+            *("generate", "--execute", "--mcp-url", url, "--include", "get_temperature"),
+            *("--per-tool", "3", "--mix", "single=1", "--seed", "2", "--db", db),
+            cwd=tmp_path,
+        )
+    assert result.returncode == 0, result.stderr
+    made = examples(db)
+    assert len(made) == 3
+    exported = exported_tool_messages(db, tmp_path / "out")
+    for scenario in made:
+        for step, message in steps_with_results(scenario):
+            city = step["call"]["arguments"]["city"]
+            expected = {"celsius": temperature_of(city), "city": city}
+            assert message == expected
+            assert exported[step["call"]["id"]] == json.dumps(expected, ensure_ascii=False)
 
 
 def test_an_openapi_document_is_called_at_the_base_url(tmp_path: Path) -> None:

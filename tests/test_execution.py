@@ -7,11 +7,15 @@ directly, the MCP server's and the API's data tables, the API's record of the re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
+import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +137,53 @@ def test_an_mcp_server_over_stdio_lists_its_tools_and_answers_calls() -> None:
     assert oslo == ToolOutcome(value={"city": "Oslo", "celsius": TEMPERATURES["Oslo"]})
     assert nowhere.error is not None and "unknown city: 404" in nowhere.error
     assert note == ToolOutcome(value={"result": "Lima station is online"})
+
+
+@contextlib.contextmanager
+def weather_over_http() -> Iterator[str]:
+    """The weather MCP server on streamable HTTP at 127.0.0.1 (its own process); its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = str(DATA / "weather_mcp.py")
+    server = subprocess.Popen(
+        [sys.executable, script, "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, "the MCP server ended before it listened"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.monotonic() < deadline, "the MCP server did not listen within 30 s"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_mcp_server_over_streamable_http_lists_its_tools_and_answers_calls() -> None:
+    from tests.data.execution.weather_mcp import TEMPERATURES
+
+    with weather_over_http() as url:
+        executor = McpExecutor(server_target(url=url))
+
+        async def go() -> tuple[Any, ...]:
+            try:
+                tools = await server_tools(executor, source=url)
+                lima = await executor.call("get_temperature", {"city": "Lima"})
+                nowhere = await executor.call("get_temperature", {"city": "404"})
+                return tools, lima, nowhere
+            finally:
+                await executor.aclose()
+
+        tools, lima, nowhere = asyncio.run(go())
+    assert tools.names == ["get_temperature", "station_note"]
+    assert lima == ToolOutcome(value={"city": "Lima", "celsius": TEMPERATURES["Lima"]})
+    assert nowhere.error is not None and "unknown city: 404" in nowhere.error
 
 
 # -- HTTP ----------------------------------------------------------------------------------
