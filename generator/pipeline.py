@@ -241,19 +241,24 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def cell_targets(
-    tools: ToolSet, per_tool: int, mix: Mapping[str, float]
+    tools: ToolSet, per_tool: int, mix: Mapping[str, float], *, executing: bool = False
 ) -> tuple[dict[Cell, int], dict[Cell, str]]:
     """Split ``per_tool`` over categories by weight (largest remainder).
 
     A category that cannot be built for a tool gives its share to the others, so
     every tool still gets ``per_tool`` examples. Returns targets and skipped cells.
+    ``executing`` (``--execute``): the calls are made for real, which some categories
+    cannot be built around for some tools (``Category.unavailable_executed``).
     """
     targets: dict[Cell, int] = {}
     skipped: dict[Cell, str] = {}
     for tool in tools:
         usable = {}
         for name, weight in mix.items():
-            reason = CATEGORIES[name].unavailable_for(tool, tools)
+            category = CATEGORIES[name]
+            reason = category.unavailable_for(tool, tools) or (
+                category.unavailable_executed(tool, tools) if executing else None
+            )
             if reason:
                 skipped[(tool.name, name)] = reason
             elif weight > 0:
@@ -340,7 +345,12 @@ class Generation:
 
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
         started = time.perf_counter()
-        targets, skipped = cell_targets(self.tools, self.config.per_tool, self.config.mix)
+        targets, skipped = cell_targets(
+            self.tools,
+            self.config.per_tool,
+            self.config.mix,
+            executing=self.execution is not None,
+        )
         self.store.register_tools(
             (t.name, t.content_hash, stored_definition(t)) for t in self.tools
         )
@@ -784,7 +794,7 @@ def first_plans(
 
     Rejected attempts are retried with later numbers, so a real run may make more calls.
     """
-    targets, _ = cell_targets(tools, config.per_tool, config.mix)
+    targets, _ = cell_targets(tools, config.per_tool, config.mix, executing=executing)
     faker = check_seedable(tools, config.locale)
     knobs: dict[str, list[str]] = load_yaml("variety.yaml")
     return [

@@ -18,6 +18,8 @@ from pydantic import ValidationError, validate_call
 
 from callforge.generator.execution.outcome import json_result
 from callforge.generator.importers.python import tool_module
+from callforge.generator.pipeline import cell_targets
+from callforge.generator.tools import parse_tools
 from callforge.store import Store
 from tests.conftest import run_cli
 from tests.data.execution.weather_mcp import temperature_of
@@ -355,3 +357,40 @@ def test_error_recovery_under_execute_fails_only_the_way_the_real_tool_does(
         assert failed["failure"]["argument"] in error["error"]
         expected = direct_json(getattr(module, retry["call"]["name"])(**retry["call"]["arguments"]))
         assert answer == json_result(expected)
+
+
+def test_a_tool_without_arguments_fails_for_real_on_an_argument_it_does_not_take(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "run.duckdb"
+    tools = ["--tools", str(DATA / "worker_tools.py"), "--include", "service_status"]
+    mix = ["--mix", "single=1,error_recovery=1", "--per-tool", "4", "--seed", "1"]
+    result = run_cli("generate", *tools, *mix, "--execute", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert rejections(db) == []
+    status = {"queued_jobs": 4, "status": "up", "version": "1.2.0"}
+    recoveries = 0
+    for scenario in examples(db):
+        *failed, (retry, answer) = steps_with_results(scenario)
+        assert retry["call"]["arguments"] == {} and answer == status
+        for step, error in failed:  # an invented argument, refused by the function itself
+            (invented,) = step["call"]["arguments"]
+            assert error == {"error": f"invalid arguments: {invented}: Unexpected keyword argument"}
+            recoveries += 1
+    assert recoveries == 2
+
+
+def test_a_tool_whose_arguments_accept_anything_gets_no_error_recovery_under_execute() -> None:
+    tools = parse_tools(
+        [{"name": "service_status", "parameters": {"type": "object", "properties": {}}}]
+    )
+    mix = {"single": 1.0, "error_recovery": 1.0}
+    staged, _ = cell_targets(tools, 4, mix)
+    assert staged == {("service_status", "single"): 2, ("service_status", "error_recovery"): 2}
+    executed, skipped = cell_targets(tools, 4, mix, executing=True)
+    assert executed == {("service_status", "single"): 4}
+    assert skipped == {
+        ("service_status", "error_recovery"): (
+            "its arguments accept anything, and a real tool fails only by chance"
+        )
+    }

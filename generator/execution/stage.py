@@ -8,8 +8,7 @@ answer around them. A rejection here says what the tool said:
   with id A-1``);
 * a call where the plan staged a failure that the tool carried out instead (a
   mistaken argument the tool accepts anyway; under ``--execute`` error_recovery plans
-  no rate limit or timeout, which a real tool gives only by chance, unless the tool
-  has no argument to get wrong);
+  no rate limit or timeout, which a real tool gives only by chance);
 * a result that breaks the tool's declared output schema.
 
 A staged failure that really fails keeps the tool's own error message: error_recovery

@@ -388,6 +388,11 @@ class Category(ABC):
         """Why this category cannot be built for ``tool``, or None if it can."""
         return None
 
+    def unavailable_executed(self, tool: ToolSpec, tools: ToolSet) -> str | None:
+        """Why this category cannot be built for ``tool`` when its calls are made for real
+        (``--execute``), beyond ``unavailable_for``; None if it can."""
+        return None
+
     @abstractmethod
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan: ...
 

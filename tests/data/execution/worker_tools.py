@@ -30,3 +30,8 @@ def read_and_print(text: str) -> str:
     """Reads stdin and prints: neither may touch the worker's pipe."""
     print("noise on stdout")
     return text + "|" + sys.stdin.read()
+
+
+def service_status() -> dict[str, object]:
+    """The service's status; takes no argument."""
+    return {"status": "up", "version": "1.2.0", "queued_jobs": 4}
