@@ -765,8 +765,8 @@ def plan_attempt(
 ) -> ScenarioPlan:
     """The plan of attempt ``number`` of ``cell``: the same for the same seed, always.
 
-    ``executing`` (``--execute``): the calls will be made for real, so only failures a
-    real tool gives are planned (``PlanContext.real_failures_only``).
+    ``executing`` (``--execute``): the calls will be made for real before the teacher
+    writes, so they are final and fail only as a real tool does (``PlanContext.executing``).
     """
     tool_name, category_name = cell
     seed = attempt_seed(config.seed, tool_name, category_name, number)
@@ -780,7 +780,7 @@ def plan_attempt(
         seed=seed,
         optional_rate=config.optional_rate,
         style=style,
-        real_failures_only=executing,
+        executing=executing,
     )
     plan = get_category(category_name).make_plan(tools[tool_name], tools, context)
     plan.system = system_prompt_for(plan, config.system_prompts)

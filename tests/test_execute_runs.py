@@ -288,7 +288,11 @@ def test_a_chained_argument_takes_the_value_the_earlier_call_really_returned(
 
 def test_the_llm_teacher_is_shown_the_real_results_and_answers_from_them(tmp_path: Path) -> None:
     secret = "sk-execute-test-1b2c3d"
-    runs = [(["quote_price"], "single=1"), (["list_orders", "find_order"], "multi_step=1")]
+    runs = [
+        (["quote_price", "count_words"], "single=1"),
+        (["list_orders", "find_order"], "multi_step=1"),
+    ]
+    log = tmp_path / "calls.log"
     with run_server(ServerBehaviour(api_key=secret), responder=PlanResponder()) as server:
         for number, (included, mix) in enumerate(runs):
             db = tmp_path / f"run{number}.duckdb"
@@ -298,7 +302,7 @@ def test_the_llm_teacher_is_shown_the_real_results_and_answers_from_them(tmp_pat
                 *("--seed", "5", "--db", db, "--teacher", "openai", "--model", "m"),
                 *("--base-url", server.base_url),
                 cwd=tmp_path,
-                env={"OPENAI_API_KEY": secret},
+                env={"OPENAI_API_KEY": secret, "SHOP_CALL_LOG": str(log)},
             )
             assert result.returncode == 0, result.stderr
         prompts = [
@@ -307,7 +311,18 @@ def test_the_llm_teacher_is_shown_the_real_results_and_answers_from_them(tmp_pat
         ]
     module = tool_module(SHOP, SHOP)
     made = examples(tmp_path / "run0.duckdb") + examples(tmp_path / "run1.duckdb")
-    assert len(made) == 2 + 2
+    assert len(made) == 4 + 2
+    # The executed calls are final: the teacher is asked to write no argument (a free-text
+    # one would change the call after it ran), and each text was counted once, for real.
+    assert not any("## Arguments you write" in prompt for prompt in prompts)
+    assert rejections(tmp_path / "run0.duckdb") == []
+    counted = [
+        step["call"]["arguments"]["text"].replace("\n", " ")
+        for scenario in made
+        for step in scenario["plan"]["steps"]
+        if step["call"]["name"] == "count_words"
+    ]
+    assert len(counted) == 2 and sorted(log.read_text().splitlines()) == sorted(counted)
     exported = {
         **exported_tool_messages(tmp_path / "run0.duckdb", tmp_path / "out0"),
         **exported_tool_messages(tmp_path / "run1.duckdb", tmp_path / "out1"),

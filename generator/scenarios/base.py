@@ -347,9 +347,11 @@ class PlanContext:
     seed: int
     optional_rate: float = 0.5
     style: dict[str, str] = field(default_factory=dict)
-    real_failures_only: bool = False
-    """The calls are made for real (``--execute``): plan only failures a real tool gives
-    itself (an assistant's mistake it refuses), never a staged rate limit or timeout."""
+    executing: bool = False
+    """The calls are made for real before a teacher writes (``--execute``): they are final
+    (no free-text argument is left for the teacher to rewrite), and only failures a real
+    tool gives itself are planned (an assistant's mistake it refuses), never a staged
+    rate limit or timeout."""
     today: date = field(init=False)  # the example's "today", from ``seed``
 
     def __post_init__(self) -> None:
@@ -404,9 +406,10 @@ class Category(ABC):
     """Whether a teacher may rewrite this category's free-text arguments."""
 
     def make_plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
-        """``plan``, with the free-text arguments a teacher writes marked on each call."""
+        """``plan``, with the free-text arguments a teacher writes marked on each call
+        (none when the calls are executed first: what was executed is what is shown)."""
         plan = self.plan(tool, tools, context)
-        if self.marks_free_text:
+        if self.marks_free_text and not context.executing:
             mark_free_text(plan, tools)
         return plan
 

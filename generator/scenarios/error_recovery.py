@@ -8,7 +8,7 @@ gives a mistaken turn ``weight: 0`` so the model learns the repair, not the erro
   and ``invalid_argument`` for anything else the schema rejects (mistakes);
 * ``rate_limited`` / ``timeout``: the first call was right but the tool was
   briefly unavailable; the identical retry succeeds (not a mistake). Staged ones
-  only: with ``--execute`` (``PlanContext.real_failures_only``) every failure is a
+  only: with ``--execute`` (``PlanContext.executing``) every failure is a
   mistake the real tool refuses, with its own error (a tool whose arguments accept
   anything gets no error_recovery then).
 
@@ -70,7 +70,7 @@ class ErrorRecovery(Category):
         bad: dict[str, Any] = good
         failure: PlannedFailure | None = None
         # Drawn either way, so the plans of a run without --execute stay what they were.
-        if rng.random() >= TRANSIENT_SHARE or context.real_failures_only:
+        if rng.random() >= TRANSIENT_SHARE or context.executing:
             mistake = make_mistake(tool, good, rng)
             if mistake is not None:
                 bad, failure = mistake
