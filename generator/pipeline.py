@@ -814,6 +814,8 @@ class EstimatingTeacher(Protocol):
 
     def prompt_tokens(self, request: TeacherRequest) -> int: ...
 
+    def judge_prompt_tokens(self, request: TeacherRequest) -> int: ...
+
 
 def estimate_run(
     store: Store,
@@ -824,7 +826,8 @@ def estimate_run(
     faker: Faker | None = None,
     sample_per_cell: int = 3,
 ) -> RunEstimate | None:
-    """What filling the missing examples will cost, before re-asks and rejections.
+    """What filling the missing examples will cost, before re-asks and rejections
+    (drafts, and with ``--judge`` their grades).
 
     Prompts are rendered for the first ``sample_per_cell`` planned attempts of
     every cell still missing examples; a cell's average times its missing count,
@@ -835,22 +838,28 @@ def estimate_run(
     targets, _ = cell_targets(tools, config.per_tool, config.mix)
     counts = store.accepted_counts()
     planner = Generation(store, tools, teacher, config, faker=faker)
-    examples = prompt_tokens = 0
+    examples = prompt_tokens = judge_tokens = 0
     for cell, target in targets.items():
         missing = max(0, target - counts.get(cell, 0))
         if not missing:
             continue
-        sizes = []
+        sizes, judged = [], []
         for number in range(min(sample_per_cell, missing)):
             plan = planner._plan(cell, number)
             request = TeacherRequest(plan, tuple(tools[name] for name in plan.tools_used()))
             sizes.append(teacher.prompt_tokens(request))
+            judged.append(teacher.judge_prompt_tokens(request))
         examples += missing
         prompt_tokens += round(sum(sizes) / len(sizes) * missing)
+        judge_tokens += round(sum(judged) / len(judged) * missing)
     if not examples:
         return None
     return RunEstimate(
-        examples, round(prompt_tokens / examples), EXPECTED_COMPLETION_TOKENS, dict(prices)
+        examples,
+        round(prompt_tokens / examples),
+        EXPECTED_COMPLETION_TOKENS,
+        dict(prices),
+        judge_prompt_tokens_per_request=round(judge_tokens / examples),
     )
 
 

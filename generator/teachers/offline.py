@@ -36,7 +36,14 @@ from callforge.generator.schema import resolved_properties
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.teachers.phrasing import RequestPhrasing, plural
 from callforge.generator.templating import environment, load_yaml
-from callforge.generator.tool_kinds import ToolKind, Verb, singular, tool_kind
+from callforge.generator.tool_kinds import (
+    ToolKind,
+    Verb,
+    identifies_record,
+    record_noun,
+    singular,
+    tool_kind,
+)
 from callforge.generator.tools import ToolSpec, sha256_hex
 
 _CODE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
@@ -216,7 +223,8 @@ class OfflineTeacher:
             "detail": failure.detail,
             "argument": argument,
             "value": _value_text(step.call.arguments.get(argument, "")),
-            "entity": humanise(step.call.name).split()[-1],
+            # "No cart found with cartId ...": the record the argument names, else the tool's
+            "entity": record_noun(argument) or humanise(step.call.name).split()[-1],
             "seconds": failure.retry_after_seconds or "",
             "code": dialect["codes"][failure.kind],
             "title": dialect.get("titles", {}).get(failure.kind, ""),
@@ -290,7 +298,7 @@ class OfflineTeacher:
             (
                 (humanise(key), value)
                 for key, value in result.items()
-                if isinstance(value, str) and key.endswith("id") and value not in seen
+                if isinstance(value, str) and identifies_record(key) and value not in seen
             ),
             None,
         )
