@@ -10,6 +10,7 @@ file, so the checks never trust the exporter's own view of an example.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,44 @@ def test_hf_drop_and_keep_mistakes(store: Path, tmp_path: Path) -> None:
                     start, end = call_text_span(text, step["call"])
                     assert inside(spans, start, end)
         assert seen > 0
+
+
+# How the offline answers speak of a first call that failed (checked by hand against
+# templates/offline/phrases.yaml's retry_notes; words, not the notes themselves).
+RETRY_WORDS = re.compile(
+    r"at first|first (call|try|attempt)|retr(y|ied)|tried again|mistyped|correct(ed|ing)|"
+    r"fixed an invalid",
+    re.IGNORECASE,
+)
+
+
+def test_hf_drop_leaves_an_answer_that_never_mentions_the_dropped_call(
+    store: Path, tmp_path: Path
+) -> None:
+    """Under --mistakes drop the conversation is one call that worked, so its answer
+    must not say "I had mistyped the order id at first"; under keep it still may."""
+    steps = stored_steps(store)
+    template = trl_template("qwen2_5_training")
+    answers: dict[str, dict[str, str]] = {}
+    for rule in ("drop", "keep"):
+        out = tmp_path / rule
+        export(store, out, "--format", "hf", "--mistakes", rule)
+        for row in rows_of(out, "train") + rows_of(out, "eval"):
+            row = without_none(row)
+            if not any(is_mistake(step) for step in steps[row["example_id"]]):
+                continue
+            text, _ = render(row["messages"], row["tools"], template)
+            final = text.rsplit("<|im_start|>assistant\n", 1)[1].split("<|im_end|>")[0]
+            answers.setdefault(row["example_id"], {})[rule] = final
+    assert len(answers) >= 10
+    for example_id, final in answers.items():
+        assert not RETRY_WORDS.search(final["drop"]), (example_id, final["drop"])
+        assert final["drop"] and final["drop"][0].isupper(), final["drop"]
+    noted = [final for final in answers.values() if RETRY_WORDS.search(final["keep"])]
+    assert len(noted) >= len(answers) // 2  # kept, the answers still tell of the retry
+    for final in noted:  # and dropping took out those words, nothing else
+        assert set(final["drop"].split()) <= set(final["keep"].split())
+        assert len(final["drop"].split()) < len(final["keep"].split())
 
 
 def test_hf_string_fields_and_parquet(store: Path, tmp_path: Path) -> None:
