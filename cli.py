@@ -428,7 +428,7 @@ def generate_command(
         if dry_run:
             from callforge.generator.pipeline import first_plans
 
-            for line in planned_calls(first_plans(tool_set, config)):
+            for line in planned_calls(first_plans(tool_set, config, executing=True)):
                 typer.echo(line)
             return
         execution, _ = execution_for(tool_set, execute_options, None)

@@ -602,12 +602,14 @@ class Generation:
     async def _with_real_results(
         self, scenario: Scenario, planned: ScenarioPlan, results: list[dict[str, Any]]
     ) -> tuple[Scenario, Rejection | None, list[CacheEntry]]:
-        """The scenario with the real tool messages in place of whatever the teacher wrote.
+        """The scenario with the real tool messages in place of whatever the teacher wrote,
+        checked byte for byte against them.
 
-        A teacher that rewrote free-text arguments made other calls than the ones
-        executed: those are made for real too.
+        The teacher was shown the real results and wrote around them. One that wrote
+        free-text arguments made other calls than the ones executed: those are made for
+        real too (and the validator then holds its answer to their results).
         """
-        from callforge.generator.execution.stage import same_calls
+        from callforge.generator.execution.stage import results_kept, same_calls
 
         assert self.execution is not None
         entries: list[CacheEntry] = []
@@ -619,14 +621,23 @@ class Generation:
             scenario = Scenario(plan=executed.plan, draft=scenario.draft)
             results = executed.results
         draft = scenario.draft.model_copy(update={"tool_results": list(results)})
-        return Scenario(plan=scenario.plan, draft=draft), None, entries
+        kept = Scenario(plan=scenario.plan, draft=draft)
+        return kept, results_kept(kept, results), entries
 
     def keep_answer(self, entry: CacheEntry) -> None:
         """Store an answer the teacher gave before the run (proposed links) with the first batch."""
         self._cache_entries.append(entry)
 
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
-        return plan_attempt(self.tools, self.config, self.faker, self.style_knobs, cell, number)
+        return plan_attempt(
+            self.tools,
+            self.config,
+            self.faker,
+            self.style_knobs,
+            cell,
+            number,
+            executing=self.execution is not None,
+        )
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""
@@ -739,8 +750,14 @@ def plan_attempt(
     style_knobs: Mapping[str, list[str]],
     cell: Cell,
     number: int,
+    *,
+    executing: bool = False,
 ) -> ScenarioPlan:
-    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always."""
+    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always.
+
+    ``executing`` (``--execute``): the calls will be made for real, so only failures a
+    real tool gives are planned (``PlanContext.real_failures_only``).
+    """
     tool_name, category_name = cell
     seed = attempt_seed(config.seed, tool_name, category_name, number)
     rng = random.Random(seed)
@@ -753,13 +770,16 @@ def plan_attempt(
         seed=seed,
         optional_rate=config.optional_rate,
         style=style,
+        real_failures_only=executing,
     )
     plan = get_category(category_name).make_plan(tools[tool_name], tools, context)
     plan.system = system_prompt_for(plan, config.system_prompts)
     return plan
 
 
-def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
+def first_plans(
+    tools: ToolSet, config: GenerateConfig, *, executing: bool = False
+) -> list[ScenarioPlan]:
     """The plans of a fresh run's first attempts, one per missing example (``--dry-run``).
 
     Rejected attempts are retried with later numbers, so a real run may make more calls.
@@ -768,7 +788,7 @@ def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
     faker = check_seedable(tools, config.locale)
     knobs: dict[str, list[str]] = load_yaml("variety.yaml")
     return [
-        plan_attempt(tools, config, faker, knobs, cell, number)
+        plan_attempt(tools, config, faker, knobs, cell, number, executing=executing)
         for cell, count in targets.items()
         for number in range(count)
     ]

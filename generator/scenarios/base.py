@@ -315,7 +315,7 @@ class Scenario(BaseModel):
                 assistant["weight"] = 0
             messages.append(assistant)
             messages.extend(
-                {"role": "tool", "tool_call_id": step.call.id, "content": _json_text(result)}
+                {"role": "tool", "tool_call_id": step.call.id, "content": tool_message_text(result)}
                 for step, result in steps
             )
         return messages
@@ -323,6 +323,9 @@ class Scenario(BaseModel):
 
 _json_text = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(value, ensure_ascii=False)``, without making an encoder for every call."""
+
+tool_message_text = _json_text
+"""A tool result as the content of its tool message (the execution check compares these)."""
 
 
 _TODAY_SPAN_DAYS = 2 * 365
@@ -348,6 +351,9 @@ class PlanContext:
     seed: int
     optional_rate: float = 0.5
     style: dict[str, str] = field(default_factory=dict)
+    real_failures_only: bool = False
+    """The calls are made for real (``--execute``): plan only failures a real tool gives
+    itself (an assistant's mistake it refuses), never a staged rate limit or timeout."""
     today: date = field(init=False)  # the example's "today", from ``seed``
 
     def __post_init__(self) -> None:

@@ -7,7 +7,10 @@ gives a mistaken turn ``weight: 0`` so the model learns the repair, not the erro
   ``enum_value``, ``invented_parameter``, ``unknown_id``, ``missing_argument``,
   and ``invalid_argument`` for anything else the schema rejects (mistakes);
 * ``rate_limited`` / ``timeout``: the first call was right but the tool was
-  briefly unavailable; the identical retry succeeds (not a mistake).
+  briefly unavailable; the identical retry succeeds (not a mistake). Staged ones
+  only: with ``--execute`` (``PlanContext.real_failures_only``) every failure is a
+  mistake the real tool refuses, with its own error, unless the tool has no argument
+  to get wrong.
 
 A transient failure's retry follows what the tool said. A rate limit asks for a
 short wait (1-5 seconds, ``PlannedFailure.retry_after_seconds``); the assistant
@@ -60,7 +63,8 @@ class ErrorRecovery(Category):
         good = context.seed_arguments(tool, rng=rng)
         bad: dict[str, Any] = good
         failure: PlannedFailure | None = None
-        if rng.random() >= TRANSIENT_SHARE:
+        # Drawn either way, so the plans of a run without --execute stay what they were.
+        if rng.random() >= TRANSIENT_SHARE or context.real_failures_only:
             mistake = make_mistake(tool, good, rng)
             if mistake is not None:
                 bad, failure = mistake

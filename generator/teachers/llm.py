@@ -306,7 +306,7 @@ class OpenAITeacher:
         return await self._judged(request, reply, self._judge_shape)
 
     async def _write_draft(self, request: TeacherRequest) -> TeacherReply:
-        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        prompt = self._prompts.user_prompt(request.plan, request.tools, request.results)
         model = draft_model_for(request.plan)
         body = self._request_body(prompt, self._draft_shape(model))
         payload = _dumps(body)
@@ -335,7 +335,7 @@ class OpenAITeacher:
 
     def prompt_tokens(self, request: TeacherRequest) -> int:
         """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
-        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        prompt = self._prompts.user_prompt(request.plan, request.tools, request.results)
         return estimate_tokens(_dumps(self._request_body(prompt, self._shape)))
 
     def judge_prompt_tokens(self, request: TeacherRequest) -> int:
@@ -490,7 +490,9 @@ class OpenAITeacher:
                 raise
             spent += usage
             try:
-                with checking_against(request.plan, request.tools, request.dataflow):
+                with checking_against(
+                    request.plan, request.tools, request.dataflow, request.results
+                ):
                     answer = self._handlers.response_parser(
                         response=completion, response_model=response_model
                     )
@@ -732,7 +734,7 @@ def _still_valid(
 ) -> tuple[TeacherDraft, ScenarioPlan | None] | None:
     """The cached draft and its written plan, checked as a fresh answer is; None if it fails."""
     try:
-        with checking_against(request.plan, request.tools, request.dataflow):
+        with checking_against(request.plan, request.tools, request.dataflow, request.results):
             draft = model.model_validate(hit.response)
         return draft, _written(draft, request)
     except (ValidationError, ValueError, TypeError):
