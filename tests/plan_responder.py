@@ -52,7 +52,8 @@ class PlanResponder:
         draft = self._teacher.write_now(plan, _tools(tools_match.group(1)), real_results=real)
         # The free text it is asked to write: the seeded values, which the draft states.
         written = [{n: step.call.arguments[n] for n in step.free_text} for step in plan.steps]
-        answer = draft.model_dump(mode="json")
+        # what a model writes: its response model has no retry_note (the offline teacher's own)
+        answer = draft.model_dump(mode="json", exclude={"retry_note"})
         if not answer["turn_texts"]:  # a one-request plan's response model has no such field
             del answer["turn_texts"]
         return {**answer, "free_text": written}

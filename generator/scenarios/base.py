@@ -258,6 +258,10 @@ class ScenarioDraft(BaseModel):
     tool_results: list[dict[str, Any]]
     final_answer: str
     turn_texts: list[str] = Field(default_factory=list)
+    retry_note: str = ""
+    """The words of ``final_answer`` that tell of the assistant's mistaken first call
+    ("I had mistyped the order id at first; ..."): an export that drops the mistaken
+    call (``--mistakes drop``) drops them too, so the answer reads as after one call."""
 
     def texts(self) -> list[str]:
         """The words of every text turn, in order."""
