@@ -180,7 +180,9 @@ def conversation_of(example: StoredExample, tools: list[dict[str, Any]]) -> Conv
         "failure_kind": example.failure_kind,
         "seed": scenario.plan.seed,
     }
-    return Conversation(messages=messages, tools=tools, metadata=metadata)
+    return Conversation(
+        messages=messages, tools=tools, metadata=metadata, retry_note=scenario.draft.retry_note
+    )
 
 
 def _choose(selection: ExportSelection, config: ExportConfig) -> dict[Cell, int]:

@@ -13,9 +13,15 @@ counts) are checked where schemas are checked, in ``generator.schema``.
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Mapping
+from re import _constants as sre_constants  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+import regex
 
 from callforge.generator.errors import InputError
 
@@ -38,6 +44,9 @@ MAX_PROPERTIES = 1_000
 PATTERN_SECONDS = 0.1
 """The longest one ``pattern`` from a tool file may take on one value (a linear pattern
 takes microseconds; ``^(\\w+\\s?)*!$`` on a sentence would take hours)."""
+MAX_PATTERN_SIZE = 100_000
+"""A pattern written out, each repeated piece counted as often as it may repeat (the
+``regex`` engine writes ``(?:a{1000}){1000}`` out to a million nodes when it compiles it)."""
 MAX_REPLY_BYTES = 4 * 2**20
 """An endpoint's reply is read up to this size (4 MiB; a draft is a few KiB)."""
 MAX_REASK_BYTES = 64 * 2**10
@@ -106,3 +115,106 @@ def check_document(data: Any, *, source: str) -> None:
             raise not_finite(repr(value), source)
         elif isinstance(value, int) and abs(value) >= _INTEGER_BOUND:
             raise too_many_digits(source)
+
+
+class SlowPattern(Exception):
+    """A data ``pattern`` took over ``PATTERN_SECONDS`` on one value: it backtracks."""
+
+    def __init__(self, pattern: str, length: int) -> None:
+        super().__init__(
+            f"pattern {pattern!r} took over {PATTERN_SECONDS:g}s to match a {length:,}-character "
+            "value (a nested repetition that backtracks?); simplify the pattern"
+        )
+
+
+class UnusablePattern(Exception):
+    """A data ``pattern`` that does not parse, or is over ``MAX_PATTERN_SIZE`` written out."""
+
+
+class DataPattern:
+    """A pattern from data (a tool file's ``pattern`` or ``patternProperties``), bounded in time.
+
+    Python's ``re`` cannot be interrupted, so the ``regex`` engine (the same syntax)
+    runs it, with its timeout; each match raises ``SlowPattern`` when time runs out.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled = regex.compile(pattern)
+
+    def search(self, text: str) -> bool:
+        """``re.search(pattern, text) is not None``, within ``PATTERN_SECONDS``."""
+        try:
+            return self._compiled.search(text, timeout=PATTERN_SECONDS) is not None
+        except TimeoutError:
+            raise SlowPattern(self.pattern, len(text)) from None
+
+    def fullmatch(self, text: str) -> bool:
+        """``re.fullmatch(pattern, text) is not None``, within ``PATTERN_SECONDS``."""
+        try:
+            return self._compiled.fullmatch(text, timeout=PATTERN_SECONDS) is not None
+        except TimeoutError:
+            raise SlowPattern(self.pattern, len(text)) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def data_pattern(pattern: str) -> DataPattern:
+    """The one way a pattern from data is compiled: parsed, sized, then bounded in time.
+
+    Raises ``UnusablePattern`` for a pattern Python's ``re`` cannot parse (the syntax
+    JSON Schema validators accept) or one over ``MAX_PATTERN_SIZE`` written out,
+    which would take the engine minutes and gigabytes to compile.
+    """
+    try:
+        parsed = sre_parse.parse(pattern)
+        size = written_out_size(parsed)
+    except (re.error, RecursionError, OverflowError) as error:
+        raise UnusablePattern(f"pattern {pattern!r} is not a usable regex: {error}") from None
+    if size > MAX_PATTERN_SIZE:
+        raise UnusablePattern(
+            f"pattern {pattern!r} is over {MAX_PATTERN_SIZE:,} pieces once its repetitions are "
+            "written out (the limit); use a smaller repeat count"
+        )
+    try:
+        return DataPattern(pattern)
+    except regex.error as error:
+        raise UnusablePattern(f"pattern {pattern!r} is not a usable regex: {error}") from None
+
+
+_DRAWN_REPEATS = 6
+"""A repetition is written out (or drawn, when seeding) up to this many times over its minimum."""
+
+
+def written_out_size(parsed: Any, groups: dict[int, int] | None = None) -> int:
+    """Pieces of a parsed pattern written out: an upper bound on its compiled size and on
+    the length of a string drawn from it (``{m,n}`` counts ``min(n, m + 6)`` copies)."""
+    groups = {} if groups is None else groups
+    total = 0
+    for op, av in parsed:
+        if op is sre_constants.BRANCH:
+            total += max((written_out_size(branch, groups) for branch in av[1]), default=0)
+        elif op is sre_constants.SUBPATTERN:
+            size = written_out_size(av[3], groups)
+            if av[0] is not None:
+                groups[av[0]] = size
+            total += size
+        elif op in (
+            sre_constants.MAX_REPEAT,
+            sre_constants.MIN_REPEAT,
+            getattr(sre_constants, "POSSESSIVE_REPEAT", sre_constants.MAX_REPEAT),
+        ):
+            low, high, item = av
+            total += min(high, low + _DRAWN_REPEATS) * written_out_size(item, groups)
+        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+            total += written_out_size(av[1], groups)
+        elif op is getattr(sre_constants, "ATOMIC_GROUP", None):
+            total += written_out_size(av, groups)
+        elif op is sre_constants.GROUPREF_EXISTS:
+            total += max(written_out_size(branch, groups) for branch in av[1:] if branch)
+        elif op is sre_constants.GROUPREF:
+            total += groups.get(av, 1)
+        else:
+            total += 1
+        if total > MAX_PATTERN_SIZE:
+            return total  # already over: the rest need not be counted
+    return total

@@ -18,14 +18,12 @@ import hashlib
 import json
 import math
 import numbers
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from fractions import Fraction
 from itertools import product
 from typing import Any
 
-import regex
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema import validators as jsonschema_validators
 from jsonschema._utils import equal as _jsonschema_equal
@@ -40,7 +38,9 @@ from callforge.generator.limits import (
     MAX_MIN_ITEMS,
     MAX_MIN_LENGTH,
     MAX_PROPERTIES,
-    PATTERN_SECONDS,
+    SlowPattern,
+    UnusablePattern,
+    data_pattern,
 )
 
 ROOT_PATH = "parameters"
@@ -117,6 +117,7 @@ def check_output_schema(schema: Any, *, tool: str, source: str | None = None) ->
             source=source,
             tool=tool,
         )
+    check_schema_sizes(schema, tool=tool, source=source, root="output_schema")
     cls = validator_for(schema, default=Draft202012Validator)
     try:
         cls.check_schema(dict(schema))
@@ -129,54 +130,161 @@ def check_output_schema(schema: Any, *, tool: str, source: str | None = None) ->
         ) from None
 
 
-class SlowPattern(Exception):
-    """A tool's ``pattern`` took over ``PATTERN_SECONDS`` on one value: it backtracks."""
-
-    def __init__(self, pattern: str, length: int) -> None:
-        super().__init__(
-            f"pattern {pattern!r} took over {PATTERN_SECONDS:g}s to match a {length:,}-character "
-            "value (a nested repetition that backtracks?); simplify the pattern"
-        )
-
-
-@functools.lru_cache(maxsize=1024)
-def bounded_search(pattern: str) -> Callable[[str], bool]:
-    """``re.search(pattern, text) is not None``, stopped after ``PATTERN_SECONDS``.
-
-    Patterns come from tool files, which callforge does not trust: Python's ``re``
-    cannot be interrupted, so ``regex`` (the same syntax) runs them, with its
-    timeout. Raises ``SlowPattern`` when time runs out.
-    """
-    compiled = regex.compile(pattern)
-
-    def search(text: str) -> bool:
-        try:
-            return compiled.search(text, timeout=PATTERN_SECONDS) is not None
-        except TimeoutError:
-            raise SlowPattern(pattern, len(text)) from None
-
-    return search
-
-
 def _bounded_pattern_keyword(
     validator: Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
-    """jsonschema's ``pattern`` keyword, through ``bounded_search``: too slow is invalid."""
+    """jsonschema's ``pattern`` keyword, through ``data_pattern``: too slow is invalid."""
     if not validator.is_type(instance, "string"):
         return
     try:
-        found = bounded_search(pattern)(instance)
-    except SlowPattern as slow:
-        yield ValidationError(str(slow))
+        found = data_pattern(pattern).search(instance)
+    except (SlowPattern, UnusablePattern) as failed:
+        yield ValidationError(str(failed))
         return
     if not found:
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _bounded_pattern_properties(
+    validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """jsonschema's ``patternProperties``, matching names through ``data_pattern``."""
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for name, value in instance.items():
+            try:
+                found = data_pattern(pattern).search(name)
+            except (SlowPattern, UnusablePattern) as failed:
+                yield ValidationError(str(failed), path=[name])
+                continue
+            if found:
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+def _bounded_additional_properties(
+    validator: Any, allowed: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """jsonschema's ``additionalProperties``, leaving out the names ``properties`` and
+    the ``patternProperties`` (matched through ``data_pattern``) take."""
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    try:
+        extras = {n for n in instance if n not in declared} - _pattern_names(schema, instance)
+    except (SlowPattern, UnusablePattern) as failed:
+        yield ValidationError(str(failed))
+        return
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        shown = ", ".join(repr(each) for each in sorted(extras, key=str))
+        if "patternProperties" in schema:
+            verb = "does" if len(extras) == 1 else "do"
+            patterns = ", ".join(repr(each) for each in sorted(schema["patternProperties"]))
+            yield ValidationError(f"{shown} {verb} not match any of the regexes: {patterns}")
+        else:
+            verb = "was" if len(extras) == 1 else "were"
+            yield ValidationError(
+                f"Additional properties are not allowed ({shown} {verb} unexpected)"
+            )
+
+
+def _bounded_unevaluated_properties(
+    validator: Any, unevaluated: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """jsonschema's ``unevaluatedProperties``, with the evaluated names found through
+    ``data_pattern`` (jsonschema matches ``patternProperties`` with ``re`` there)."""
+    if not validator.is_type(instance, "object"):
+        return
+    try:
+        evaluated = _evaluated_names(validator, instance, schema)
+    except (SlowPattern, UnusablePattern) as failed:
+        yield ValidationError(str(failed))
+        return
+    invalid = [
+        name
+        for name in instance
+        if name not in evaluated
+        and next(iter(validator.descend(instance[name], unevaluated, path=name)), None)
+    ]
+    if not invalid:
+        return
+    shown = ", ".join(repr(each) for each in sorted(invalid, key=str))
+    verb = "was" if len(invalid) == 1 else "were"
+    if unevaluated is False:
+        yield ValidationError(f"Unevaluated properties are not allowed ({shown} {verb} unexpected)")
+    else:
+        yield ValidationError(
+            "Unevaluated properties are not valid under the given schema "
+            f"({shown} {verb} unevaluated and invalid)"
+        )
+
+
+def _evaluated_names(validator: Any, instance: Mapping[str, Any], schema: Any) -> set[str]:
+    """The names of ``instance`` some keyword of ``schema`` evaluates (jsonschema's
+    ``find_evaluated_property_keys_by_schema``, its patterns through ``data_pattern``)."""
+    if not isinstance(schema, Mapping):
+        return set()
+    found: set[str] = set()
+    for keyword in ("$ref", "$dynamicRef"):
+        if isinstance(schema.get(keyword), str):
+            resolved = validator._resolver.lookup(schema[keyword])
+            deeper = validator.evolve(schema=resolved.contents, _resolver=resolved.resolver)
+            found |= _evaluated_names(deeper, instance, resolved.contents)
+    if isinstance(schema.get("properties"), Mapping):
+        found |= schema["properties"].keys() & instance.keys()
+    for keyword in ("additionalProperties", "unevaluatedProperties"):
+        if keyword in schema:
+            found |= {
+                name
+                for name, value in instance.items()
+                if validator.evolve(schema=schema[keyword]).is_valid(value)
+            }
+    found |= _pattern_names(schema, instance)
+    for name, subschema in (schema.get("dependentSchemas") or {}).items():
+        if name in instance:
+            found |= _evaluated_names(validator, instance, subschema)
+    for keyword in ("allOf", "oneOf", "anyOf"):
+        for subschema in schema.get(keyword, ()):
+            if validator.evolve(schema=subschema).is_valid(instance):
+                found |= _evaluated_names(validator, instance, subschema)
+    if "if" in schema:
+        if validator.evolve(schema=schema["if"]).is_valid(instance):
+            found |= _evaluated_names(validator, instance, schema["if"])
+            found |= _evaluated_names(validator, instance, schema.get("then"))
+        else:
+            found |= _evaluated_names(validator, instance, schema.get("else"))
+    return found
+
+
+def _pattern_names(schema: Mapping[str, Any], instance: Mapping[str, Any]) -> set[str]:
+    """The names of ``instance`` that a ``patternProperties`` name of ``schema`` matches."""
+    patterns = schema.get("patternProperties")
+    if not isinstance(patterns, Mapping) or not patterns:
+        return set()
+    compiled = [data_pattern(pattern) for pattern in patterns]
+    return {name for name in instance if any(pattern.search(name) for pattern in compiled)}
+
+
 @functools.cache
 def _bounded_class(cls: type[Validator]) -> type[Validator]:
-    """``cls`` with its ``pattern`` keyword bounded in time."""
-    return jsonschema_validators.extend(cls, {"pattern": _bounded_pattern_keyword})  # type: ignore[no-any-return]
+    """``cls`` with every keyword that runs a data pattern bounded in time.
+
+    jsonschema runs ``pattern``, ``patternProperties`` (and the names that
+    ``additionalProperties`` and ``unevaluatedProperties`` leave to them) with
+    Python's ``re``, which a backtracking pattern holds for hours.
+    """
+    return jsonschema_validators.extend(  # type: ignore[no-any-return]
+        cls,
+        {
+            "pattern": _bounded_pattern_keyword,
+            "patternProperties": _bounded_pattern_properties,
+            "additionalProperties": _bounded_additional_properties,
+            "unevaluatedProperties": _bounded_unevaluated_properties,
+        },
+    )
 
 
 _BOUNDED_2020 = _bounded_class(Draft202012Validator)
@@ -544,13 +652,15 @@ _MINIMUM_LIMITS = (
 )
 
 
-def check_schema_sizes(schema: Any, *, tool: str, source: str | None = None) -> None:
+def check_schema_sizes(
+    schema: Any, *, tool: str, source: str | None = None, root: str = ROOT_PATH
+) -> None:
     """Refuse a schema over ``generator.limits``' sizes, naming the JSON path.
 
     Seeding's cost grows with an enum's length and with the values a minimum
     demands; above these limits a tool is refused, not seeded for minutes.
     """
-    stack: list[tuple[Any, str]] = [(schema, ROOT_PATH)]
+    stack: list[tuple[Any, str]] = [(schema, root)]
     while stack:
         node, path = stack.pop()
         if not isinstance(node, Mapping):
@@ -573,7 +683,24 @@ def check_schema_sizes(schema: Any, *, tool: str, source: str | None = None) -> 
                     tool=tool,
                     source=source,
                 )
+        _check_patterns(node, path, tool=tool, source=source)
         stack.extend(_located_subschemas(node, path))
+
+
+def _check_patterns(schema: Mapping[str, Any], path: str, *, tool: str, source: str | None) -> None:
+    """Refuse a ``pattern`` or ``patternProperties`` name that ``data_pattern`` refuses."""
+    found = [(schema.get("pattern"), f"{path}.pattern")]
+    if isinstance(schema.get("patternProperties"), Mapping):
+        found += [(name, f"{path}.patternProperties") for name in schema["patternProperties"]]
+    for pattern, where in found:
+        if not isinstance(pattern, str):
+            continue
+        try:
+            data_pattern(pattern)
+        except UnusablePattern as unusable:
+            raise UnsupportedSchemaError(
+                str(unusable), path=where, tool=tool, source=source
+            ) from None
 
 
 def _located_subschemas(schema: Mapping[str, Any], path: str) -> list[tuple[Any, str]]:
@@ -874,7 +1001,10 @@ def _length(kind: type[Sized], compare: Callable[[int, Any], bool]) -> Callable[
 def _pattern(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
     if not isinstance(value, str):
         raise _Unsupported("pattern")
-    search = bounded_search(value)
+    try:
+        search = data_pattern(value).search
+    except UnusablePattern:
+        raise _Unsupported("pattern") from None
 
     def check(instance: Any) -> bool:
         try:
@@ -962,8 +1092,7 @@ def _additional(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any])
     declared = schema.get("properties", {})
     if not isinstance(declared, Mapping):
         raise _Unsupported("properties")
-    patterns = "|".join(schema.get("patternProperties", {}))
-    matches = re.compile(patterns).search if patterns else None
+    matches = _names_matcher(schema.get("patternProperties", {}))
     if isinstance(value, dict):
         extra = compiler.node(value)
     elif not value:
@@ -974,30 +1103,52 @@ def _additional(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any])
     def check(instance: Any) -> bool:
         if not isinstance(instance, dict):
             return True
-        for name in instance:
-            if name in declared or (matches is not None and matches(name)):
-                continue
-            if not extra(instance[name]):
-                return False
+        try:
+            for name in instance:
+                if name in declared or (matches is not None and matches(name)):
+                    continue
+                if not extra(instance[name]):
+                    return False
+        except SlowPattern:
+            return False
         return True
 
     return check
+
+
+def _names_matcher(patterns: Any) -> Check | None:
+    """Whether a name matches one of ``patterns`` (None for no patterns), each in time:
+    ``SlowPattern`` when one is too slow (the checks call that invalid; jsonschema's
+    message says why)."""
+    if not isinstance(patterns, Mapping):
+        raise _Unsupported("patternProperties")
+    if not patterns:
+        return None
+    try:
+        compiled = [data_pattern(pattern) for pattern in patterns]
+    except UnusablePattern:
+        raise _Unsupported("patternProperties") from None
+
+    return lambda name: any(pattern.search(name) for pattern in compiled)
 
 
 def _pattern_properties(compiler: _CheckCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
     if not isinstance(value, Mapping):
         raise _Unsupported("patternProperties")
     pairs = tuple(
-        (re.compile(pattern).search, compiler.node(sub)) for pattern, sub in value.items()
+        (_names_matcher({pattern: sub}), compiler.node(sub)) for pattern, sub in value.items()
     )
 
     def check(instance: Any) -> bool:
         if not isinstance(instance, dict):
             return True
-        for search, sub in pairs:
-            for name, child in instance.items():
-                if search(name) and not sub(child):
-                    return False
+        try:
+            for search, sub in pairs:
+                for name, child in instance.items():
+                    if search(name) and not sub(child):  # type: ignore[misc]
+                        return False
+        except SlowPattern:
+            return False
         return True
 
     return check

@@ -959,6 +959,77 @@ class Store:
         ).fetchall()
         return dict(rows)
 
+    # -- report: per-cell aggregates, never the whole store in memory --------
+
+    def request_bigrams_by_cell(self) -> dict[Cell, tuple[int, int, int]]:
+        """Per cell of non-stale examples: (examples, distinct word bigrams, word bigrams)
+        over the users' first requests, counted here so the texts never leave DuckDB.
+
+        A word is a run of letters, digits and underscores (Python's ``\\w``), lower-cased
+        (``lower``, as Python's ``str.lower``):
+        "Book a table, for 2!" has the bigrams "book a", "a table", "table for", "for 2".
+        """
+        rows = self._db.execute(
+            f"""
+            WITH words AS (
+                SELECT tool_name, category,
+                       regexp_extract_all(lower(user_request), '[\\p{{L}}\\p{{N}}_]+') AS w
+                FROM examples e WHERE NOT ({self._STALE})
+            ), pairs AS (
+                SELECT tool_name, category, w[i] || ' ' || w[i + 1] AS pair
+                FROM (SELECT tool_name, category, w, unnest(range(1, len(w))) AS i FROM words)
+            ), cells AS (SELECT tool_name, category, count(*) AS examples FROM words GROUP BY ALL)
+            SELECT c.tool_name, c.category, any_value(c.examples),
+                   count(DISTINCT p.pair), count(p.pair)
+            FROM cells c LEFT JOIN pairs p USING (tool_name, category) GROUP BY ALL
+            """
+        ).fetchall()
+        return {
+            (tool, category): (int(examples), int(distinct), int(total))
+            for tool, category, examples, distinct, total in rows
+        }
+
+    def successful_calls_by_cell(
+        self, batch_size: int = 2_000
+    ) -> Iterator[list[tuple[str, str, str]]]:
+        """(tool, category, arguments JSON) of every call of its cell's own tool that did
+        not fail, over non-stale examples, a batch at a time."""
+        cursor = self._db.cursor()
+        cursor.execute(
+            f"""
+            SELECT tool_name, category, step -> '$.call.arguments' FROM (
+                SELECT tool_name, category,
+                       unnest(from_json(scenario -> '$.plan.steps', '["JSON"]')) AS step
+                FROM examples e WHERE NOT ({self._STALE})
+            )
+            WHERE step ->> '$.call.name' = tool_name
+              AND coalesce(step ->> '$.failure', 'null') = 'null'
+            """  # in no order: the report keeps sets per cell
+        )
+        try:
+            while rows := cursor.fetchmany(batch_size):
+                yield [(tool, category, str(arguments)) for tool, category, arguments in rows]
+        finally:
+            cursor.close()
+
+    def first_examples_by_cell(self, per_cell: int) -> list[StoredExample]:
+        """The first ``per_cell`` non-stale examples of every cell, by example id."""
+        rows = self._db.execute(
+            f"""
+            SELECT example_id, tool_name, category, tool_hashes, scenario FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY tool_name, category ORDER BY example_id
+                ) AS place
+                FROM examples e WHERE NOT ({self._STALE})
+            ) WHERE place <= ? ORDER BY tool_name, category, example_id
+            """,
+            [per_cell],
+        ).fetchall()
+        return [
+            StoredExample(example_id, tool, category, list(hashes), json.loads(scenario), False)
+            for example_id, tool, category, hashes, scenario in rows
+        ]
+
     # -- export: split keys, groups, streaming ------------------------------
 
     @contextmanager

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from callforge.generator.grounding import GroundingText
+from callforge.generator.limits import SlowPattern, UnusablePattern, data_pattern
 from callforge.generator.scenarios.base import (
     Category,
     PlanContext,
@@ -149,9 +150,9 @@ def _holds(
         return bool(_NUMBER.search(text))
     if "pattern" in schema:
         try:
-            pattern = re.compile(schema["pattern"])
-        except re.error:
+            pattern = data_pattern(schema["pattern"])
+            return any(pattern.fullmatch(token) for token in _TOKEN.findall(text))
+        except (UnusablePattern, SlowPattern):
             return False
-        return any(pattern.fullmatch(token) for token in _TOKEN.findall(text))
     label = " ".join(_WORD.findall(name.replace("_", " ").lower()))
     return bool(label) and label in lowered

@@ -15,12 +15,8 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from callforge.generator.errors import UnsupportedSchemaError
-from callforge.generator.schema import (
-    FORMAT_CHECKER,
-    Check,
-    SlowPattern,
-    bounded_search,
-)
+from callforge.generator.limits import SlowPattern, data_pattern
+from callforge.generator.schema import FORMAT_CHECKER, Check
 from callforge.generator.seeding.free_text import shortened
 from callforge.generator.seeding.randomness import Draw
 from callforge.generator.seeding.realism import Make
@@ -208,7 +204,7 @@ class Text:
 
     def _matches(self, value: str) -> bool:
         try:
-            return bounded_search(self.pattern)(value)  # type: ignore[arg-type]
+            return data_pattern(self.pattern).search(value)  # type: ignore[arg-type]
         except SlowPattern as slow:
             raise UnsupportedSchemaError(
                 str(slow), path=self.path, tool=self.tool or None

@@ -21,6 +21,7 @@ from faker import Faker
 from jsonschema.protocols import Validator
 
 from callforge.generator.errors import UnsupportedSchemaError
+from callforge.generator.limits import UnusablePattern, data_pattern
 from callforge.generator.schema import (
     FORMAT_CHECKER,
     ROOT_PATH,
@@ -272,10 +273,9 @@ class _Planner:
         if "pattern" not in s:
             return None
         try:
-            return re.compile(s["pattern"]).pattern
-        except re.error as error:
-            message = f"pattern {s['pattern']!r} is not a usable regex: {error}"
-            raise self.error(message, path) from None
+            return data_pattern(s["pattern"]).pattern
+        except UnusablePattern as unusable:
+            raise self.error(str(unusable), path) from None
 
     def _number(
         self,

@@ -1,0 +1,220 @@
+"""Every regular expression from data runs with a bound (issue #16, "bounded everything").
+
+Patterns come from tool files (``pattern``, ``patternProperties``, ``propertyNames``,
+output schemas), which callforge does not trust. Python's ``re`` backtracks for hours
+on ``^(\\w+\\s?)*!$`` and cannot be interrupted, and the ``regex`` engine writes
+``(?:a{1000}){1000}`` out in full when it compiles it: each path below either answers
+within a bound, refuses the pattern in one line (exit 2, nothing stored), or rejects
+the value with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+
+BACKTRACKS = r"^(a|aa)+$"  # ``regex`` times out on it too: 2**20 ways to split 40 a's
+ISSUE_PATTERN = r"^(\w+\s?)*!$"  # the issue's: ``regex`` answers at once, ``re`` never
+SLOW_NAME = "a" * 40 + "b"
+SLOW = (
+    f"pattern {BACKTRACKS!r} took over 0.1s to match a 41-character value "
+    "(a nested repetition that backtracks?); simplify the pattern"
+)
+BOUND_S = 10.0  # each check takes 0.1 s of the pattern's time; Python's re: hours
+
+
+def _re_backtracks(pattern: str, text: str) -> bool:
+    """Whether Python's ``re`` is still busy after a second (checked in a subprocess)."""
+    import subprocess
+    import sys
+
+    probe = f"import re; re.search({pattern!r}, {text!r})"
+    try:
+        subprocess.run([sys.executable, "-c", probe], timeout=1.0, check=True)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
+
+
+def test_the_patterns_used_here_hang_pythons_re() -> None:
+    """The baseline: without the bound each case below would not come back."""
+    assert _re_backtracks(BACKTRACKS, SLOW_NAME)
+    assert _re_backtracks(ISSUE_PATTERN, "a" * 40)
+
+
+NAME_KEYWORDS = [
+    pytest.param(
+        {"patternProperties": {BACKTRACKS: {"type": "integer"}}},
+        f"$.{SLOW_NAME}: {SLOW}",
+        id="patternProperties",
+    ),
+    pytest.param(
+        {"patternProperties": {BACKTRACKS: {}}, "additionalProperties": False},
+        f"$: {SLOW}",
+        id="additionalProperties",
+    ),
+    pytest.param(
+        {"patternProperties": {BACKTRACKS: {}}, "unevaluatedProperties": False},
+        f"$: {SLOW}",
+        id="unevaluatedProperties",
+    ),
+    pytest.param(
+        {"allOf": [{"patternProperties": {BACKTRACKS: {}}}], "unevaluatedProperties": False},
+        f"$.{SLOW_NAME}: {SLOW}",  # the allOf branch fails on it, so the name is unevaluated
+        id="unevaluatedProperties-in-allOf",
+    ),
+    pytest.param(
+        {"propertyNames": {"pattern": BACKTRACKS}},
+        f"$: {SLOW}",
+        id="propertyNames",
+    ),
+]
+
+
+@pytest.mark.parametrize(("keywords", "expected"), NAME_KEYWORDS)
+def test_a_property_name_that_makes_a_pattern_backtrack_is_a_rejection_in_time(
+    keywords: dict[str, Any], expected: str
+) -> None:
+    """A teacher's arguments (or a result) with such a name: rejected, with the reason."""
+    from callforge.generator.schema import instance_is_valid, validate_instance
+
+    schema = {"type": "object", **keywords}
+    started = time.monotonic()
+    errors = validate_instance(schema, {SLOW_NAME: 1})
+    valid = instance_is_valid(schema, {SLOW_NAME: 1})
+    assert time.monotonic() - started < BOUND_S
+    assert expected in errors, errors
+    assert valid is False
+    assert instance_is_valid(schema, {"aaaa": 1}) is True  # the pattern still works
+
+
+def test_names_the_pattern_leaves_out_still_meet_additional_properties() -> None:
+    from callforge.generator.schema import validate_instance
+
+    schema = {
+        "type": "object",
+        "properties": {"id": {}},
+        "patternProperties": {"^x-": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    assert validate_instance(schema, {"id": 1, "x-a": 2}) == []
+    assert validate_instance(schema, {"id": 1, "x-a": "2", "y": 3}) == [
+        "$: 'y' does not match any of the regexes: '^x-'",
+        "$['x-a']: '2' is not of type 'integer'",
+    ]
+
+
+def _tool_file(tmp_path: Path, parameters: dict[str, Any], **extra: Any) -> Path:
+    function = {"name": "lookup", "description": "Look it up.", "parameters": parameters}
+    path = tmp_path / "tools.json"
+    path.write_text(json.dumps([{**function, **extra}]))
+    return path
+
+
+def test_the_issues_pattern_in_pattern_properties_does_not_hang_generate(
+    tmp_path: Path,
+) -> None:
+    """Seeded arguments are checked against ``patternProperties`` by name: with ``re``
+    a 40-character property name held ``generate`` for good (measured: killed at 20 s)."""
+    name = "a" * 40
+    tools = _tool_file(
+        tmp_path,
+        {
+            "type": "object",
+            "properties": {name: {"type": "string"}},
+            "required": [name],
+            "patternProperties": {ISSUE_PATTERN: {"type": "integer"}},
+            "additionalProperties": False,
+        },
+    )
+    db = tmp_path / "store.duckdb"
+    started = time.monotonic()
+    result = run_cli("generate", "--tools", tools, "--per-tool", "4", "--db", db)
+    assert time.monotonic() - started < 60
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(run_cli("stats", "--db", db, "--json").stdout)
+    assert stats["accepted_total"] == 4
+
+
+WRITTEN_OUT = "is over 100,000 pieces once its repetitions are written out (the limit)"
+NESTED = "(?:a{65535}){65535}"  # the regex engine: minutes and gigabytes to compile
+DRAWN = "^" + "(" * 7 + "a{0,30}" + "){0,30}" * 7 + "$"  # rstr would draw 6**8 characters
+
+
+@pytest.mark.parametrize(
+    ("parameters", "extra", "where"),
+    [
+        pytest.param(
+            {"type": "object", "properties": {"x": {"type": "string", "pattern": NESTED}}},
+            {},
+            "at parameters.properties.x.pattern",
+            id="pattern",
+        ),
+        pytest.param(
+            {"type": "object", "properties": {"x": {"type": "string", "pattern": DRAWN}}},
+            {},
+            "at parameters.properties.x.pattern",
+            id="pattern-drawn-long",
+        ),
+        pytest.param(
+            {"type": "object", "patternProperties": {NESTED: {}}},
+            {},
+            "at parameters.patternProperties",
+            id="patternProperties",
+        ),
+        pytest.param(
+            {"type": "object", "propertyNames": {"pattern": NESTED}},
+            {},
+            "at parameters.propertyNames.pattern",
+            id="propertyNames",
+        ),
+        pytest.param(
+            {"type": "object"},
+            {"x-output-schema": {"type": "object", "patternProperties": {NESTED: {}}}},
+            "at output_schema.patternProperties",
+            id="output-schema",
+        ),
+    ],
+)
+def test_a_pattern_too_big_to_compile_is_one_line_and_nothing_is_stored(
+    tmp_path: Path, parameters: dict[str, Any], extra: dict[str, Any], where: str
+) -> None:
+    tools = _tool_file(tmp_path, parameters, **extra)
+    db = tmp_path / "store.duckdb"
+    started = time.monotonic()
+    result = run_cli("generate", "--tools", tools, "--per-tool", "2", "--db", db)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr[-2000:]
+    assert result.stderr.startswith(f"error: {tools}: tool 'lookup': {where}: pattern "), (
+        result.stderr
+    )
+    assert WRITTEN_OUT in result.stderr
+    assert not db.exists()
+
+
+def test_a_pattern_that_backtracks_on_the_users_words_does_not_hang_the_no_call_check() -> None:
+    """``no_call`` asks whether a request states a value by matching its words against
+    the parameter's pattern: each word is matched in time, and a slow one is not stated."""
+    from callforge.generator.scenarios.no_call import states_required_values
+    from callforge.generator.tools import ToolSpec
+
+    schema = {"type": "string", "pattern": BACKTRACKS}
+    tool = ToolSpec(
+        "lookup",
+        "Look it up.",
+        {"type": "object", "properties": {"code": schema}, "required": ["code"]},
+    )
+    started = time.monotonic()
+    stated = states_required_values(tool, f"Look up {SLOW_NAME} please")
+    assert time.monotonic() - started < BOUND_S
+    assert stated == []
+    assert states_required_values(tool, "Look up aaaa please") == ["code"]
+    assert re.fullmatch(BACKTRACKS, "aaaa")  # the word the second call found
