@@ -11,8 +11,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# The chat templates TRL and axolotl ship, for the rendering tests: their template files
-	@# only, so without their dependencies (torch and its CUDA build are gigabytes).
-	$(BIN)/python -m pip install --quiet --no-deps 'trl>=1.0' 'axolotl>=0.12'
+	@# only, so without their dependencies (torch and its CUDA build are gigabytes); and
+	@# LLaMA-Factory's dataset code, run torch-free by tests/llamafactory_loader.py.
+	$(BIN)/python -m pip install --quiet --no-deps 'trl>=1.0' 'axolotl>=0.12' \
+		'llamafactory>=0.9.5,<0.10'
 	touch $@
 
 demo: $(BIN)/.installed

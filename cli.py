@@ -455,7 +455,7 @@ def generate_command(
         if dry_run:
             from callforge.generator.pipeline import first_plans
 
-            for line in planned_calls(first_plans(tool_set, config)):
+            for line in planned_calls(first_plans(tool_set, config, executing=True)):
                 typer.echo(line)
             return
         execution, _ = execution_for(tool_set, execute_options, None)
@@ -1021,7 +1021,6 @@ def evaluate_command(
     from callforge.generator.evaluate import compare as compare_reports
     from callforge.generator.evaluate import evaluate_file
     from callforge.generator.teachers import get_teacher
-    from callforge.store import Store
 
     if compare is not None:
         reports = [_read_report(path) for path in compare]
@@ -1045,11 +1044,8 @@ def evaluate_command(
         settings.pop("name", None)
         if not settings.get("model"):
             raise InputError("evaluate needs --model (and --base-url) or --predictions FILE")
-        with Store(db) as store:
-            if not no_cache:
-                settings["cache"] = store.response_cache()
-            teacher_impl = get_teacher("openai", **settings)
-            report = evaluate_file(eval_file, teacher=teacher_impl, store=store)
+        teacher_impl = get_teacher("openai", **settings)
+        report = evaluate_file(eval_file, teacher=teacher_impl, db=db, use_cache=not no_cache)
     if out is not None:
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _print_report(report)

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from callforge.generator.errors import InputError
+from callforge.store import Store
 
 KINDS = ("call", "ask", "answer")
 CALL_METRICS = ("ast", "exact", "fuzzy", "functional")
@@ -408,11 +409,16 @@ def evaluate_file(
     *,
     predictions_file: Path | None = None,
     teacher: Any = None,
-    store: Any = None,
+    db: Path | None = None,
+    use_cache: bool = True,
     on_answer: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Score a model on ``eval_file``: its answers come from ``predictions_file`` or are
-    asked of ``teacher`` (an ``OpenAITeacher``; new answers cached in ``store``)."""
+    asked of ``teacher`` (an ``OpenAITeacher``; answers cached in the store at ``db``).
+
+    The store is opened last, once the eval file has been read and the teacher built,
+    so a bad option or file leaves no store behind (and an existing one untouched).
+    """
     turns = read_turns(eval_file)
     if not turns:
         raise InputError(f"{eval_file}: no assistant turn to evaluate")
@@ -422,9 +428,15 @@ def evaluate_file(
         return report
     if teacher is None:
         raise InputError("evaluate needs --model (and --base-url) or --predictions FILE")
-    predictions, entries = asyncio.run(_ask(turns, teacher, on_answer))
-    if store is not None and entries:
-        store.write_batch("evaluate", [], [], entries)
+    if db is None:
+        predictions, _ = asyncio.run(_ask(turns, teacher, on_answer))
+    else:
+        with Store(db) as store:
+            if use_cache:
+                teacher.cache = store.response_cache()
+            predictions, entries = asyncio.run(_ask(turns, teacher, on_answer))
+            if entries:
+                store.write_batch("evaluate", [], [], entries)
     report = score(turns, predictions, teacher.model)
     report["source"] = {"model": teacher.model, "base_url": teacher.base_url}
     report["failed_requests"] = sum(p.error is not None for p in predictions.values())

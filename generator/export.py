@@ -6,9 +6,10 @@ exporter's business (``generator/exporters/``), the split's rules are in
 
 * **Balanced**: ``balance`` caps every (tool, category) cell at the smallest
   cell's size, ``cap`` at a given size; the seed decides which examples stay.
-* **Streaming**: the split is decided on a small index of every example (id,
-  cell, group); conversations are then read from the store a batch at a time,
-  rendered and written, so memory does not grow with the store.
+* **Streaming**: the selection, the cap and the split are decided in DuckDB
+  (``store/selection.py``); Python holds per-cell counts and a page of groups, and
+  the conversations are read a batch at a time in seeded order, rendered and
+  written, so memory does not grow with the number of examples.
 * **Deterministic**: the same store and options write byte-identical files (no
   timestamps; order from a seeded hash, not from insertion order).
 * **Provenance**: ``manifest.json`` (teacher, model, seed, mix, tool hashes,
@@ -44,10 +45,10 @@ from callforge.generator.splits import (
     SplitConfig,
     held_out_tools,
     order_key,
-    order_rank,
-    split_examples,
+    split_selection,
 )
-from callforge.store import Cell, IndexedExample, Store, StoredExample
+from callforge.store import Cell, Store, StoredExample
+from callforge.store.selection import ExportSelection
 
 
 @dataclass(frozen=True)
@@ -105,15 +106,17 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         )
     with store.memory_bound():
         group_count = group_examples(store)
-        index = store.export_index(include_stale=config.include_stale)
-        chosen = [e for members in _capped_cells(index, config).values() for e in members]
-        del index
-        split = split_examples(chosen, config.split, tool_names)
-        out.mkdir(parents=True, exist_ok=True)
-        data_files = {name: exporter.data_file(name) for name in SPLITS}
-        files = {}
-        for name in SPLITS:
-            files.update(_write_split(store, out, exporter, split, name, config))
+        selection = ExportSelection(store, config.seed)
+        try:
+            chosen = _choose(selection, config)
+            split = split_selection(selection, config.split, tool_names)
+            out.mkdir(parents=True, exist_ok=True)
+            data_files = {name: exporter.data_file(name) for name in SPLITS}
+            files = {}
+            for name in SPLITS:
+                files.update(_write_split(store, selection, out, exporter, split, name, config))
+        finally:
+            selection.close()
     for file_name, text in exporter.side_files(data_files).items():
         files[file_name] = _write_text(out / file_name, text)
     manifest = {
@@ -123,8 +126,8 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         "provenance": provenance(store, chosen),
         "held_out_tools": list(split.held_out),
         "split_groups": group_count,
-        "counts": {name: _cell_counts(split.part(name)) for name in SPLITS},
-        "totals": {name: len(split.part(name)) for name in SPLITS},
+        "counts": {name: _cell_counts(split.counts[name]) for name in SPLITS},
+        "totals": {name: sum(split.counts[name].values()) for name in SPLITS},
         "files": files,
     }
     card = dataset_card(manifest, exporter, data_files)
@@ -134,14 +137,19 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
 
 
 def _write_split(
-    store: Store, out: Path, exporter: Exporter, split: Split, name: str, config: ExportConfig
+    store: Store,
+    selection: ExportSelection,
+    out: Path,
+    exporter: Exporter,
+    split: Split,
+    name: str,
+    config: ExportConfig,
 ) -> dict[str, dict[str, Any]]:
-    members = split.part(name)
     tools_for = _tool_lists(store, config, split.held_out if name == "train" else ())
     writer = exporter.open_writer(out / exporter.data_file(name))
     sidecar = JsonlWriter(out / f"{name}.meta.jsonl") if exporter.metadata_sidecar() else None
     try:
-        for example in store.stream_examples([e.example_id for e in members]):
+        for example in selection.stream(name):
             conversation = conversation_of(example, tools_for(example))
             writer.write(exporter.record(conversation))
             if sidecar is not None:
@@ -172,22 +180,20 @@ def conversation_of(example: StoredExample, tools: list[dict[str, Any]]) -> Conv
         "failure_kind": example.failure_kind,
         "seed": scenario.plan.seed,
     }
-    return Conversation(messages=messages, tools=tools, metadata=metadata)
+    return Conversation(
+        messages=messages, tools=tools, metadata=metadata, retry_note=scenario.draft.retry_note
+    )
 
 
-def _capped_cells(
-    examples: Sequence[IndexedExample], config: ExportConfig
-) -> dict[Cell, list[IndexedExample]]:
-    cells: dict[Cell, list[IndexedExample]] = defaultdict(list)
-    for example in examples:
-        cells[(example.tool_name, example.category)].append(example)
-    limit = min(map(len, cells.values())) if config.balance else None
+def _choose(selection: ExportSelection, config: ExportConfig) -> dict[Cell, int]:
+    """Select the examples to export, each cell capped (``balance``, ``cap``) to its first
+    ones in seeded order; return how many each cell keeps."""
+    sizes = selection.candidates(include_stale=config.include_stale)
+    limit = min(sizes.values()) if config.balance else None
     if config.cap is not None:
         limit = min(limit or config.cap, config.cap)
-    return {
-        cell: sorted(members, key=lambda e: order_rank(config.seed, e.example_id))[:limit]
-        for cell, members in sorted(cells.items())
-    }
+    selection.choose(limit)
+    return {cell: min(size, limit or size) for cell, size in sizes.items()}
 
 
 def _tool_lists(
@@ -242,11 +248,10 @@ def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[dict[str, A
     return tools_for
 
 
-def _cell_counts(examples: Sequence[IndexedExample]) -> dict[str, dict[str, int]]:
+def _cell_counts(cells: dict[Cell, int]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for example in examples:
-        row = counts[example.tool_name]
-        row[example.category] = row.get(example.category, 0) + 1
+    for (tool, category), count in cells.items():
+        counts[tool][category] = count
     return {tool: dict(sorted(row.items())) for tool, row in sorted(counts.items())}
 
 

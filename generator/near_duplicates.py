@@ -8,8 +8,9 @@ locality-sensitive hashing: signatures are cut into bands, examples sharing a
 band are candidates, and a candidate joins when the signatures agree on at least
 ``THRESHOLD`` of their values (the estimated Jaccard similarity). The signatures
 and call keys live in the store, so an export signs only examples it has not seen;
-the bucketing is a GROUP BY in DuckDB, so grouping stays close to linear in the
-number of requests.
+buckets, candidate pairs and the groups' connected components are SQL over the
+whole store (``store/split_groups.py``), so grouping stays close to linear in the
+number of requests and its memory is DuckDB's, bounded by ``Store.memory_bound``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from callforge.generator.dedup import normalised_request
 from callforge.generator.tools import canonical_json
 from callforge.store import Store
+from callforge.store.split_groups import join_groups
 
 NUM_PERM = 64
 BANDS, ROWS = 16, 4
@@ -29,8 +31,8 @@ BANDS, ROWS = 16, 4
 pairs at 0.3 with 0.12 (and are then refused by the threshold check)."""
 THRESHOLD = 0.7
 MINHASH_SEED = 1
-_REPRESENTATIVES = 32
-"""In a crowded bucket a candidate is compared with at most this many earlier ones."""
+REPRESENTATIVES = 32
+"""In a crowded bucket a member is compared with at most this many of its first members."""
 
 
 def request_shingles(request: str) -> list[bytes]:
@@ -86,60 +88,10 @@ def key_new_examples(store: Store) -> int:
     return done
 
 
-class _Groups:
-    """Union-find over example ids."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, item: str) -> str:
-        parent = self.parent
-        root = item
-        while (up := parent.get(root, root)) != root:
-            root = up
-        while item != root:  # path compression
-            up = parent.get(item, item)
-            parent[item] = root
-            item = up
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        self.parent.setdefault(a, a)  # every member is recorded, roots included
-        self.parent.setdefault(b, b)
-        root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:  # the smaller id names the group: stable across runs
-            low, high = sorted((root_a, root_b))
-            self.parent[high] = low
-
-
-def similarity(a: list[int], b: list[int]) -> float:
-    """Estimated Jaccard similarity of two requests' shingle sets."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
-
-
 def group_examples(store: Store) -> int:
     """Key new examples, join related ones into groups, store the groups; return their count."""
     with store.memory_bound():
-        return _group(store)
-
-
-def _group(store: Store) -> int:
-    key_new_examples(store)
-    groups = _Groups()
-    for ids in store.shared_calls():
-        for other in ids[1:]:
-            groups.union(ids[0], other)
-    for bucket in store.signature_buckets(BANDS, ROWS):
-        representatives: list[tuple[str, list[int]]] = []
-        for example_id, signature in bucket:
-            match = next(
-                (rep for rep, sig in representatives if similarity(sig, signature) >= THRESHOLD),
-                None,
-            )
-            if match is not None:
-                groups.union(match, example_id)
-            elif len(representatives) < _REPRESENTATIVES:
-                representatives.append((example_id, signature))
-    members = sorted(groups.parent)
-    store.replace_groups(members, [groups.find(member) for member in members])
-    return len({groups.find(member) for member in members})
+        key_new_examples(store)
+        return join_groups(
+            store, bands=BANDS, rows=ROWS, threshold=THRESHOLD, representatives=REPRESENTATIVES
+        )

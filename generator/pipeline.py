@@ -241,19 +241,24 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def cell_targets(
-    tools: ToolSet, per_tool: int, mix: Mapping[str, float]
+    tools: ToolSet, per_tool: int, mix: Mapping[str, float], *, executing: bool = False
 ) -> tuple[dict[Cell, int], dict[Cell, str]]:
     """Split ``per_tool`` over categories by weight (largest remainder).
 
     A category that cannot be built for a tool gives its share to the others, so
     every tool still gets ``per_tool`` examples. Returns targets and skipped cells.
+    ``executing`` (``--execute``): the calls are made for real, which some categories
+    cannot be built around for some tools (``Category.unavailable_executed``).
     """
     targets: dict[Cell, int] = {}
     skipped: dict[Cell, str] = {}
     for tool in tools:
         usable = {}
         for name, weight in mix.items():
-            reason = CATEGORIES[name].unavailable_for(tool, tools)
+            category = CATEGORIES[name]
+            reason = category.unavailable_for(tool, tools) or (
+                category.unavailable_executed(tool, tools) if executing else None
+            )
             if reason:
                 skipped[(tool.name, name)] = reason
             elif weight > 0:
@@ -340,7 +345,12 @@ class Generation:
 
     async def run(self, run_config: Mapping[str, Any] | None = None) -> RunSummary:
         started = time.perf_counter()
-        targets, skipped = cell_targets(self.tools, self.config.per_tool, self.config.mix)
+        targets, skipped = cell_targets(
+            self.tools,
+            self.config.per_tool,
+            self.config.mix,
+            executing=self.execution is not None,
+        )
         self.store.register_tools(
             (t.name, t.content_hash, stored_definition(t)) for t in self.tools
         )
@@ -602,12 +612,14 @@ class Generation:
     async def _with_real_results(
         self, scenario: Scenario, planned: ScenarioPlan, results: list[dict[str, Any]]
     ) -> tuple[Scenario, Rejection | None, list[CacheEntry]]:
-        """The scenario with the real tool messages in place of whatever the teacher wrote.
+        """The scenario with the real tool messages in place of whatever the teacher wrote,
+        checked byte for byte against them.
 
-        A teacher that rewrote free-text arguments made other calls than the ones
-        executed: those are made for real too.
+        The teacher was shown the real results and wrote around them. One that wrote
+        free-text arguments made other calls than the ones executed: those are made for
+        real too (and the validator then holds its answer to their results).
         """
-        from callforge.generator.execution.stage import same_calls
+        from callforge.generator.execution.stage import results_kept, same_calls
 
         assert self.execution is not None
         entries: list[CacheEntry] = []
@@ -619,14 +631,23 @@ class Generation:
             scenario = Scenario(plan=executed.plan, draft=scenario.draft)
             results = executed.results
         draft = scenario.draft.model_copy(update={"tool_results": list(results)})
-        return Scenario(plan=scenario.plan, draft=draft), None, entries
+        kept = Scenario(plan=scenario.plan, draft=draft)
+        return kept, results_kept(kept, results), entries
 
     def keep_answer(self, entry: CacheEntry) -> None:
         """Store an answer the teacher gave before the run (proposed links) with the first batch."""
         self._cache_entries.append(entry)
 
     def _plan(self, cell: Cell, number: int) -> ScenarioPlan:
-        return plan_attempt(self.tools, self.config, self.faker, self.style_knobs, cell, number)
+        return plan_attempt(
+            self.tools,
+            self.config,
+            self.faker,
+            self.style_knobs,
+            cell,
+            number,
+            executing=self.execution is not None,
+        )
 
     def _record(self, outcome: _Outcome, dedup: ExactDeduplicator, summary: RunSummary) -> bool:
         """Buffer an outcome for storage; True if it adds an accepted example."""
@@ -739,8 +760,14 @@ def plan_attempt(
     style_knobs: Mapping[str, list[str]],
     cell: Cell,
     number: int,
+    *,
+    executing: bool = False,
 ) -> ScenarioPlan:
-    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always."""
+    """The plan of attempt ``number`` of ``cell``: the same for the same seed, always.
+
+    ``executing`` (``--execute``): the calls will be made for real before the teacher
+    writes, so they are final and fail only as a real tool does (``PlanContext.executing``).
+    """
     tool_name, category_name = cell
     seed = attempt_seed(config.seed, tool_name, category_name, number)
     rng = random.Random(seed)
@@ -753,22 +780,25 @@ def plan_attempt(
         seed=seed,
         optional_rate=config.optional_rate,
         style=style,
+        executing=executing,
     )
     plan = get_category(category_name).make_plan(tools[tool_name], tools, context)
     plan.system = system_prompt_for(plan, config.system_prompts)
     return plan
 
 
-def first_plans(tools: ToolSet, config: GenerateConfig) -> list[ScenarioPlan]:
+def first_plans(
+    tools: ToolSet, config: GenerateConfig, *, executing: bool = False
+) -> list[ScenarioPlan]:
     """The plans of a fresh run's first attempts, one per missing example (``--dry-run``).
 
     Rejected attempts are retried with later numbers, so a real run may make more calls.
     """
-    targets, _ = cell_targets(tools, config.per_tool, config.mix)
+    targets, _ = cell_targets(tools, config.per_tool, config.mix, executing=executing)
     faker = check_seedable(tools, config.locale)
     knobs: dict[str, list[str]] = load_yaml("variety.yaml")
     return [
-        plan_attempt(tools, config, faker, knobs, cell, number)
+        plan_attempt(tools, config, faker, knobs, cell, number, executing=executing)
         for cell, count in targets.items()
         for number in range(count)
     ]
@@ -784,6 +814,8 @@ class EstimatingTeacher(Protocol):
 
     def prompt_tokens(self, request: TeacherRequest) -> int: ...
 
+    def judge_prompt_tokens(self, request: TeacherRequest) -> int: ...
+
 
 def estimate_run(
     store: Store,
@@ -794,7 +826,8 @@ def estimate_run(
     faker: Faker | None = None,
     sample_per_cell: int = 3,
 ) -> RunEstimate | None:
-    """What filling the missing examples will cost, before re-asks and rejections.
+    """What filling the missing examples will cost, before re-asks and rejections
+    (drafts, and with ``--judge`` their grades).
 
     Prompts are rendered for the first ``sample_per_cell`` planned attempts of
     every cell still missing examples; a cell's average times its missing count,
@@ -805,22 +838,28 @@ def estimate_run(
     targets, _ = cell_targets(tools, config.per_tool, config.mix)
     counts = store.accepted_counts()
     planner = Generation(store, tools, teacher, config, faker=faker)
-    examples = prompt_tokens = 0
+    examples = prompt_tokens = judge_tokens = 0
     for cell, target in targets.items():
         missing = max(0, target - counts.get(cell, 0))
         if not missing:
             continue
-        sizes = []
+        sizes, judged = [], []
         for number in range(min(sample_per_cell, missing)):
             plan = planner._plan(cell, number)
             request = TeacherRequest(plan, tuple(tools[name] for name in plan.tools_used()))
             sizes.append(teacher.prompt_tokens(request))
+            judged.append(teacher.judge_prompt_tokens(request))
         examples += missing
         prompt_tokens += round(sum(sizes) / len(sizes) * missing)
+        judge_tokens += round(sum(judged) / len(judged) * missing)
     if not examples:
         return None
     return RunEstimate(
-        examples, round(prompt_tokens / examples), EXPECTED_COMPLETION_TOKENS, dict(prices)
+        examples,
+        round(prompt_tokens / examples),
+        EXPECTED_COMPLETION_TOKENS,
+        dict(prices),
+        judge_prompt_tokens_per_request=round(judge_tokens / examples),
     )
 
 

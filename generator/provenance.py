@@ -9,7 +9,7 @@ features where the format fixes them, tags); its wording is in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -17,13 +17,14 @@ import yaml
 from callforge.generator import __version__
 from callforge.generator.exporters import Exporter
 from callforge.generator.templating import environment
-from callforge.store import IndexedExample, Store
+from callforge.store import Cell, Store
 
 RUN_KEYS = ("seed", "mix", "per_tool", "locale", "optional_rate", "teacher")
 
 
-def provenance(store: Store, exported: Sequence[IndexedExample]) -> dict[str, Any]:
-    """Teacher, model, seed, mix and tool hashes behind the exported examples."""
+def provenance(store: Store, exported: Mapping[Cell, int]) -> dict[str, Any]:
+    """Teacher, model, seed, mix and tool hashes behind the exported examples
+    (``exported``: how many in each cell)."""
     recorded = store.provenance()
     runs = []
     for run_id, config in recorded["runs"]:
@@ -34,8 +35,15 @@ def provenance(store: Store, exported: Sequence[IndexedExample]) -> dict[str, An
         "teachers": recorded["teachers"],
         "runs": runs,
         "tools": {name: tool_hash for name, tool_hash, _ in store.current_tools()},
-        "categories": dict(sorted(Counter(e.category for e in exported).items())),
+        "categories": dict(sorted(_category_counts(exported).items())),
     }
+
+
+def _category_counts(cells: Mapping[Cell, int]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for (_, category), count in cells.items():
+        counts[category] += count
+    return counts
 
 
 def dataset_card(manifest: dict[str, Any], exporter: Exporter, data_files: dict[str, str]) -> str:

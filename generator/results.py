@@ -52,7 +52,13 @@ from callforge.generator.schema import (
 )
 from callforge.generator.seeding import REFERENCE_TODAY, seed_arguments
 from callforge.generator.seeding.places import flight_minutes, place_named, typical_temperature
-from callforge.generator.tool_kinds import ToolKind, Verb, name_words, tool_kind
+from callforge.generator.tool_kinds import (
+    ToolKind,
+    Verb,
+    identifies_record,
+    name_words,
+    tool_kind,
+)
 from callforge.generator.tools import ToolSpec
 
 Json = Any
@@ -1374,8 +1380,8 @@ def _chance(condition: Any, rng: random.Random) -> int:
 
 # -- what counts as data ---------------------------------------------------------------
 
-_NOT_DATA_KEY = re.compile(
-    r"^(id|ids|uuid|guid|ref|reference|.*[_-]ids?|.*[a-z]Ids?|status|state|success|ok|message|msg"
+_NOT_DATA_KEY = re.compile(  # besides the record ids ``tool_kinds.identifies_record`` names
+    r"^(status|state|success|ok|message|msg"
     r"|detail|code|error|.*_at|timestamp|created|updated|count|total_count|total_results"
     r"|num_results|page|page_size|per_page|limit|offset|has_more|next_cursor|next_page)$"
 )
@@ -1388,7 +1394,7 @@ def is_bookkeeping_key(key: str) -> bool:
     Shared with ``answers.py``: what a result's data is and what an answer reports
     are one rule.
     """
-    return _NOT_DATA_KEY.match(key) is not None
+    return identifies_record(key) or _NOT_DATA_KEY.match(key) is not None
 
 
 def is_hollow(result: Any, arguments: Mapping[str, Any]) -> bool:

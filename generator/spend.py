@@ -23,6 +23,8 @@ from callforge.generator.records import Usage
 CHARS_PER_TOKEN = 4
 EXPECTED_COMPLETION_TOKENS = 350
 """A draft's answer, for the estimate: 200-400 tokens on the example tool set."""
+EXPECTED_VERDICT_TOKENS = 60
+"""A judge's grade (``--judge``): two booleans and one sentence of reason."""
 
 
 def estimate_tokens(text: str | bytes) -> int:
@@ -90,25 +92,49 @@ class SpendLimit:
         before any answer priced one, and a small cap would be passed by that round.
         """
         if estimate.examples:
-            per_request = cost_of(estimate.usage, self.prices) / estimate.examples
+            draft = Usage(
+                1, estimate.prompt_tokens_per_request, estimate.completion_tokens_per_request
+            )
+            grade = Usage(
+                1,
+                estimate.judge_prompt_tokens_per_request,
+                estimate.judge_completion_tokens_per_request,
+            )
+            per_request = max(cost_of(draft, self.prices), cost_of(grade, self.prices))
             self.dearest = max(self.dearest, per_request)
 
 
 @dataclass(frozen=True)
 class RunEstimate:
-    """What a run is expected to send and cost before re-asks and rejections."""
+    """What a run is expected to send and cost before re-asks and rejections.
+
+    With ``--judge`` every draft is followed by a grade: a second request whose
+    prompt is the judge's template, the tools and the finished conversation.
+    """
 
     examples: int
     prompt_tokens_per_request: int
     completion_tokens_per_request: int
     prices: Mapping[str, float]
+    judge_prompt_tokens_per_request: int = 0
+    """The judge's prompt per example (``--judge``); 0: no judge, one request each."""
+
+    @property
+    def judged(self) -> bool:
+        return self.judge_prompt_tokens_per_request > 0
+
+    @property
+    def judge_completion_tokens_per_request(self) -> int:
+        return EXPECTED_VERDICT_TOKENS if self.judged else 0
 
     @property
     def usage(self) -> Usage:
+        per_example = 2 if self.judged else 1
         return Usage(
-            self.examples,
-            self.examples * self.prompt_tokens_per_request,
-            self.examples * self.completion_tokens_per_request,
+            self.examples * per_example,
+            self.examples * (self.prompt_tokens_per_request + self.judge_prompt_tokens_per_request),
+            self.examples
+            * (self.completion_tokens_per_request + self.judge_completion_tokens_per_request),
         )
 
     @property
@@ -117,11 +143,19 @@ class RunEstimate:
 
     def describe(self) -> str:
         usage = self.usage
+        draft = f"~{self.prompt_tokens_per_request:,} + ~{self.completion_tokens_per_request}"
+        if self.judged:
+            each = "2 requests each (the draft and its --judge grade)"
+            per = (
+                f"{draft} per draft, ~{self.judge_prompt_tokens_per_request:,} + "
+                f"~{self.judge_completion_tokens_per_request} per grade"
+            )
+        else:
+            each, per = "one request each", f"{draft} per request"
         text = (
-            f"estimate: {self.examples} examples to make, one request each before re-asks: "
+            f"estimate: {self.examples} examples to make, {each} before re-asks: "
             f"~{usage.prompt_tokens:,} prompt + ~{usage.completion_tokens:,} completion tokens "
-            f"(~{self.prompt_tokens_per_request:,} + ~{self.completion_tokens_per_request} "
-            "per request, counted as characters / 4)"
+            f"({per}, counted as characters / 4)"
         )
         if self.cost is None:
             return text + "; give --price-in/--price-out (or [prices]) for a cost"

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from callforge.generator.errors import InputError
 from callforge.generator.tools import sha256_hex
-from callforge.store import Cell, IndexedExample
+from callforge.store import Cell
+from callforge.store.selection import ExportSelection
 
 SPLITS = ("train", "eval")
 
@@ -48,12 +49,10 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class Split:
-    train: list[IndexedExample]
-    eval: list[IndexedExample]
-    held_out: tuple[str, ...]
+    """What the split decided: the held-out tools and, per split, the examples per cell."""
 
-    def part(self, name: str) -> list[IndexedExample]:
-        return self.train if name == "train" else self.eval
+    held_out: tuple[str, ...]
+    counts: dict[str, dict[Cell, int]]
 
 
 def order_key(seed: int, name: str) -> str:
@@ -63,10 +62,6 @@ def order_key(seed: int, name: str) -> str:
 def order_rank(seed: int, name: str) -> int:
     """``order_key`` as a number: a small sort key for a million examples."""
     return int(order_key(seed, name)[:16], 16)
-
-
-def seeded_order(examples: Sequence[IndexedExample], seed: int) -> list[IndexedExample]:
-    return sorted(examples, key=lambda example: order_rank(seed, example.example_id))
 
 
 def parse_holdout(text: str | None) -> int | tuple[str, ...] | None:
@@ -101,73 +96,68 @@ def held_out_tools(config: SplitConfig, tool_names: Sequence[str]) -> tuple[str,
     return holdout
 
 
-def split_examples(
-    examples: Sequence[IndexedExample], config: SplitConfig, tool_names: Sequence[str]
+def split_selection(
+    selection: ExportSelection, config: SplitConfig, tool_names: Sequence[str]
 ) -> Split:
-    """Assign every example to train or eval (see the module docstring for the rules)."""
+    """Assign every selected group to train or eval (the rules: the module docstring).
+
+    Groups are read in seeded order a page at a time and the decisions written back
+    to the store, so memory holds the cells' quotas and one page, never every example."""
     config.check()
-    held = set(held_out_tools(config, tool_names))
-    groups: dict[str, list[IndexedExample]] = defaultdict(list)
-    for example in examples:
-        groups[example.group_id].append(example)
-    forced = {
-        group_id
-        for group_id, members in groups.items()
-        if any(held.intersection(m.tools_called) or m.tool_name in held for m in members)
-    }
-    rest = [e for e in examples if e.group_id not in forced]
-    quotas = _quotas(rest, config)
-    del rest
-    train: list[IndexedExample] = []
-    evaluation: list[IndexedExample] = []
-    for group_id in sorted(groups, key=lambda g: order_rank(config.seed, g)):
-        members = groups[group_id]
-        if group_id in forced:
-            evaluation.extend(members)
-            continue
-        need = Counter((m.tool_name, m.category) for m in members)
-        if all(quotas.get(cell, 0) >= count for cell, count in need.items()):
-            for cell, count in need.items():
+    held = held_out_tools(config, tool_names)
+    selection.choose_groups(held)
+    quotas = _quotas(selection.open_cell_sizes(), config)
+    left = sum(quotas.values())
+    chosen = _Decisions(selection)
+    for position, _, cells in selection.open_groups(smallest_first=False):
+        if left <= 0:
+            break
+        if all(quotas.get(cell, 0) >= count for cell, count in cells.items()):
+            for cell, count in cells.items():
                 quotas[cell] -= count
-            evaluation.extend(members)
-        else:
-            train.extend(members)
-    short = sum(quotas.values())
-    if short > 0:  # groups too big for their cells' quotas: fill the total with whole ones
-        train, moved = _fill_shortfall(train, short, config.seed)
-        evaluation.extend(moved)
-    return Split(
-        seeded_order(train, config.seed), seeded_order(evaluation, config.seed), tuple(sorted(held))
-    )
+                left -= count
+            chosen.add(position)
+    chosen.flush()
+    if left > 0:  # groups too big for their cells' quotas: fill the total with whole ones
+        _fill_shortfall(selection, left)
+    return Split(held, selection.counts())
 
 
-def _fill_shortfall(
-    train: list[IndexedExample], short: int, seed: int
-) -> tuple[list[IndexedExample], list[IndexedExample]]:
+class _Decisions:
+    """Groups decided for eval, written to the store a batch at a time."""
+
+    BATCH = 10_000
+
+    def __init__(self, selection: ExportSelection) -> None:
+        self.selection = selection
+        self.positions: list[int] = []
+
+    def add(self, position: int) -> None:
+        self.positions.append(position)
+        if len(self.positions) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.selection.add_eval(self.positions)
+        self.positions = []
+
+
+def _fill_shortfall(selection: ExportSelection, short: int) -> None:
     """Move whole train groups to eval, smallest first, while they fit in ``short`` and
     leave every cell they touch at least one train example."""
-    groups: dict[str, list[IndexedExample]] = defaultdict(list)
-    for example in train:
-        groups[example.group_id].append(example)
-    left = Counter((e.tool_name, e.category) for e in train)
-    moved: set[str] = set()
-    for group_id in sorted(groups, key=lambda g: (len(groups[g]), order_rank(seed, g))):
-        members = groups[group_id]
-        if len(members) > short:
+    left = Counter(selection.train_cell_sizes())
+    moved = _Decisions(selection)
+    for position, size, cells in selection.open_groups(smallest_first=True):
+        if size > short:
             break
-        need = Counter((m.tool_name, m.category) for m in members)
-        if all(left[cell] > count for cell, count in need.items()):
-            moved.add(group_id)
-            left.subtract(need)
-            short -= len(members)
-    return (
-        [e for e in train if e.group_id not in moved],
-        [e for e in train if e.group_id in moved],
-    )
+        if all(left[cell] > count for cell, count in cells.items()):
+            moved.add(position)
+            left.subtract(cells)
+            short -= size
+    moved.flush()
 
 
-def _quotas(examples: Sequence[IndexedExample], config: SplitConfig) -> dict[Cell, int]:
-    sizes = Counter((e.tool_name, e.category) for e in examples)
+def _quotas(sizes: dict[Cell, int], config: SplitConfig) -> dict[Cell, int]:
     if config.eval_per_cell is not None:
         return {cell: min(config.eval_per_cell, size - 1) for cell, size in sizes.items()}
     total = sum(sizes.values())

@@ -13,6 +13,10 @@ A lookup verb on a plural entity (``get_orders``) lists, like a search.
 
 The entity is the noun the name acts on, singular: ``get_customer_by_email`` ->
 "customer", ``search_flights`` -> "flight", ``get_pets_petId`` -> "pet".
+
+Also the one owner of which names identify a record (``identifies_record``): the
+parameters seeding gives a record id (``ORD-48213``) and mistakes mistype, and the
+result keys that are bookkeeping rather than data.
 """
 
 from __future__ import annotations
@@ -313,3 +317,53 @@ def _last_noun(words: list[str]) -> str:
 
 def _is_plural(noun: str) -> bool:
     return len(noun) > 3 and noun.endswith("s") and not noun.endswith(_SINGULAR_S)
+
+
+# -- names that identify a record ---------------------------------------------------
+
+RECORD_ID_WORDS = (
+    r"\b(id|ids|uuid|guid|sku|ref|reference)$"
+    r"|\b(order|booking|tracking|invoice|confirmation|reservation) (number|no)\b"
+)
+"""A name, in lower-case words (``name_words`` joined by spaces), that identifies a
+record: ``order id``, ``sku``, ``booking reference``, ``tracking number``. Seeding's
+rule table matches it against its own words of a property name."""
+ACCOUNT_WORDS = r"\b(user ?name|handle|login|screen name)\b"
+"""A name, in words, of an account's handle: ``username``, ``user_name``, ``login``.
+It names a record too (a user), but its value is a handle, not a record id."""
+_RECORD_ID = re.compile(RECORD_ID_WORDS)
+_ACCOUNT = re.compile(ACCOUNT_WORDS)
+
+
+@lru_cache(maxsize=4096)
+def identifies_record(name: str) -> bool:
+    """Whether a parameter or result key names a record's id, in any spelling.
+
+    Such a key in a result is bookkeeping, not data; such a parameter is seeded
+    with a record id (``ORD-48213``).
+
+    >>> [identifies_record(n) for n in ("order_id", "orderId", "sku", "trackingNumber")]
+    [True, True, True, True]
+    >>> [identifies_record(n) for n in ("paid", "phone_number", "coupon_code", "username")]
+    [False, False, False, False]
+    """
+    return _RECORD_ID.search(" ".join(name_words(name))) is not None
+
+
+def names_a_record(name: str) -> bool:
+    """Whether a parameter's value names one existing record: a record id or an account's
+    handle. A typo in it names nothing (a "not found" error), so mistakes mistype it."""
+    return identifies_record(name) or _ACCOUNT.search(" ".join(name_words(name))) is not None
+
+
+def record_noun(name: str) -> str:
+    """The kind of record a name of ``names_a_record`` identifies, if the name says:
+    ``cartId`` -> "cart", ``order_number`` -> "order", ``username`` -> "user";
+    ``""`` for ``id`` or ``sku``."""
+    words = name_words(name)
+    if _ACCOUNT.search(" ".join(words)):
+        return "user"
+    nouns = [w for w in words[:-1] if w not in _FILLER]
+    if not nouns or nouns[-1] in ("tracking", "confirmation") or not identifies_record(name):
+        return ""  # a tracking number names a parcel, not a "tracking"
+    return singular(nouns[-1])

@@ -3,10 +3,9 @@
 from callforge.store.database import (
     Cell,
     ExampleRow,
-    IndexedExample,
     RejectionRow,
     Store,
     StoredExample,
 )
 
-__all__ = ["Cell", "ExampleRow", "IndexedExample", "RejectionRow", "Store", "StoredExample"]
+__all__ = ["Cell", "ExampleRow", "RejectionRow", "Store", "StoredExample"]

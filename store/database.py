@@ -27,6 +27,11 @@ from callforge.generator.records import NO_USAGE, OUTPUT_SCHEMA_KEY, CacheEntry,
 from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
 
+STALE = """
+    NOT list_has_all((SELECT coalesce(list(tool_hash), []) FROM current_tools), e.tool_hashes)
+"""
+"""SQL: example ``e`` was made from a tool version that is no longer current."""
+
 log = logging.getLogger(__name__)
 """Warnings a command shows on stderr (``cli.py`` formats them as ``warning: ...``)."""
 
@@ -76,18 +81,6 @@ class StoredExample:
     stale: bool
     failure_kind: str | None = None
     teacher: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedExample:
-    """What the train/eval split knows of an example: its cell, group and called tools."""
-
-    example_id: str
-    tool_name: str
-    category: str
-    group_id: str
-    """Its group's id; its own id when it is in no group."""
-    tools_called: tuple[str, ...]
 
 
 _EXAMPLE_COLUMNS = [
@@ -545,9 +538,7 @@ class Store:
 
     # -- generation bookkeeping ----------------------------------------------
 
-    _STALE = """
-        NOT list_has_all((SELECT coalesce(list(tool_hash), []) FROM current_tools), e.tool_hashes)
-    """
+    _STALE = STALE
 
     def accepted_counts(self) -> dict[Cell, int]:
         """Accepted, non-stale examples per cell."""
@@ -968,6 +959,77 @@ class Store:
         ).fetchall()
         return dict(rows)
 
+    # -- report: per-cell aggregates, never the whole store in memory --------
+
+    def request_bigrams_by_cell(self) -> dict[Cell, tuple[int, int, int]]:
+        """Per cell of non-stale examples: (examples, distinct word bigrams, word bigrams)
+        over the users' first requests, counted here so the texts never leave DuckDB.
+
+        A word is a run of letters, digits and underscores (Python's ``\\w``), lower-cased
+        (``lower``, as Python's ``str.lower``):
+        "Book a table, for 2!" has the bigrams "book a", "a table", "table for", "for 2".
+        """
+        rows = self._db.execute(
+            f"""
+            WITH words AS (
+                SELECT tool_name, category,
+                       regexp_extract_all(lower(user_request), '[\\p{{L}}\\p{{N}}_]+') AS w
+                FROM examples e WHERE NOT ({self._STALE})
+            ), pairs AS (
+                SELECT tool_name, category, w[i] || ' ' || w[i + 1] AS pair
+                FROM (SELECT tool_name, category, w, unnest(range(1, len(w))) AS i FROM words)
+            ), cells AS (SELECT tool_name, category, count(*) AS examples FROM words GROUP BY ALL)
+            SELECT c.tool_name, c.category, any_value(c.examples),
+                   count(DISTINCT p.pair), count(p.pair)
+            FROM cells c LEFT JOIN pairs p USING (tool_name, category) GROUP BY ALL
+            """
+        ).fetchall()
+        return {
+            (tool, category): (int(examples), int(distinct), int(total))
+            for tool, category, examples, distinct, total in rows
+        }
+
+    def successful_calls_by_cell(
+        self, batch_size: int = 2_000
+    ) -> Iterator[list[tuple[str, str, str]]]:
+        """(tool, category, arguments JSON) of every call of its cell's own tool that did
+        not fail, over non-stale examples, a batch at a time."""
+        cursor = self._db.cursor()
+        cursor.execute(
+            f"""
+            SELECT tool_name, category, step -> '$.call.arguments' FROM (
+                SELECT tool_name, category,
+                       unnest(from_json(scenario -> '$.plan.steps', '["JSON"]')) AS step
+                FROM examples e WHERE NOT ({self._STALE})
+            )
+            WHERE step ->> '$.call.name' = tool_name
+              AND coalesce(step ->> '$.failure', 'null') = 'null'
+            """  # in no order: the report keeps sets per cell
+        )
+        try:
+            while rows := cursor.fetchmany(batch_size):
+                yield [(tool, category, str(arguments)) for tool, category, arguments in rows]
+        finally:
+            cursor.close()
+
+    def first_examples_by_cell(self, per_cell: int) -> list[StoredExample]:
+        """The first ``per_cell`` non-stale examples of every cell, by example id."""
+        rows = self._db.execute(
+            f"""
+            SELECT example_id, tool_name, category, tool_hashes, scenario FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY tool_name, category ORDER BY example_id
+                ) AS place
+                FROM examples e WHERE NOT ({self._STALE})
+            ) WHERE place <= ? ORDER BY tool_name, category, example_id
+            """,
+            [per_cell],
+        ).fetchall()
+        return [
+            StoredExample(example_id, tool, category, list(hashes), json.loads(scenario), False)
+            for example_id, tool, category, hashes, scenario in rows
+        ]
+
     # -- export: split keys, groups, streaming ------------------------------
 
     @contextmanager
@@ -1022,126 +1084,10 @@ class Store:
                     [[c[0] for c in calls], [c[1] for c in calls], [c[2] for c in calls]],
                 )
 
-    def signature_buckets(self, bands: int, rows: int) -> Iterator[list[tuple[str, list[int]]]]:
-        """LSH: per band of ``rows`` signature values, the examples that share it (2 or more).
-
-        Bands are grouped by their hash (a collision only adds a candidate, which the
-        caller's similarity check turns away), and members come back as rows sorted by
-        bucket, not as lists: a sort spills to disk under ``memory_bound``, a list
-        aggregate over a million examples does not."""
-        for band in range(bands):
-            start, stop = band * rows + 1, (band + 1) * rows
-            cursor = self._db.cursor()
-            cursor.execute(
-                f"""
-                WITH band AS (
-                    SELECT hash(signature[{start}:{stop}]) AS bucket, example_id
-                    FROM request_signatures
-                ),
-                shared AS (SELECT bucket FROM band GROUP BY bucket HAVING count(*) > 1)
-                SELECT band.bucket, band.example_id, s.signature
-                FROM band JOIN shared USING (bucket)
-                    JOIN request_signatures s USING (example_id)
-                ORDER BY band.bucket, band.example_id
-                """
-            )
-            try:
-                members: list[tuple[str, list[int]]] = []
-                current = None
-                while chunk := cursor.fetchmany(2_000):
-                    for bucket, example_id, signature in chunk:
-                        if bucket != current and members:
-                            yield members
-                            members = []
-                        current = bucket
-                        members.append((example_id, signature))
-                if members:
-                    yield members
-            finally:
-                cursor.close()
-
-    def shared_calls(self) -> Iterator[list[str]]:
-        """The examples making the same call (tool and canonical arguments), 2 or more."""
-        cursor = self._db.cursor()
-        cursor.execute(
-            """
-            SELECT list(DISTINCT example_id) FROM example_calls
-            GROUP BY call_key HAVING count(DISTINCT example_id) > 1
-            """
-        )
-        try:
-            while chunk := cursor.fetchmany(1_000):
-                for (ids,) in chunk:
-                    yield sorted(ids)
-        finally:
-            cursor.close()
-
-    def replace_groups(self, members: list[str], groups: list[str]) -> None:
-        """Record each example's split group (examples in no group are their own)."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM example_groups")
-            if members:
-                db.execute(
-                    "INSERT INTO example_groups SELECT unnest(?), unnest(?)", [members, groups]
-                )
-
-    def export_index(self, *, include_stale: bool = False) -> list[IndexedExample]:
-        """What the split needs of every example, without its conversation."""
-        rows = self._db.execute(
-            f"""
-            SELECT e.example_id, e.tool_name, e.category, g.group_id,
-                   coalesce((SELECT list(DISTINCT c.tool_name ORDER BY c.tool_name)
-                             FROM example_calls c WHERE c.example_id = e.example_id), []),
-                   {self._STALE} AS stale
-            FROM examples e LEFT JOIN example_groups g USING (example_id)
-            ORDER BY e.example_id
-            """
-        ).fetchall()
-        names: dict[str, str] = {}  # one string per tool and category name, not one per row
-        return [
-            IndexedExample(
-                example_id,
-                names.setdefault(tool, tool),
-                names.setdefault(category, category),
-                example_id if group is None else group,
-                tuple(names.setdefault(name, name) for name in tools),
-            )
-            for example_id, tool, category, group, tools, stale in rows
-            if include_stale or not stale
-        ]
-
-    def stream_examples(self, order: list[str], batch_size: int = 1_000) -> Iterator[StoredExample]:
-        """The examples ``order`` names, in that order, read a batch at a time."""
-        cursor = self._db.cursor()
-        try:
-            cursor.execute(
-                "CREATE OR REPLACE TEMP TABLE export_order (example_id VARCHAR, pos BIGINT)"
-            )
-            cursor.execute(
-                "INSERT INTO export_order SELECT unnest(?), unnest(range(?))", [order, len(order)]
-            )
-            cursor.execute(
-                f"""
-                SELECT e.example_id, e.tool_name, e.category, e.tool_hashes, e.scenario,
-                       {self._STALE} AS stale, e.failure_kind, e.teacher
-                FROM export_order o JOIN examples e USING (example_id) ORDER BY o.pos
-                """
-            )
-            while rows := cursor.fetchmany(batch_size):
-                for example_id, tool, category, hashes, scenario, stale, kind, teacher in rows:
-                    yield StoredExample(
-                        example_id,
-                        tool,
-                        category,
-                        list(hashes),
-                        json.loads(scenario),
-                        stale,
-                        failure_kind=kind,
-                        teacher=teacher,
-                    )
-        finally:
-            cursor.execute("DROP TABLE IF EXISTS export_order")
-            cursor.close()
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own on the store's database: its temp tables and results
+        are its own (``store/selection.py`` keeps an export's working set on one)."""
+        return self._db.cursor()
 
     def provenance(self) -> dict[str, Any]:
         """Teachers and generate runs behind the stored examples (never keys or URLs)."""

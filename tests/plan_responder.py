@@ -6,6 +6,8 @@ parses both and writes the draft with the offline teacher (keeping the seeded
 values of the free-text arguments it is asked to write), so end-to-end tests
 and benchmarks exercise the real openai + instructor path with answers that pass
 validation, while the server's ``ServerBehaviour`` injects the faults.
+When the prompt shows real results (``--execute``: "returned, for real: {...}" after
+each call), it copies them and answers from them, as a model told they are fixed would.
 A judge's request (``--judge``) gets a passing verdict; a prompt without a plan gets
 the schema-filling answer.
 """
@@ -30,6 +32,7 @@ PASSING_VERDICT = {
 _BLOCK = r"## {title}\s*```json\s*(.+?)\s*```"
 _PLAN = re.compile(_BLOCK.format(title=re.escape("Plan (JSON)")), re.S)
 _TOOLS = re.compile(_BLOCK.format(title="Tools"), re.S)
+_REAL_RESULT = re.compile(r"^\d+\. .* -- returned, for real: (\{.*\})$", re.M)
 
 
 class PlanResponder:
@@ -45,10 +48,12 @@ class PlanResponder:
         if not plan_match or not tools_match:
             return self._fallback(request)
         plan = ScenarioPlan.model_validate_json(plan_match.group(1))
-        draft = self._teacher.write_now(plan, _tools(tools_match.group(1)))
+        real = [json.loads(result) for result in _REAL_RESULT.findall(prompt)] or None
+        draft = self._teacher.write_now(plan, _tools(tools_match.group(1)), real_results=real)
         # The free text it is asked to write: the seeded values, which the draft states.
         written = [{n: step.call.arguments[n] for n in step.free_text} for step in plan.steps]
-        answer = draft.model_dump(mode="json")
+        # what a model writes: its response model has no retry_note (the offline teacher's own)
+        answer = draft.model_dump(mode="json", exclude={"retry_note"})
         if not answer["turn_texts"]:  # a one-request plan's response model has no such field
             del answer["turn_texts"]
         return {**answer, "free_text": written}

@@ -263,3 +263,52 @@ def test_evaluate_bad_input(tmp_path: Path, args: tuple[str, ...], expected: str
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {expected}"
     assert not (tmp_path / "x.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("--model", "m", "--base-url", "http://user:secret@localhost:9/v1"),
+            "the base URL holds credentials (user:password@); remove them and give the "
+            "key with OPENAI_API_KEY (or api_key_env in callforge.toml)",
+        ),
+        (
+            ("--model", "m", "--timeout", "-1"),
+            "--timeout: Input should be greater than 0 (got -1.0)",
+        ),
+        (
+            ("--model", "m", "--api-version", ""),
+            "--api-version: String should have at least 1 character (got '')",
+        ),
+    ],
+)
+def test_evaluate_checks_its_model_options_before_touching_the_store(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    """A bad teacher option is one line and exit 2, and no store appears: neither a new
+    one nor a change to one that exists (``evaluate`` used to open it first)."""
+    from callforge.store import Store
+
+    eval_file = write_eval(tmp_path / "data")
+    fresh, existing = tmp_path / "fresh.duckdb", tmp_path / "existing.duckdb"
+    with Store(existing):
+        pass
+    before = existing.read_bytes()
+    for db in (fresh, existing):
+        result = run_cli("evaluate", eval_file, *args, "--db", db, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == f"error: {expected}"
+        assert "secret" not in result.stderr
+    assert not fresh.exists()
+    assert existing.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "existing.duckdb"]
+
+
+def test_evaluate_a_missing_eval_file_with_a_model_creates_no_store(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    result = run_cli("evaluate", "gone.jsonl", "--model", "m", "--db", db, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "gone.jsonl" in result.stderr
+    assert not db.exists()

@@ -7,9 +7,15 @@ directly, the MCP server's and the API's data tables, the API's record of the re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +139,53 @@ def test_an_mcp_server_over_stdio_lists_its_tools_and_answers_calls() -> None:
     assert note == ToolOutcome(value={"result": "Lima station is online"})
 
 
+@contextlib.contextmanager
+def weather_over_http() -> Iterator[str]:
+    """The weather MCP server on streamable HTTP at 127.0.0.1 (its own process); its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = str(DATA / "weather_mcp.py")
+    server = subprocess.Popen(
+        [sys.executable, script, "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, "the MCP server ended before it listened"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.monotonic() < deadline, "the MCP server did not listen within 30 s"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_mcp_server_over_streamable_http_lists_its_tools_and_answers_calls() -> None:
+    from tests.data.execution.weather_mcp import TEMPERATURES
+
+    with weather_over_http() as url:
+        executor = McpExecutor(server_target(url=url))
+
+        async def go() -> tuple[Any, ...]:
+            try:
+                tools = await server_tools(executor, source=url)
+                lima = await executor.call("get_temperature", {"city": "Lima"})
+                nowhere = await executor.call("get_temperature", {"city": "404"})
+                return tools, lima, nowhere
+            finally:
+                await executor.aclose()
+
+        tools, lima, nowhere = asyncio.run(go())
+    assert tools.names == ["get_temperature", "station_note"]
+    assert lima == ToolOutcome(value={"city": "Lima", "celsius": TEMPERATURES["Lima"]})
+    assert nowhere.error is not None and "unknown city: 404" in nowhere.error
+
+
 # -- HTTP ----------------------------------------------------------------------------------
 
 
@@ -171,3 +224,57 @@ def test_a_non_2xx_answer_is_an_error_result_without_the_token(
     assert missing == ToolOutcome(error="HTTP 404 Not Found: order not found")
     assert denied == ToolOutcome(error="HTTP 401 Unauthorized: missing or wrong token")
     assert TOKEN not in json.dumps([missing.as_json(), denied.as_json()])
+
+
+# -- the Python worker -----------------------------------------------------------------------
+
+
+def test_calls_share_one_worker_and_a_hang_or_a_crash_gets_a_fresh_one() -> None:
+    executor = PythonExecutor(str(DATA / "worker_tools.py"), timeout_s=3)
+
+    async def go() -> list[ToolOutcome]:
+        try:
+            return [
+                await executor.call("worker_process", {"tag": "a"}),
+                await executor.call("read_and_print", {"text": "x"}),
+                await executor.call("worker_process", {"tag": "b"}),
+                await executor.call("hang", {"seconds": 30}),
+                await executor.call("worker_process", {"tag": "c"}),
+                await executor.call("crash", {"code": 3}),
+                await executor.call("worker_process", {"tag": "d"}),
+            ]
+        finally:
+            await executor.aclose()
+
+    started = time.monotonic()
+    first, quiet, second, hung, third, crashed, fourth = asyncio.run(go())
+    assert time.monotonic() - started < 20  # the hang was cut at its 3 s timeout
+    assert quiet == ToolOutcome(value={"result": "x|"})  # its print and read left the pipe alone
+    # One process served the first calls, and kept the module's state between them.
+    assert first.value is not None and second.value is not None
+    assert second.value == {"pid": first.value["pid"], "calls": ["a", "b"]}
+    assert hung == ToolOutcome(error="the call did not finish within 3 s")
+    assert third.value is not None and third.value["calls"] == ["c"]
+    assert third.value["pid"] != first.value["pid"]
+    assert crashed == ToolOutcome(error="the tool's process ended without a result (exit 3)")
+    assert fourth.value is not None and fourth.value["calls"] == ["d"]
+    assert fourth.value["pid"] not in (first.value["pid"], third.value["pid"])
+    assert executor.workers_started == 3
+    for outcome in (first, third, fourth):  # and none of them was callforge's own process
+        assert outcome.value is not None and outcome.value["pid"] != os.getpid()
+
+
+def test_a_worker_out_of_memory_keeps_serving() -> None:
+    executor = PythonExecutor(SHOP, memory_mb=300)
+
+    async def go() -> tuple[ToolOutcome, ToolOutcome]:
+        try:
+            big = await executor.call("fill_memory", {"megabytes": 600})
+            return big, await executor.call("fill_memory", {"megabytes": 5})
+        finally:
+            await executor.aclose()
+
+    big, small = asyncio.run(go())
+    assert big == ToolOutcome(error="MemoryError: the tool ran out of memory")
+    assert small == ToolOutcome(value={"result": 5 * 1024 * 1024})
+    assert executor.workers_started == 1

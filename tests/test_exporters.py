@@ -10,6 +10,8 @@ file, so the checks never trust the exporter's own view of an example.
 from __future__ import annotations
 
 import json
+import re
+import types
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,44 @@ def test_hf_drop_and_keep_mistakes(store: Path, tmp_path: Path) -> None:
         assert seen > 0
 
 
+# How the offline answers speak of a first call that failed (checked by hand against
+# templates/offline/phrases.yaml's retry_notes; words, not the notes themselves).
+RETRY_WORDS = re.compile(
+    r"at first|first (call|try|attempt)|retr(y|ied)|tried again|mistyped|correct(ed|ing)|"
+    r"fixed an invalid",
+    re.IGNORECASE,
+)
+
+
+def test_hf_drop_leaves_an_answer_that_never_mentions_the_dropped_call(
+    store: Path, tmp_path: Path
+) -> None:
+    """Under --mistakes drop the conversation is one call that worked, so its answer
+    must not say "I had mistyped the order id at first"; under keep it still may."""
+    steps = stored_steps(store)
+    template = trl_template("qwen2_5_training")
+    answers: dict[str, dict[str, str]] = {}
+    for rule in ("drop", "keep"):
+        out = tmp_path / rule
+        export(store, out, "--format", "hf", "--mistakes", rule)
+        for row in rows_of(out, "train") + rows_of(out, "eval"):
+            row = without_none(row)
+            if not any(is_mistake(step) for step in steps[row["example_id"]]):
+                continue
+            text, _ = render(row["messages"], row["tools"], template)
+            final = text.rsplit("<|im_start|>assistant\n", 1)[1].split("<|im_end|>")[0]
+            answers.setdefault(row["example_id"], {})[rule] = final
+    assert len(answers) >= 10
+    for example_id, final in answers.items():
+        assert not RETRY_WORDS.search(final["drop"]), (example_id, final["drop"])
+        assert final["drop"] and final["drop"][0].isupper(), final["drop"]
+    noted = [final for final in answers.values() if RETRY_WORDS.search(final["keep"])]
+    assert len(noted) >= len(answers) // 2  # kept, the answers still tell of the retry
+    for final in noted:  # and dropping took out those words, nothing else
+        assert set(final["drop"].split()) <= set(final["keep"].split())
+        assert len(final["drop"].split()) < len(final["keep"].split())
+
+
 def test_hf_string_fields_and_parquet(store: Path, tmp_path: Path) -> None:
     steps = stored_steps(store)
     text_out, parquet_out = tmp_path / "text", tmp_path / "parquet"
@@ -261,6 +301,59 @@ def test_llamafactory_alternation_and_dataset_info(store: Path, tmp_path: Path) 
             expected = [s["call"] for s in steps[about["example_id"]] if not is_mistake(s)]
             assert calls == [{"name": c["name"], "arguments": c["arguments"]} for c in expected]
             assert {t["name"] for t in json.loads(row["tools"])} >= {c["name"] for c in calls}
+
+
+def test_llamafactory_own_converter_takes_every_row(store: Path, tmp_path: Path) -> None:
+    """LLaMA-Factory's own code (tests/llamafactory_loader.py) reads the export: its
+    parser reads dataset_info.json, its sharegpt converter aligns every row (a row it
+    would skip comes back empty, with a warning), and its formatters parse every
+    function_call turn and the tools column."""
+    from tests.llamafactory_loader import llamafactory_data
+
+    out = tmp_path / "lf"
+    manifest = export(store, out, "--format", "llamafactory", "--mistakes", "keep")
+    steps = stored_steps(store)
+    with llamafactory_data() as (lf, warnings):
+        names = ["callforge_train", "callforge_eval"]
+        attrs = lf["parser"].get_dataset_list(names, str(out))
+        assert [(a.load_from, a.dataset_name, a.formatting) for a in attrs] == [
+            ("file", "train.jsonl", "sharegpt"),
+            ("file", "eval.jsonl", "sharegpt"),
+        ]
+        calls_seen = 0
+        for attr, split in zip(attrs, ("train", "eval"), strict=True):
+            convert = lf["converter"].SharegptDatasetConverter(
+                attr, types.SimpleNamespace(media_dir=str(out))
+            )
+            rows = read_jsonl(out / attr.dataset_name)
+            meta = read_jsonl(out / f"{split}.meta.jsonl")
+            assert len(rows) == manifest["totals"][split] > 0
+            for row, about in zip(rows, meta, strict=True):
+                aligned = convert(row)
+                assert aligned["_prompt"] and aligned["_response"], about["example_id"]
+                assert aligned["_response"][-1]["role"] == "assistant"
+                turns = aligned["_prompt"] + aligned["_response"]
+                assert len(turns) == len(row["conversations"])
+                tools = lf["formatter"].ToolFormatter(tool_format="default")
+                assert "Tool Name:" in tools.apply(content=aligned["_tools"])[0]
+                function = lf["formatter"].FunctionFormatter(
+                    slots=["{{content}}"], tool_format="default"
+                )
+                called = [t for t in turns if t["role"] == "function"]
+                for turn in called:
+                    text = function.apply(content=turn["content"])[0]
+                    assert text.startswith("Action: "), text
+                expected = [step["call"]["name"] for step in steps[about["example_id"]]]
+                named = [
+                    line.removeprefix("Action: ")
+                    for turn in called
+                    for line in function.apply(content=turn["content"])[0].splitlines()
+                    if line.startswith("Action: ")
+                ]
+                assert named == expected, about["example_id"]
+                calls_seen += len(named)
+        assert warnings.said == []  # no row skipped, no role out of place
+    assert calls_seen > sum(manifest["totals"].values())
 
 
 def test_hermes_renders_through_chatml(store: Path, tmp_path: Path) -> None:

@@ -224,3 +224,17 @@ def test_an_invented_parameter_error_names_only_what_was_sent() -> None:
         right = set(retry.call.arguments) - set(failed.call.arguments)
         assert right and not any(f"'{name}'" in failed.failure.detail for name in right)
         assert "the tool has" not in failed.failure.detail
+
+
+def test_an_answer_names_the_new_records_id_not_a_key_that_ends_in_id() -> None:
+    """A maker's answer reports the id it made, as ``identifies_record`` says: not
+    ``valid`` or ``paid`` (which end in "id"), and a booking reference counts."""
+    from callforge.generator.tool_kinds import classify
+
+    teacher = OfflineTeacher()
+    kind = classify("create_order", "Place an order.")
+    made = teacher._made(kind, {"paid": "in full", "order_id": "ORD-52667"}, [], random.Random(1))
+    assert "ORD-52667" in made and "in full" not in made
+    booked = classify("book_room", "Book a hotel room.")
+    made = teacher._made(booked, {"booking_reference": "BOO-11873"}, [], random.Random(1))
+    assert "BOO-11873" in made

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -189,3 +190,111 @@ def test_report_needs_a_file_name(small_store: Path, tmp_path: Path) -> None:
         2,
         f"error: --out {tmp_path} is a folder; give a file name such as report.html\n",
     )
+
+
+def _copied(path: Path, into: Path, times: int) -> Path:
+    """A copy of the store at ``path`` whose every example is there ``times`` times (new ids)."""
+    import duckdb
+
+    shutil.copy(path, into)
+    with duckdb.connect(str(into)) as db:
+        db.execute(
+            f"""
+            INSERT INTO examples SELECT e.* REPLACE (
+                e.example_id || '-' || n AS example_id, e.dedup_key || '-' || n AS dedup_key
+            ) FROM examples e, range(1, {times}) copies(n)
+            """
+        )
+    return into
+
+
+def _python_peak(path: Path) -> tuple[int, dict[str, Any]]:
+    """Peak bytes Python allocated while the report read the store, and what it read."""
+    import tracemalloc
+
+    from callforge.generator.report import report_data
+
+    with Store(path) as store:
+        tracemalloc.start()
+        try:
+            data = report_data(store)
+            return tracemalloc.get_traced_memory()[1], data
+        finally:
+            tracemalloc.stop()
+
+
+def test_report_memory_does_not_grow_with_the_store(small_store: Path, tmp_path: Path) -> None:
+    """The report counts in the store and reads calls a batch at a time: a store 200 times
+    larger costs it no more Python memory (it used to load every example's scenario)."""
+    large = _copied(small_store, tmp_path / "large.duckdb", 200)
+    small_peak, small = _python_peak(small_store)
+    large_peak, big = _python_peak(large)
+    assert large_peak - small_peak < 3 * 2**20, (small_peak, large_peak)
+    for few, many in zip(small["cells"], big["cells"], strict=True):
+        assert many["diversity"]["examples"] == 200 * few["diversity"]["examples"]
+        assert many["diversity"]["bigrams"] == 200 * few["diversity"]["bigrams"]
+        # the same distinct bigrams, 200 times as many in all
+        assert abs(many["diversity"]["distinct_2"] - few["diversity"]["distinct_2"] / 200) <= 0.001
+
+
+def test_report_figures_are_those_of_the_stored_examples(small_store: Path) -> None:
+    """Distinct-2, argument coverage and the examples shown, worked out here from every
+    stored example (in Python, one by one) and compared with what the report counted."""
+    import json
+    import re
+    from itertools import pairwise
+
+    from callforge.generator.report import report_data
+
+    with Store(small_store) as store:
+        text = "Café Zürich: ÉTÉ à Ελλάδα, ½ 42_x!"  # words beyond ASCII count as words
+        store._db.execute(
+            """
+            UPDATE examples SET user_request = $text,
+                scenario = json_merge_patch(scenario, json_object('draft', json_object(
+                    'user_request', $text)))::VARCHAR
+            WHERE example_id = (SELECT min(example_id) FROM examples)
+            """,
+            {"text": text},
+        )
+        examples = store.examples()
+        requests = dict(
+            store._db.execute("SELECT example_id, user_request FROM examples").fetchall()
+        )
+        tools = {name: d["function"]["parameters"] for name, _, d in store.current_tools()}
+        data = report_data(store)
+    assert any("Ελλάδα" in text for text in requests.values())
+    for cell in data["cells"]:
+        mine = [
+            e for e in examples if (e.tool_name, e.category) == (cell["tool"], cell["category"])
+        ]
+        pairs = [
+            pair
+            for e in mine
+            for pair in pairwise(re.findall(r"\w+", requests[e.example_id].lower()))
+        ]
+        calls = [
+            step["call"]["arguments"]
+            for e in mine
+            for step in e.scenario["plan"]["steps"]
+            if step["call"]["name"] == cell["tool"] and not step.get("failure")
+        ]
+        schema = tools[cell["tool"]]
+        optional = set(schema.get("properties", {})) - set(schema.get("required", []))
+        used = {name for arguments in calls for name in arguments} & optional
+        enums = {n: p["enum"] for n, p in schema["properties"].items() if "enum" in p}
+        enum_used = sum(
+            len({json.dumps(a[n]) for a in calls if n in a} & {json.dumps(v) for v in values})
+            for n, values in enums.items()
+        )
+        diversity = cell["diversity"]
+        assert diversity["examples"] == len(mine)
+        assert diversity["bigrams"] == len(pairs)
+        assert diversity["distinct_2"] == (
+            round(len(set(pairs)) / len(pairs), 3) if pairs else None
+        )
+        assert diversity["optional_used"] == len(used)
+        assert diversity["optional_unused"] == sorted(optional - used)
+        assert diversity["enum_used"] == enum_used
+        shown = sorted(e.example_id for e in mine)[:5]
+        assert [e["id"] for e in cell["examples"]] == shown

@@ -141,6 +141,31 @@ def test_the_estimate_comes_before_the_first_request(tmp_path: Path) -> None:
     assert 0.8 < estimated_per_request / (served.prompt_tokens / served.total) < 1.25
 
 
+def test_the_estimate_counts_the_judges_requests(tmp_path: Path) -> None:
+    """With --judge every draft is graded by a second request: the estimate says so and
+    its prompt tokens match what the server was sent for drafts and grades together."""
+    db = tmp_path / "judged.duckdb"
+    with run_server(ServerBehaviour(), responder=PlanResponder()) as server:
+        result = _generate(server.base_url, db, 4, "--judge", *PRICES)
+        served = server.stats
+    assert result.returncode == 0, result.stderr
+    first = result.stderr.splitlines()[0]
+    estimate = re.match(
+        r"estimate: 40 examples to make, 2 requests each \(the draft and its --judge grade\) "
+        r"before re-asks: ~([\d,]+) prompt \+ ~([\d,]+) completion tokens "
+        r"\(~[\d,]+ \+ ~350 per draft, ~([\d,]+) \+ ~60 per grade, counted as characters / 4\), "
+        r"about ([\d.]+) at 0.15 in / 0.6 out per million tokens$",
+        first,
+    )
+    assert estimate, first
+    assert served.total == 80  # every draft accepted at once, each graded once
+    estimated = int(estimate.group(1).replace(",", ""))
+    assert 0.8 < estimated / served.prompt_tokens < 1.25
+    assert estimate.group(2) == f"{40 * (350 + 60):,}"
+    cost = (estimated * 0.15 + 40 * (350 + 60) * 0.6) / 1e6
+    assert float(estimate.group(4)) == round(cost, 4)
+
+
 def test_cached_prompt_tokens_are_recorded_as_the_endpoint_reports_them(tmp_path: Path) -> None:
     db = tmp_path / "cached.duckdb"
     with run_server(ServerBehaviour()) as server:  # rejected drafts: re-asks repeat prompts

@@ -45,10 +45,23 @@ def json_result(value: Any) -> dict[str, Any]:
 
 
 def as_tool_message(outcome: ToolOutcome) -> dict[str, Any]:
-    """The tool result a scenario shows: the value, or ``{"error": message}``."""
+    """The tool result a scenario shows: the value, or ``{"error": message}``.
+
+    Object keys in sorted order, at every level: the store keeps JSON that way, so the
+    result the teacher is shown, the stored example, the export and a rerun from the
+    execution cache all hold the same bytes.
+    """
     if outcome.error is not None:
         return {ERROR_KEY: outcome.error}
-    return outcome.value if outcome.value is not None else {}
+    return _sorted_keys(outcome.value) if outcome.value is not None else {}
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def parsed_text(text: str) -> Any:

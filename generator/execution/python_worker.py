@@ -1,11 +1,16 @@
-"""Run one Python tool call in this process: ``python -m ...python_worker`` < request.
+"""Serve Python tool calls over a pipe: ``python -m ...python_worker MEMORY_MB``.
 
-The parent (``generator.execution.python``) starts one worker per call, writes the
-request as JSON on stdin (``spec``, ``tool``, ``arguments``, ``memory_mb``) and reads
-one JSON object from stdout: ``{"value": ...}`` or ``{"error": "..."}``. The worker
-caps its own address space before importing the user's code, so a tool that eats
-memory fails with a ``MemoryError`` here instead of taking the machine down; the
-parent enforces the time limit by killing it.
+The parent (``generator.execution.python``) keeps one worker per tool module for the
+whole run. It writes one request per line on the worker's stdin, as JSON (``spec``,
+``tool``, ``arguments``), and reads one reply per line from its stdout:
+``{"value": ...}`` or ``{"error": "..."}``; one call at a time. The module is imported
+once, on the first call. The worker caps its own address space before importing the
+user's code, so a tool that eats memory fails with a ``MemoryError`` here instead of
+taking the machine down; the parent enforces the time limit by killing the worker
+(and starts a new one for the next call), as it does when the worker dies.
+
+The user's code never sees the pipe: its prints go to stderr (dropped by the parent)
+and its stdin is ``/dev/null``, so a tool that prints or reads cannot garble a reply.
 
 Arguments are validated against the function's signature (``pydantic.validate_call``),
 so a Pydantic model or a date parameter gets its real type, and a wrong argument is
@@ -25,16 +30,25 @@ import sys
 from typing import Any
 
 MEBIBYTE = 1024 * 1024
+_MODULES: dict[str, Any] = {}
+"""The tool modules imported so far, by spec: imported once, on the first call."""
 
 
 def main() -> None:
-    request = json.loads(sys.stdin.read())
-    _limit_memory(int(request.get("memory_mb") or 0))
-    reply_fd = os.dup(sys.stdout.fileno())
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the tool's prints are not the reply
-    reply = run(request["spec"], request["tool"], request.get("arguments") or {})
-    with os.fdopen(reply_fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(reply, ensure_ascii=False))
+    _limit_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    request_fd, reply_fd = os.dup(sys.stdin.fileno()), os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the tool's prints are not replies
+    with open(os.devnull, "rb") as nothing:
+        os.dup2(nothing.fileno(), sys.stdin.fileno())  # nor is what it reads a request
+    with (
+        os.fdopen(request_fd, "r", encoding="utf-8") as requests,
+        os.fdopen(reply_fd, "w", encoding="utf-8") as replies,
+    ):
+        for line in requests:
+            request = json.loads(line)
+            reply = run(request["spec"], request["tool"], request.get("arguments") or {})
+            replies.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            replies.flush()
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -57,7 +71,9 @@ def run(spec: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
     module_spec, _, _ = split_spec(spec)
     try:
-        function = _function(tool_module(module_spec, spec), tool)
+        if spec not in _MODULES:
+            _MODULES[spec] = tool_module(module_spec, spec)
+        function = _function(_MODULES[spec], tool)
     except CallforgeError as error:
         return {"error": str(error)}
     try:

@@ -7,7 +7,8 @@ answer around them. A rejection here says what the tool said:
 * a call planned to succeed that the tool rejected (``find_order failed: no order
   with id A-1``);
 * a call where the plan staged a failure that the tool carried out instead (a
-  staged rate limit the real API never gives);
+  mistaken argument the tool accepts anyway; under ``--execute`` error_recovery plans
+  no rate limit or timeout, which a real tool gives only by chance);
 * a result that breaks the tool's declared output schema.
 
 A staged failure that really fails keeps the tool's own error message: error_recovery
@@ -27,7 +28,12 @@ from typing import Any
 from callforge.generator.execution.cache import CachedExecutor
 from callforge.generator.execution.outcome import ToolOutcome, as_tool_message
 from callforge.generator.results import value_at
-from callforge.generator.scenarios.base import PlannedStep, ScenarioPlan
+from callforge.generator.scenarios.base import (
+    PlannedStep,
+    Scenario,
+    ScenarioPlan,
+    tool_message_text,
+)
 from callforge.generator.schema import validate_instance
 from callforge.generator.teachers.base import CacheEntry
 from callforge.generator.tools import ToolSet, ToolSpec, result_object_schema
@@ -108,11 +114,37 @@ def outcome_problem(step: PlannedStep, tool: ToolSpec, outcome: ToolOutcome) -> 
     if step.failure is None and outcome.error is not None:
         return f"{name} failed where the plan expected success: {outcome.error}"
     if step.failure is not None and outcome.error is None:
+        if step.failure.assistant_mistake:
+            return (
+                f"{name} accepted the mistaken call the plan expected it to refuse "
+                f"({step.failure.kind}: {step.failure.detail})"
+            )
         return f"{name} succeeded where the plan staged a failure ({step.failure.kind})"
     if outcome.value is not None and tool.output_schema:
         problems = validate_instance(result_object_schema(tool.output_schema), outcome.value)
         if problems:
             return f"{name}'s result breaks its declared output schema: {problems[0]}"
+    return None
+
+
+def results_kept(scenario: Scenario, results: Sequence[dict[str, Any]]) -> Rejection | None:
+    """Whether every tool message of ``scenario`` is, byte for byte, the executed outcome.
+
+    The last check before an executed example is stored: whatever a teacher wrote, the
+    conversation shows what the tools returned, in the JSON the tool messages are.
+    """
+    shown = {
+        message["tool_call_id"]: message["content"]
+        for message in scenario.to_messages()
+        if message["role"] == "tool"
+    }
+    if len(results) != len(scenario.plan.steps):
+        return Rejection(EXECUTION, f"{len(results)} executed results for {len(shown)} calls")
+    for step, result in zip(scenario.plan.steps, results, strict=True):
+        if shown.get(step.call.id) != tool_message_text(result):
+            return Rejection(
+                EXECUTION, f"{step.call.name}'s tool message is not what the tool returned"
+            )
     return None
 
 

@@ -52,6 +52,9 @@ class Conversation:
     tools: list[dict[str, Any]]
     metadata: dict[str, Any] = field(default_factory=dict)
     """example_id, tool, category, failure_kind, seed."""
+    retry_note: str = ""
+    """The final answer's words about the assistant's mistaken call
+    (``ScenarioDraft.retry_note``); ``--mistakes drop`` removes them with the call."""
 
 
 class RecordWriter(ABC):
@@ -203,14 +206,16 @@ def without_weight(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply_mistake_rule(
-    messages: list[dict[str, Any]], rule: str
+    messages: list[dict[str, Any]], rule: str, retry_note: str = ""
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Split messages into (untrained prompt, trained rest) under a mistake rule.
 
     ``prefix``: the prompt runs to the last mistaken call's tool results (to the
     first user message when there is none); ``drop``: mistaken calls and the tool
-    messages answering them go; ``keep``: they stay as ordinary turns. Under
-    ``drop`` and ``keep`` the prompt is empty: the format decides what it trains.
+    messages answering them go, and so does ``retry_note`` from the final answer
+    (what is left reads as if the first call had worked); ``keep``: they stay as
+    ordinary turns. Under ``drop`` and ``keep`` the prompt is empty: the format
+    decides what it trains.
     """
     if rule == "drop":
         dropped = {
@@ -224,6 +229,8 @@ def apply_mistake_rule(
             for m in messages
             if not is_mistake(m) and m.get("tool_call_id") not in dropped
         ]
+        if dropped and retry_note:
+            kept = _without_note(kept, retry_note)
         return [], kept
     if rule == "keep":
         return [], [without_weight(m) for m in messages]
@@ -236,3 +243,14 @@ def apply_mistake_rule(
                 cut += 1
     cleaned = [without_weight(m) for m in messages]
     return cleaned[:cut], cleaned[cut:]
+
+
+def _without_note(messages: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    """The messages with ``note`` taken out of the final answer: "Done. I had mistyped
+    the id at first; ... The total is 9." -> "Done. The total is 9."."""
+    last = messages[-1]
+    content = last.get("content")
+    if last.get("role") != "assistant" or not isinstance(content, str) or note not in content:
+        return messages
+    answer = " ".join(content.replace(note, " ", 1).split())
+    return [*messages[:-1], {**last, "content": answer}]

@@ -36,7 +36,9 @@ class HermesExporter(Exporter):
     default_mistakes = "drop"
 
     def record(self, conversation: Conversation) -> dict[str, Any]:
-        _, messages = apply_mistake_rule(self.prepared(conversation), self.mistakes or "drop")
+        _, messages = apply_mistake_rule(
+            self.prepared(conversation), self.mistakes or "drop", conversation.retry_note
+        )
         system = (
             environment().get_template("export/hermes_system.j2").render(tools=conversation.tools)
         )

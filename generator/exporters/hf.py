@@ -51,7 +51,9 @@ class HuggingFaceExporter(Exporter):
         return ("prompt", "completion") if self.mistakes == "prefix" else ("messages",)
 
     def record(self, conversation: Conversation) -> dict[str, Any]:
-        prompt, rest = apply_mistake_rule(self.prepared(conversation), self.mistakes or "prefix")
+        prompt, rest = apply_mistake_rule(
+            self.prepared(conversation), self.mistakes or "prefix", conversation.retry_note
+        )
         as_text = self.options.json_fields == "string"
         columns = {"prompt": prompt, "completion": rest} if prompt else {"messages": rest}
         record: dict[str, Any] = {

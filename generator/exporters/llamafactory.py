@@ -94,7 +94,9 @@ class LlamaFactoryExporter(Exporter):
     default_mistakes = "drop"
 
     def record(self, conversation: Conversation) -> dict[str, Any]:
-        _, messages = apply_mistake_rule(self.prepared(conversation), self.mistakes or "drop")
+        _, messages = apply_mistake_rule(
+            self.prepared(conversation), self.mistakes or "drop", conversation.retry_note
+        )
         turns = sharegpt_turns(messages)
         problem = alternation_error(turns)
         if problem is not None:  # a renderer bug, not bad input: LLaMA-Factory would drop it

@@ -258,6 +258,10 @@ class ScenarioDraft(BaseModel):
     tool_results: list[dict[str, Any]]
     final_answer: str
     turn_texts: list[str] = Field(default_factory=list)
+    retry_note: str = ""
+    """The words of ``final_answer`` that tell of the assistant's mistaken first call
+    ("I had mistyped the order id at first; ..."): an export that drops the mistaken
+    call (``--mistakes drop``) drops them too, so the answer reads as after one call."""
 
     def texts(self) -> list[str]:
         """The words of every text turn, in order."""
@@ -311,7 +315,7 @@ class Scenario(BaseModel):
                 assistant["weight"] = 0
             messages.append(assistant)
             messages.extend(
-                {"role": "tool", "tool_call_id": step.call.id, "content": _json_text(result)}
+                {"role": "tool", "tool_call_id": step.call.id, "content": tool_message_text(result)}
                 for step, result in steps
             )
         return messages
@@ -319,6 +323,9 @@ class Scenario(BaseModel):
 
 _json_text = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(value, ensure_ascii=False)``, without making an encoder for every call."""
+
+tool_message_text = _json_text
+"""A tool result as the content of its tool message (the execution check compares these)."""
 
 
 _TODAY_SPAN_DAYS = 2 * 365
@@ -344,6 +351,11 @@ class PlanContext:
     seed: int
     optional_rate: float = 0.5
     style: dict[str, str] = field(default_factory=dict)
+    executing: bool = False
+    """The calls are made for real before a teacher writes (``--execute``): they are final
+    (no free-text argument is left for the teacher to rewrite), and only failures a real
+    tool gives itself are planned (an assistant's mistake it refuses), never a staged
+    rate limit or timeout."""
     today: date = field(init=False)  # the example's "today", from ``seed``
 
     def __post_init__(self) -> None:
@@ -382,6 +394,11 @@ class Category(ABC):
         """Why this category cannot be built for ``tool``, or None if it can."""
         return None
 
+    def unavailable_executed(self, tool: ToolSpec, tools: ToolSet) -> str | None:
+        """Why this category cannot be built for ``tool`` when its calls are made for real
+        (``--execute``), beyond ``unavailable_for``; None if it can."""
+        return None
+
     @abstractmethod
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan: ...
 
@@ -393,9 +410,10 @@ class Category(ABC):
     """Whether a teacher may rewrite this category's free-text arguments."""
 
     def make_plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
-        """``plan``, with the free-text arguments a teacher writes marked on each call."""
+        """``plan``, with the free-text arguments a teacher writes marked on each call
+        (none when the calls are executed first: what was executed is what is shown)."""
         plan = self.plan(tool, tools, context)
-        if self.marks_free_text:
+        if self.marks_free_text and not context.executing:
             mark_free_text(plan, tools)
         return plan
 

@@ -7,7 +7,10 @@ gives a mistaken turn ``weight: 0`` so the model learns the repair, not the erro
   ``enum_value``, ``invented_parameter``, ``unknown_id``, ``missing_argument``,
   and ``invalid_argument`` for anything else the schema rejects (mistakes);
 * ``rate_limited`` / ``timeout``: the first call was right but the tool was
-  briefly unavailable; the identical retry succeeds (not a mistake).
+  briefly unavailable; the identical retry succeeds (not a mistake). Staged ones
+  only: with ``--execute`` (``PlanContext.executing``) every failure is a
+  mistake the real tool refuses, with its own error (a tool whose arguments accept
+  anything gets no error_recovery then).
 
 A transient failure's retry follows what the tool said. A rate limit asks for a
 short wait (1-5 seconds, ``PlannedFailure.retry_after_seconds``); the assistant
@@ -55,12 +58,19 @@ class ErrorRecovery(Category):
     name = "error_recovery"
     marks_free_text = False  # the failed call and its retry must keep the same free text
 
+    def unavailable_executed(self, tool: ToolSpec, tools: ToolSet) -> str | None:
+        parameters = tool.parameters
+        if parameters.get("properties") or parameters.get("additionalProperties") is False:
+            return None  # a wrong value, or an argument the tool does not take
+        return "its arguments accept anything, and a real tool fails only by chance"
+
     def plan(self, tool: ToolSpec, tools: ToolSet, context: PlanContext) -> ScenarioPlan:
         rng = context.rng
         good = context.seed_arguments(tool, rng=rng)
         bad: dict[str, Any] = good
         failure: PlannedFailure | None = None
-        if rng.random() >= TRANSIENT_SHARE:
+        # Drawn either way, so the plans of a run without --execute stay what they were.
+        if rng.random() >= TRANSIENT_SHARE or context.executing:
             mistake = make_mistake(tool, good, rng)
             if mistake is not None:
                 bad, failure = mistake

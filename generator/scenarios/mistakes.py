@@ -34,12 +34,11 @@ from callforge.generator.grounding import MONTHS
 from callforge.generator.scenarios.base import PlannedFailure
 from callforge.generator.schema import instance_is_valid, resolved_properties
 from callforge.generator.templating import load_yaml
-from callforge.generator.tool_kinds import singular
+from callforge.generator.tool_kinds import names_a_record, singular
 from callforge.generator.tools import ToolSpec
 
 Arguments = dict[str, Any]
 Mistake = tuple[Arguments, PlannedFailure]
-_ID_LIKE = re.compile(r"(^|_)(id|code|sku|number|ref|reference|key|username|handle)$", re.I)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _ISO_CLOCK = re.compile(r"[T ](\d{2}):(\d{2})")
 
@@ -110,7 +109,7 @@ def unknown_id(tool: ToolSpec, good: Arguments, rng: random.Random) -> Mistake |
         for name, value in good.items()
         if isinstance(value, str)
         and len(value) >= 4
-        and _ID_LIKE.search(name)
+        and names_a_record(name)
         and not {"enum", "const", "format", "pattern"} & set(properties.get(name, {}))
     ]
     if not names:

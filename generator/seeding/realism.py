@@ -21,6 +21,7 @@ from typing import Any
 from callforge.generator.seeding.free_text import free_text_maker
 from callforge.generator.seeding.places import AIRPORTS, PLACES, region_code
 from callforge.generator.seeding.randomness import Draw
+from callforge.generator.tool_kinds import ACCOUNT_WORDS, RECORD_ID_WORDS
 
 _TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL")
 _AIRPORTS = tuple(AIRPORTS)
@@ -269,11 +270,10 @@ _CITY_COUNTRY = (
 )
 _CITY = r"\b(city|town|location|destination|origin)\b"
 _TRIP_END = r"\b(origin|destination|departure|arrival|from|to)\b"
-_ID = r"\b(id|ids|sku|reference|ref)$|\b(order|booking|tracking|invoice|confirmation) (number|no)\b"
 # Tried in order, first by property name, then by description alone.
 STRING_PROVIDERS: tuple[_Provider, ...] = (
     _text(r"\b(uuid|guid)\b", r"\buuid\b", _call("uuid4")),
-    _text(_ID, None, _record_id),
+    _text(RECORD_ID_WORDS, None, _record_id),
     _text(r"\be-?mail\b", r"\be-?mail address\b", _call("email")),
     _text(
         r"\b(attendee|recipient|guest|participant|invitee|member|cc|bcc|to|people|person)s?\b",
@@ -281,7 +281,7 @@ STRING_PROVIDERS: tuple[_Provider, ...] = (
         _call("email"),
         when=r"\be-?mail",
     ),
-    _text(r"\b(user ?name|handle|login|screen name)\b", None, _call("user_name")),
+    _text(ACCOUNT_WORDS, None, _call("user_name")),
     _text(r"\bpassword\b", None, _call("password", length=12, special_chars=False)),
     _text(r"\bfirst name\b|\bgiven name\b", None, _call("first_name")),
     _text(r"\blast name\b|\bsurname\b|\bfamily name\b", None, _call("last_name")),

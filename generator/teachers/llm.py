@@ -63,8 +63,13 @@ from callforge.generator import __version__
 from callforge.generator.config import check_base_url, redact
 from callforge.generator.errors import TeacherConfigError, TeacherUnavailableError
 from callforge.generator.limits import MAX_REASK_BYTES, MAX_REPLY_BYTES
-from callforge.generator.scenarios.base import ScenarioPlan
-from callforge.generator.spend import SpendLimit, SpendLimitReached, estimate_tokens
+from callforge.generator.scenarios.base import ScenarioDraft, ScenarioPlan
+from callforge.generator.spend import (
+    EXPECTED_COMPLETION_TOKENS,
+    SpendLimit,
+    SpendLimitReached,
+    estimate_tokens,
+)
 from callforge.generator.teachers.base import (
     NO_USAGE,
     CacheEntry,
@@ -301,7 +306,7 @@ class OpenAITeacher:
         return await self._judged(request, reply, self._judge_shape)
 
     async def _write_draft(self, request: TeacherRequest) -> TeacherReply:
-        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        prompt = self._prompts.user_prompt(request.plan, request.tools, request.results)
         model = draft_model_for(request.plan)
         body = self._request_body(prompt, self._draft_shape(model))
         payload = _dumps(body)
@@ -330,8 +335,22 @@ class OpenAITeacher:
 
     def prompt_tokens(self, request: TeacherRequest) -> int:
         """The prompt ``request`` would send, in tokens (estimated), for a cost estimate."""
-        prompt = self._prompts.user_prompt(request.plan, request.tools)
+        prompt = self._prompts.user_prompt(request.plan, request.tools, request.results)
         return estimate_tokens(_dumps(self._request_body(prompt, self._shape)))
+
+    def judge_prompt_tokens(self, request: TeacherRequest) -> int:
+        """The judge's prompt for ``request``'s draft, in tokens (estimated); 0 without
+        ``--judge``. The draft is not written yet: the judge's request is rendered with
+        the plan's calls and empty texts and results, plus the draft's expected answer
+        (the conversation the judge reads is what the teacher wrote)."""
+        if self._judge_shape is None:
+            return 0
+        unwritten = ScenarioDraft(
+            user_request="", tool_results=[{} for _ in request.plan.steps], final_answer=""
+        )
+        prompt = self._prompts.judge_prompt(request.plan, request.tools, unwritten)
+        body = self._request_body(prompt, self._judge_shape)
+        return estimate_tokens(_dumps(body)) + EXPECTED_COMPLETION_TOKENS
 
     async def complete(self, body: dict[str, Any]) -> tuple[ChatCompletion, Usage, CacheEntry]:
         """One chat completion of ``body`` as it is (no response model): cached, paced,
@@ -471,7 +490,9 @@ class OpenAITeacher:
                 raise
             spent += usage
             try:
-                with checking_against(request.plan, request.tools, request.dataflow):
+                with checking_against(
+                    request.plan, request.tools, request.dataflow, request.results
+                ):
                     answer = self._handlers.response_parser(
                         response=completion, response_model=response_model
                     )
@@ -713,7 +734,7 @@ def _still_valid(
 ) -> tuple[TeacherDraft, ScenarioPlan | None] | None:
     """The cached draft and its written plan, checked as a fresh answer is; None if it fails."""
     try:
-        with checking_against(request.plan, request.tools, request.dataflow):
+        with checking_against(request.plan, request.tools, request.dataflow, request.results):
             draft = model.model_validate(hit.response)
         return draft, _written(draft, request)
     except (ValidationError, ValueError, TypeError):

@@ -36,7 +36,14 @@ from callforge.generator.schema import resolved_properties
 from callforge.generator.teachers.base import TeacherReply, TeacherRequest, TeacherStats
 from callforge.generator.teachers.phrasing import RequestPhrasing, plural
 from callforge.generator.templating import environment, load_yaml
-from callforge.generator.tool_kinds import ToolKind, Verb, singular, tool_kind
+from callforge.generator.tool_kinds import (
+    ToolKind,
+    Verb,
+    identifies_record,
+    record_noun,
+    singular,
+    tool_kind,
+)
 from callforge.generator.tools import ToolSpec, sha256_hex
 
 _CODE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
@@ -128,6 +135,7 @@ class OfflineTeacher:
             tool_results=results,
             final_answer=texts[-1],
             turn_texts=texts[1:-1],
+            retry_note=self._retry_note_in(plan, texts[-1]),
         )
 
     # -- the user's words ------------------------------------------------------
@@ -216,7 +224,8 @@ class OfflineTeacher:
             "detail": failure.detail,
             "argument": argument,
             "value": _value_text(step.call.arguments.get(argument, "")),
-            "entity": humanise(step.call.name).split()[-1],
+            # "No cart found with cartId ...": the record the argument names, else the tool's
+            "entity": record_noun(argument) or humanise(step.call.name).split()[-1],
             "seconds": failure.retry_after_seconds or "",
             "code": dialect["codes"][failure.kind],
             "title": dialect.get("titles", {}).get(failure.kind, ""),
@@ -290,7 +299,7 @@ class OfflineTeacher:
             (
                 (humanise(key), value)
                 for key, value in result.items()
-                if isinstance(value, str) and key.endswith("id") and value not in seen
+                if isinstance(value, str) and identifies_record(key) and value not in seen
             ),
             None,
         )
@@ -303,15 +312,29 @@ class OfflineTeacher:
         return f"{text} Status: {status}." if isinstance(status, str) else text
 
     def _retry_note(self, plan: ScenarioPlan, rng: random.Random) -> str:
+        notes = self._retry_notes(plan)
+        return rng.choice(notes) if notes else ""
+
+    def _retry_notes(self, plan: ScenarioPlan) -> list[str]:
+        """The sentences an answer may use to tell of the first call's failure."""
         failure = plan.steps[0].failure
         if failure is None:
+            return []
+        return [
+            note.format(
+                argument=humanise(failure.argument or "value"),
+                name=failure.argument,
+                seconds=failure.retry_after_seconds,
+            )
+            for note in self._phrases["retry_notes"][failure.kind]
+        ]
+
+    def _retry_note_in(self, plan: ScenarioPlan, answer: str) -> str:
+        """The note on the assistant's own mistake ``answer`` carries (``retry_note``)."""
+        failure = plan.steps[0].failure if plan.steps else None
+        if failure is None or not failure.assistant_mistake:
             return ""
-        note: str = rng.choice(self._phrases["retry_notes"][failure.kind])
-        return note.format(
-            argument=humanise(failure.argument or "value"),
-            name=failure.argument,
-            seconds=failure.retry_after_seconds,
-        )
+        return next((note for note in self._retry_notes(plan) if note in answer), "")
 
     # -- the turns of the other categories (phrased from offline/<category>.yaml) --
 

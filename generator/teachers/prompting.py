@@ -10,7 +10,7 @@ validator's reason (instructor's re-ask) instead of being thrown away.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -29,22 +29,30 @@ from callforge.generator.tools import ToolSet, ToolSpec, stored_definition
 if TYPE_CHECKING:
     from callforge.generator.dataflow import DataFlowGraph
 
-_PLAN: ContextVar[tuple[ScenarioPlan, ToolSet] | None] = ContextVar("plan", default=None)
+_PLAN: ContextVar[_Checking | None] = ContextVar("plan", default=None)
+_Checking = tuple[ScenarioPlan, ToolSet, list[dict[str, Any]] | None]
 
 
 @contextmanager
 def checking_against(
-    plan: ScenarioPlan, tools: tuple[ToolSpec, ...], dataflow: DataFlowGraph | None = None
+    plan: ScenarioPlan,
+    tools: tuple[ToolSpec, ...],
+    dataflow: DataFlowGraph | None = None,
+    results: Sequence[dict[str, Any]] | None = None,
 ) -> Iterator[None]:
     """Validate ``TeacherDraft``s made in this block (this asyncio task) against ``plan``.
 
     ``dataflow`` is the user's data-flow graph, if the run has one (else it is inferred).
+    ``results`` are the real tool messages (``--execute``): a draft's own tool results
+    are replaced by them before the check, so its answer is checked against what the
+    tools really returned, and a draft that misquotes them is not asked again for it.
 
     A context variable, not instructor's ``context=``: instructor also renders
     the messages as Jinja templates with that context, which costs milliseconds
     per request and would mangle a prompt whose values contain ``{{``.
     """
-    token = _PLAN.set((plan, ToolSet(tools, dataflow=dataflow)))
+    real = [dict(result) for result in results] if results is not None else None
+    token = _PLAN.set((plan, ToolSet(tools, dataflow=dataflow), real))
     try:
         yield
     finally:
@@ -109,9 +117,11 @@ class TeacherDraft(instructor.OpenAISchema):
         checking = _PLAN.get()
         if checking is None:
             return self
-        plan, tools = checking
+        plan, tools, real = checking
         from callforge.generator.validate import validate_scenario
 
+        if real is not None:
+            self.tool_results = [dict(result) for result in real]
         written = plan.with_free_text(self.free_text, tools)
         rejection = validate_scenario(Scenario(plan=written, draft=self.to_draft()), tools)
         self._written_plan = written
@@ -223,7 +233,14 @@ class PromptBuilder:
         self._tools_json: dict[tuple[str, ...], str] = {}
         self._judge = judge
 
-    def user_prompt(self, plan: ScenarioPlan, tools: tuple[ToolSpec, ...]) -> str:
+    def user_prompt(
+        self,
+        plan: ScenarioPlan,
+        tools: tuple[ToolSpec, ...],
+        results: Sequence[dict[str, Any]] | None = None,
+    ) -> str:
+        """The request for one draft; ``results`` are the real tool messages (``--execute``),
+        shown as fixed, to be written around."""
         return (
             self._templates[plan.category]
             .render(
@@ -233,6 +250,7 @@ class PromptBuilder:
                 written=_written(plan, tools),
                 tools_json=self._tools_json_of(tools),
                 plan_json=plan.prompt_json(),
+                results=[as_json(result) for result in results] if results is not None else None,
             )
             .strip()
         )

@@ -1,4 +1,5 @@
-"""A small MCP server (the official SDK's MCPServer) the execution tests start over stdio."""
+"""A small MCP server (the official SDK's MCPServer) the execution tests start over stdio,
+or over streamable HTTP with ``--http PORT``."""
 
 from __future__ import annotations
 
@@ -37,4 +38,9 @@ def station_note(city: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":  # streamable HTTP on 127.0.0.1:PORT/mcp
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()
