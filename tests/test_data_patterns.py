@@ -222,7 +222,7 @@ def test_a_pattern_that_backtracks_on_the_users_words_does_not_hang_the_no_call_
 
 def test_a_huge_request_without_an_address_is_checked_in_linear_time() -> None:
     """The email check ran on a teacher's request from every position of a run: a
-    1 MiB request without "@" took about 45 minutes (quadratic); now milliseconds."""
+    1 MiB request without "@" took about half an hour (quadratic); now milliseconds."""
     from callforge.generator.scenarios.no_call import states_required_values
     from callforge.generator.tools import ToolSpec
 
