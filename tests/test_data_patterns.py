@@ -271,3 +271,27 @@ def test_callforges_own_patterns_take_linear_time_on_hostile_text() -> None:
                     slow.append((f"{module.__name__}.{name}", text[:4], took))
     assert checked > 50
     assert slow == []
+
+
+def test_a_pattern_under_the_limit_seeds_a_value_no_longer_than_it_written_out() -> None:
+    """The size bound is also the bound on what seeding draws from a pattern: each
+    repetition is drawn at most ``min(n, m + 6)`` times."""
+    import random
+    from re import _parser  # type: ignore[attr-defined]
+
+    from faker import Faker
+
+    from callforge.generator.limits import MAX_PATTERN_SIZE, written_out_size
+    from callforge.generator.seeding import seed_arguments
+
+    nested = "^" + "(" * 4 + "[ab]{0,30}" + "){1,30}" * 4 + "$"  # 6 * 7**4, and ^ and $
+    assert written_out_size(_parser.parse(nested)) == 6 * 7**4 + 2 <= MAX_PATTERN_SIZE
+    faker = Faker()
+    faker.seed_instance(0)
+    schema = {"type": "object", "properties": {"x": {"type": "string", "pattern": nested}},
+              "required": ["x"]}  # fmt: skip
+    started = time.monotonic()
+    value = seed_arguments(schema, random.Random(0), faker, tool="t")["x"]
+    assert time.monotonic() - started < BOUND_S
+    assert re.fullmatch(nested, value)
+    assert len(value) <= 6 * 7**4
