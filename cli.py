@@ -347,8 +347,7 @@ def generate_command(
 
     Example: callforge generate --tools shop.py --execute --allow-side-effects
     """
-    import asyncio
-
+    from callforge.generator import interrupts
     from callforge.generator.config import (
         load_config,
         option_labels,
@@ -470,7 +469,7 @@ def generate_command(
         run_config["graph"] = str(graph)
     with _progress_bar() as bar:
         try:
-            summary = asyncio.run(
+            summary = interrupts.run(
                 generate_into(
                     db,
                     tool_set,

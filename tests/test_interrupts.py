@@ -132,6 +132,30 @@ def test_ctrl_c_while_the_tools_are_seeded_leaves_no_run_behind(tmp_path: Path) 
         assert {run["status"] for run in _stats(db)["runs"]} <= {"interrupted"}
 
 
+def test_ctrl_c_while_the_event_loop_is_busy_with_synchronous_work(tmp_path: Path) -> None:
+    """The data-flow graph of 800 tools takes ~20 s in the event loop without an await:
+    asyncio.run's first Ctrl-C only cancelled the run, which waited for the graph
+    (measured: 3.3 s to exit at 500 tools, 6 s in). Now the loop is interrupted."""
+    tools = _tool_file(tmp_path / "tools.json", 800)
+    db = tmp_path / "store.duckdb"
+    started = time.monotonic()
+    subprocess.run([*CLI, "tools", "import", tools], capture_output=True, check=True)
+    reading = time.monotonic() - started
+    seconds, code, stderr = _interrupted(
+        ["generate", "--tools", tools, "--per-tool", "1", "--db", db],
+        under_way=_after(reading + 2.5),
+    )
+    assert code == 130
+    _one_line(
+        stderr,
+        f"interrupted: the 0 examples accepted in this run are kept in {db}; run the same "
+        "command again to resume (it makes only what is missing, and re-sends only the "
+        "requests that were in flight)",
+    )
+    assert seconds < STOPPED_WITHIN_S, seconds
+    assert {run["status"] for run in _stats(db)["runs"]} <= {"interrupted"}
+
+
 def test_ctrl_c_while_examples_are_written_keeps_them_and_resumes(tmp_path: Path) -> None:
     db = tmp_path / "store.duckdb"
     args: list[Any] = ["generate", "--tools", EXAMPLE_TOOLS, "--per-tool", "300", "--db", db]
@@ -177,7 +201,7 @@ def test_ctrl_c_during_export_leaves_the_store_and_exports_again(
         ["export", "--db", large_store, "--out", out],
         under_way=lambda: out.exists() and any(out.iterdir()),
     )
-    assert code == 130
+    assert code == 130, stderr
     _one_line(stderr, "interrupted: 'callforge export' stopped before it finished")
     assert seconds < STOPPED_WITHIN_S, seconds
     again = run_cli("export", "--db", large_store, "--out", out)
