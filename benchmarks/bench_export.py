@@ -132,7 +132,9 @@ def insert_columns(
 def duckdb_connect(path: Path) -> Any:
     import duckdb
 
-    return duckdb.connect(str(path))
+    connection = duckdb.connect(str(path))
+    connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 REQUEST, COPY, NUMBER = "@@request@@", "@@copy@@", "@@number@@"

@@ -200,42 +200,61 @@ def _tool_lists(
     store: Store, config: ExportConfig, hidden: Sequence[str]
 ) -> Callable[[StoredExample], list[dict[str, Any]]]:
     """Each example's tool list, shuffled by the seed: the called tools first chosen, plus
-    distractors up to ``tools_per_example`` (or the whole set), never a ``hidden`` tool."""
-    whole_set = _whole_tool_sets(store)
+    distractors up to ``tools_per_example`` (or the whole set), never a ``hidden`` tool.
+
+    The distractors are drawn as positions, so an example costs its list's length,
+    not the tool set's: 10,000 tools at 8 a line cost 8 per line."""
+    whole_set = _whole_tool_sets(store, set(hidden))
     size = config.tools_per_example
-    hidden_names = set(hidden)
 
     def listed(example: StoredExample) -> list[dict[str, Any]]:
-        tools = [t for t in whole_set(example) if t["function"]["name"] not in hidden_names]
+        tools, position = whole_set(example)
         rng = random.Random(order_key(config.seed, example.example_id))
-        if size is not None:
+        if size is None:
+            tools = list(tools)
+        else:
             # A conversation that calls nothing keeps its own tool: the one it must not call.
             called = {step["call"]["name"] for step in example.scenario["plan"]["steps"]} or {
                 example.tool_name
             }
-            others = [tool for tool in tools if tool["function"]["name"] not in called]
-            chosen = [tool for tool in tools if tool["function"]["name"] in called]
-            chosen += rng.sample(others, max(0, min(size - len(chosen), len(others))))
-            tools = chosen
-        else:
-            tools = list(tools)
+            called_at = sorted(position[name] for name in called if name in position)
+            others = len(tools) - len(called_at)
+            picks = rng.sample(range(others), max(0, min(size - len(called_at), others)))
+            tools = [tools[at] for at in called_at] + [
+                tools[_skipping(pick, called_at)] for pick in picks
+            ]
         rng.shuffle(tools)
         return tools
 
     return listed
 
 
-def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[dict[str, Any]]]:
-    """The current tool set, with the versions an example was made from where they differ."""
+def _skipping(index: int, taken: list[int]) -> int:
+    """The position in the whole list of the ``index``-th tool not at a ``taken`` position."""
+    for at in taken:
+        if at > index:
+            break
+        index += 1
+    return index
+
+
+ToolSet = tuple[list[dict[str, Any]], dict[str, int]]
+"""Tool definitions and each one's position by name."""
+
+
+def _whole_tool_sets(store: Store, hidden: set[str]) -> Callable[[StoredExample], ToolSet]:
+    """The current tool set, with the versions an example was made from where they differ,
+    without the ``hidden`` tools; the current one is built once and shared."""
     current = store.current_tools()
     current_defs = [definition for _, _, definition in current]
     position = {name: index for index, (name, _, _) in enumerate(current)}
     current_hashes = {tool_hash for _, tool_hash, _ in current}
+    shared = _visible(current_defs, hidden)
 
-    def tools_for(example: StoredExample) -> list[dict[str, Any]]:
+    def tools_for(example: StoredExample) -> ToolSet:
         old = set(example.tool_hashes) - current_hashes
         if not old:
-            return current_defs
+            return shared
         tools = list(current_defs)
         for definition in store.tool_definitions(old).values():
             name = definition["function"]["name"]
@@ -243,9 +262,14 @@ def _whole_tool_sets(store: Store) -> Callable[[StoredExample], list[dict[str, A
                 tools[position[name]] = definition
             else:
                 tools.append(definition)
-        return tools
+        return _visible(tools, hidden)
 
     return tools_for
+
+
+def _visible(tools: list[dict[str, Any]], hidden: set[str]) -> ToolSet:
+    shown = [tool for tool in tools if tool["function"]["name"] not in hidden]
+    return shown, {tool["function"]["name"]: index for index, tool in enumerate(shown)}
 
 
 def _cell_counts(cells: dict[Cell, int]) -> dict[str, dict[str, int]]:

@@ -74,18 +74,23 @@ def key_new_examples(store: Store) -> int:
     """Sign and key the examples the store has no split keys for; return how many."""
     done = 0
     for rows in store.examples_to_key():
-        signatures = request_signatures(request for _, request, _ in rows)
-        calls = [
-            (example_id, tool, key)
-            for example_id, _, scenario in rows
-            for tool, key in call_keys(json.loads(scenario))
-        ]
-        store.add_split_keys(
-            [(example_id, sig) for (example_id, _, _), sig in zip(rows, signatures, strict=True)],
-            calls,
-        )
-        done += len(rows)
+        done += _key_batch(store, rows)
     return done
+
+
+def _key_batch(store: Store, rows: list[tuple[str, str, str]]) -> int:
+    """One batch, in a function of its own: its signatures are gone before the next is made."""
+    signatures = request_signatures(request for _, request, _ in rows)
+    calls = [
+        (example_id, tool, key)
+        for example_id, _, scenario in rows
+        for tool, key in call_keys(json.loads(scenario))
+    ]
+    store.add_split_keys(
+        [(example_id, sig) for (example_id, _, _), sig in zip(rows, signatures, strict=True)],
+        calls,
+    )
+    return len(rows)
 
 
 def group_examples(store: Store) -> int:

@@ -126,7 +126,7 @@ def split_selection(
 class _Decisions:
     """Groups decided for eval, written to the store a batch at a time."""
 
-    BATCH = 10_000
+    BATCH = 1_000
 
     def __init__(self, selection: ExportSelection) -> None:
         self.selection = selection

@@ -1063,18 +1063,40 @@ class Store:
             self._db.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
             self._db.execute("RESET preserve_insertion_order")
 
-    def examples_to_key(self, batch_size: int = 2_000) -> Iterator[list[tuple[str, str, str]]]:
-        """(example_id, user_request, scenario JSON) of examples not keyed for splits yet."""
-        cursor = self._db.cursor()
-        cursor.execute(
-            """
-            SELECT example_id, user_request, scenario FROM examples
-            WHERE example_id NOT IN (SELECT example_id FROM request_signatures)
-            """  # in no order: each example is keyed on its own
-        )
+    def examples_to_key(self, batch_size: int = 500) -> Iterator[list[tuple[str, str, str]]]:
+        """(example_id, user_request, scenario JSON) of examples not keyed for splits yet.
+
+        The rows to key are listed once (their row ids, in a temp table) and read a
+        batch at a time by row id, each batch its own short query: a reader left open
+        while ``add_split_keys`` commits made DuckDB keep every committed version for
+        it (RSS grew by ~400 bytes per example and signing a million took 19x as long
+        as 100,000)."""
+        cursor = self.cursor()
         try:
-            while rows := cursor.fetchmany(batch_size):
-                yield rows
+            cursor.execute(
+                """
+                CREATE TEMP TABLE keying AS
+                SELECT row_number() OVER (ORDER BY rowid) AS n, rowid AS row FROM examples
+                WHERE example_id NOT IN (SELECT example_id FROM request_signatures)
+                ORDER BY n
+                """
+            )
+            first = 1
+            while rows := [
+                row
+                for (row,) in cursor.execute(
+                    "SELECT row FROM keying WHERE n >= $first AND n < $first + $size ORDER BY n",
+                    {"first": first, "size": batch_size},
+                ).fetchall()
+            ]:
+                yield self._db.execute(
+                    """
+                    SELECT example_id, user_request, scenario FROM examples
+                    WHERE rowid BETWEEN $low AND $high AND rowid IN (SELECT unnest($rows))
+                    """,
+                    {"low": rows[0], "high": rows[-1], "rows": rows},
+                ).fetchall()
+                first += batch_size
         finally:
             cursor.close()
 

@@ -33,7 +33,7 @@ _IN_EVAL = "(g.forced OR g.position IN (SELECT position FROM export_eval))"
 class ExportSelection:
     """The temp tables of one export (see the module docstring)."""
 
-    PAGE = 10_000
+    PAGE = 500
 
     def __init__(self, store: Store, seed: int) -> None:
         self._db = store.cursor()
@@ -48,7 +48,7 @@ class ExportSelection:
         self._db.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE export_candidates AS
-            SELECT e.example_id, e.tool_name, e.category,
+            SELECT e.rowid AS row, e.example_id, e.tool_name, e.category,
                    coalesce(g.group_id, e.example_id) AS group_id,
                    {_RANK.format(column="e.example_id")} AS example_rank
             FROM examples e LEFT JOIN example_groups g USING (example_id)
@@ -63,7 +63,7 @@ class ExportSelection:
         self._db.execute(
             """
             CREATE OR REPLACE TEMP TABLE export_selection AS
-            SELECT example_id, tool_name, category, group_id, example_rank
+            SELECT row, example_id, tool_name, category, group_id, example_rank
             FROM (
                 SELECT *, row_number() OVER (
                     PARTITION BY tool_name, category ORDER BY example_rank, example_id
@@ -169,21 +169,42 @@ class ExportSelection:
             counts["eval" if evaluation else "train"][(tool, category)] = count
         return counts
 
-    def stream(self, split: str, batch_size: int = 1_000) -> Iterator[StoredExample]:
-        """The examples of ``split`` in seeded order, read a batch at a time."""
-        cursor = self._db.execute(
+    def stream(self, split: str, batch_size: int = 200) -> Iterator[StoredExample]:
+        """The examples of ``split`` in seeded order, read a batch at a time.
+
+        Only the row ids are sorted (in a temp table); each batch then reads its
+        conversations by row id and puts them in order here: sorting the
+        conversations themselves made DuckDB run out of its memory at a million."""
+        self._db.execute(
             f"""
-            SELECT e.example_id, e.tool_name, e.category, e.tool_hashes, e.scenario,
-                   {self._stale} AS stale, e.failure_kind, e.teacher
+            CREATE OR REPLACE TEMP TABLE export_order AS
+            SELECT row_number() OVER (ORDER BY s.example_rank, s.example_id) AS n, s.row
             FROM export_selection s JOIN export_groups g USING (group_id)
-                JOIN examples e USING (example_id)
             WHERE {_IN_EVAL} = $eval
-            ORDER BY s.example_rank, s.example_id
+            ORDER BY n
             """,
             {"eval": split == "eval"},
         )
-        while rows := cursor.fetchmany(batch_size):
-            for example_id, tool, category, hashes, scenario, stale, kind, teacher in rows:
+        first = 1
+        while order := [
+            row
+            for (row,) in self._db.execute(
+                "SELECT row FROM export_order WHERE n >= $first AND n < $first + $size ORDER BY n",
+                {"first": first, "size": batch_size},
+            ).fetchall()
+        ]:
+            rows = self._db.execute(
+                f"""
+                SELECT e.rowid, e.example_id, e.tool_name, e.category, e.tool_hashes,
+                       e.scenario, {self._stale} AS stale, e.failure_kind, e.teacher
+                FROM examples e WHERE e.rowid = ANY($rows)
+                """,
+                {"rows": order},
+            ).fetchall()
+            by_row = {row[0]: row[1:] for row in rows}
+            del rows
+            for row in order:
+                example_id, tool, category, hashes, scenario, stale, kind, teacher = by_row.pop(row)
                 yield StoredExample(
                     example_id,
                     tool,
@@ -194,6 +215,7 @@ class ExportSelection:
                     failure_kind=kind,
                     teacher=teacher,
                 )
+            first += batch_size
 
     def _group_count(self) -> int:
         row = self._db.execute("SELECT count(*) FROM export_groups").fetchone()

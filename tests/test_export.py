@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+import duckdb
+
+from callforge.generator.export import ExportConfig, export_dataset
 from callforge.generator.validate import check_conversation
+from callforge.store import Store
 from tests.conftest import read_jsonl, run_cli
 
 
@@ -62,3 +68,60 @@ def test_tools_per_example_below_one_is_refused(small_store: Path, tmp_path: Pat
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --tools-per-example must be at least 1, got 0"
     assert not (tmp_path / "x").exists()
+
+
+def _multiply(db: Path, examples: int) -> None:
+    """Copy the store's examples up to ``examples`` by SQL, each copy with its own id and
+    request (words of the stored requests chosen by a hash of its index)."""
+    with duckdb.connect(str(db)) as connection:
+        connection.execute(
+            """
+            CREATE TEMP TABLE base AS
+            SELECT row_number() OVER (ORDER BY example_id) - 1 AS k, * FROM examples;
+            CREATE TEMP TABLE words AS
+            SELECT list(DISTINCT w ORDER BY w) AS words
+            FROM (SELECT unnest(string_split(user_request, ' ')) AS w FROM examples);
+            INSERT INTO examples
+            SELECT * EXCLUDE (i, request) REPLACE (
+                printf('copy%08d', i) AS example_id, 'copy-' || i AS dedup_key,
+                request AS user_request,
+                replace(scenario, to_json(user_request)::VARCHAR, to_json(request)::VARCHAR)
+                    AS scenario)
+            FROM (
+                SELECT b.* EXCLUDE (k), i, array_to_string(list_transform(range(16),
+                    lambda j: words[(1 + hash(i * 31 + j) % len(words))::BIGINT]), ' ')
+                    AS request
+                FROM range((SELECT count(*) FROM base), $examples) t(i), words
+                    JOIN base b ON b.k = i % (SELECT count(*) FROM base)
+            )
+            """,
+            {"examples": examples},
+        )
+
+
+def _export_peak(db: Path, out: Path) -> int:
+    """Python's peak allocation (tracemalloc) while exporting the store, in bytes."""
+    with Store(db) as store:
+        tracemalloc.start()
+        try:
+            export_dataset(store, out, ExportConfig(seed=4))
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+def test_export_memory_does_not_grow_with_the_store(small_store: Path, tmp_path: Path) -> None:
+    """The old export kept an index entry per example (a few hundred bytes each: over
+    400 kB more for 2,000 more examples); now the split is decided in DuckDB."""
+    sizes = {}
+    _export_peak(small_store, tmp_path / "warm-up")  # imports and caches filled once
+    for examples in (1_000, 3_000):
+        db = tmp_path / f"store-{examples}.duckdb"
+        shutil.copy(small_store, db)
+        _multiply(db, examples)
+        peak = _export_peak(db, tmp_path / f"out-{examples}")
+        out = tmp_path / f"out-{examples}"
+        lines = len(read_jsonl(out / "train.jsonl")) + len(read_jsonl(out / "eval.jsonl"))
+        assert lines == examples  # every example exported
+        sizes[examples] = peak
+    assert sizes[3_000] - sizes[1_000] < 200_000, sizes
