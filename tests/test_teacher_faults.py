@@ -365,3 +365,26 @@ def test_an_endpoint_that_never_answers_ends_the_run_non_zero_saying_why(
     report = _stats(db)
     assert report["accepted_total"] == 0
     assert report["runs"][-1]["status"] != "complete"
+
+
+def test_a_model_that_refuses_every_draft_ends_the_run_non_zero_saying_why(
+    tmp_path: Path,
+) -> None:
+    """HTTP 200 with a refusal and no content, every time (a model declining the task)."""
+    from tests.openai_server import AssistantReply
+
+    refusal = {"content": None, "refusal": "I can't help with that request."}
+    db = tmp_path / "refused.duckdb"
+    with run_server(
+        ServerBehaviour(api_key=SECRET), responder=lambda _: AssistantReply(refusal)
+    ) as server:
+        result = _generate(server, db, _config(tmp_path, validation_retries=0), 1, "--pilot", "0")
+        sent = server.stats.total
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the run ended 10 examples short in 10 cells"), last
+    assert "(accepted 0); most common rejection (" in last
+    assert f"{sent} requests sent" in last
+    assert _stats(db)["accepted_total"] == 0
+    assert _stats(db)["runs"][-1]["status"] == "incomplete"
