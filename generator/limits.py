@@ -181,8 +181,8 @@ def data_pattern(pattern: str) -> DataPattern:
         raise UnusablePattern(f"pattern {pattern!r} is not a usable regex: {error}") from None
 
 
-_DRAWN_REPEATS = 6
-"""A repetition is written out (or drawn, when seeding) up to this many times over its minimum."""
+DRAWN_REPEATS = 6
+"""Seeding draws a repetition ``{m,n}`` at most ``min(n, m + 6)`` times (``PatternText``)."""
 
 
 def written_out_size(parsed: Any, groups: dict[int, int] | None = None) -> int:
@@ -204,7 +204,7 @@ def written_out_size(parsed: Any, groups: dict[int, int] | None = None) -> int:
             getattr(sre_constants, "POSSESSIVE_REPEAT", sre_constants.MAX_REPEAT),
         ):
             low, high, item = av
-            total += min(high, low + _DRAWN_REPEATS) * written_out_size(item, groups)
+            total += min(high, low + DRAWN_REPEATS) * written_out_size(item, groups)
         elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
             total += written_out_size(av[1], groups)
         elif op is getattr(sre_constants, "ATOMIC_GROUP", None):

@@ -211,11 +211,12 @@ def _bounded_unevaluated_properties(
     ]
     if not invalid:
         return
-    shown = ", ".join(repr(each) for each in sorted(invalid, key=str))
     verb = "was" if len(invalid) == 1 else "were"
-    if unevaluated is False:
+    if unevaluated is False:  # jsonschema's words: sorted names here, in order below
+        shown = ", ".join(repr(each) for each in sorted(invalid, key=str))
         yield ValidationError(f"Unevaluated properties are not allowed ({shown} {verb} unexpected)")
     else:
+        shown = ", ".join(repr(each) for each in invalid)
         yield ValidationError(
             "Unevaluated properties are not valid under the given schema "
             f"({shown} {verb} unevaluated and invalid)"

@@ -225,6 +225,14 @@ _RUNS_OF_THIS_PROCESS: set[str] = set()
 """Runs begun here: any other run still ``running`` when a store opens was killed."""
 
 
+def _interrupted_query(exc: BaseException | None) -> bool:
+    """Whether DuckDB stopped a query for Ctrl-C: it turns the ``KeyboardInterrupt``
+    raised while it runs into its own error."""
+    if isinstance(exc, duckdb.InterruptException):
+        return True
+    return type(exc) is RuntimeError and str(exc) == "Query interrupted"
+
+
 def _damaged(detail: str) -> bool:
     return "Corrupt database file" in detail or "not a valid DuckDB database" in detail
 
@@ -364,7 +372,11 @@ class Store:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
     ) -> None:
-        """Close; a file or disk failure inside the block becomes one line naming the file."""
+        """Close; a file or disk failure inside the block becomes one line naming the file,
+        a query that Ctrl-C interrupted the ``KeyboardInterrupt`` it was."""
+        if _interrupted_query(exc):
+            self.close()
+            raise KeyboardInterrupt from exc
         if isinstance(exc, _FAULTS) or (isinstance(exc, duckdb.Error) and _damaged(str(exc))):
             self.broken = True
             self.close()

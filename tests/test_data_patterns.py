@@ -218,3 +218,121 @@ def test_a_pattern_that_backtracks_on_the_users_words_does_not_hang_the_no_call_
     assert stated == []
     assert states_required_values(tool, "Look up aaaa please") == ["code"]
     assert re.fullmatch(BACKTRACKS, "aaaa")  # the word the second call found
+
+
+def test_a_huge_request_without_an_address_is_checked_in_linear_time() -> None:
+    """The email check ran on a teacher's request from every position of a run: a
+    1 MiB request without "@" took about half an hour (quadratic); now milliseconds."""
+    from callforge.generator.scenarios.no_call import states_required_values
+    from callforge.generator.tools import ToolSpec
+
+    schema = {"type": "string", "format": "email"}
+    tool = ToolSpec(
+        "invite", "Invite someone.", {"type": "object", "properties": {"email": schema},
+                                      "required": ["email"]},
+    )  # fmt: skip
+    started = time.monotonic()
+    assert states_required_values(tool, "a" * 2**20) == []
+    assert time.monotonic() - started < BOUND_S
+    assert states_required_values(tool, "Invite ann.lee+x@example.co.uk today") == ["email"]
+
+
+# Patterns run only with ``fullmatch`` (anchored at both ends: linear), by module.
+_FULLMATCH_ONLY = {("callforge.generator.teachers.offline", "_CODE")}
+
+
+def test_callforges_own_patterns_take_linear_time_on_hostile_text() -> None:
+    """Every compiled pattern of the package, searched over 20,000 characters of the
+    runs that make a greedy class backtrack: a quadratic one takes seconds here."""
+    import importlib
+    import pkgutil
+
+    import callforge.generator
+    import callforge.store
+
+    modules = [
+        importlib.import_module(info.name)
+        for package in (callforge.generator, callforge.store)
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+    ]
+    texts = [unit * (20_000 // len(unit)) for unit in ("a", "1", " ", "a.", "A", "a_", "1-", "a ")]
+    slow: list[tuple[str, str, float]] = []
+    checked = 0
+    for module in modules:
+        for name, value in vars(module).items():
+            if not isinstance(value, re.Pattern) or (module.__name__, name) in _FULLMATCH_ONLY:
+                continue
+            checked += 1
+            for text in texts:
+                started = time.perf_counter()
+                value.search(text)
+                took = time.perf_counter() - started
+                if took > 0.1:  # linear: ~1 ms; the quadratic email pattern took 0.7-2 s
+                    slow.append((f"{module.__name__}.{name}", text[:4], took))
+    assert checked > 50
+    assert slow == []
+
+
+def test_a_pattern_under_the_limit_seeds_a_value_no_longer_than_it_written_out() -> None:
+    """The size bound is also the bound on what seeding draws from a pattern: each
+    repetition is drawn at most ``min(n, m + 6)`` times."""
+    import random
+    from re import _parser  # type: ignore[attr-defined]
+
+    from faker import Faker
+
+    from callforge.generator.limits import MAX_PATTERN_SIZE, written_out_size
+    from callforge.generator.seeding import seed_arguments
+
+    nested = "^" + "(" * 4 + "[ab]{0,30}" + "){1,30}" * 4 + "$"  # 6 * 7**4, and ^ and $
+    assert written_out_size(_parser.parse(nested)) == 6 * 7**4 + 2 <= MAX_PATTERN_SIZE
+    faker = Faker()
+    faker.seed_instance(0)
+    schema = {"type": "object", "properties": {"x": {"type": "string", "pattern": nested}},
+              "required": ["x"]}  # fmt: skip
+    started = time.monotonic()
+    value = seed_arguments(schema, random.Random(0), faker, tool="t")["x"]
+    assert time.monotonic() - started < BOUND_S
+    assert re.fullmatch(nested, value)
+    assert len(value) <= 6 * 7**4
+
+
+_NAME_SCHEMAS = [
+    {"patternProperties": {"^x-": {"type": "integer"}, "id$": {"type": "string"}}},
+    {"properties": {"a": {}}, "patternProperties": {"^x-": {}}, "additionalProperties": False},
+    {"properties": {"a": {}}, "additionalProperties": {"type": "integer"}},
+    {"patternProperties": {"^x-": {}}, "additionalProperties": {"type": "string"}},
+    {"properties": {"a": {}}, "unevaluatedProperties": False},
+    {"allOf": [{"properties": {"a": {}}}, {"patternProperties": {"^x-": {}}}],
+     "unevaluatedProperties": False},
+    {"anyOf": [{"properties": {"a": {"type": "integer"}}}, {"patternProperties": {"^b": {}}}],
+     "unevaluatedProperties": {"type": "boolean"}},
+    {"if": {"properties": {"a": {"const": 1}}}, "then": {"properties": {"b": {}}},
+     "else": {"patternProperties": {"^c": {}}}, "unevaluatedProperties": False},
+    {"$defs": {"base": {"properties": {"a": {}}}}, "$ref": "#/$defs/base",
+     "unevaluatedProperties": False},
+    {"dependentSchemas": {"a": {"properties": {"b": {}}}}, "unevaluatedProperties": False},
+]  # fmt: skip
+_NAME_INSTANCES = [
+    {}, {"a": 1}, {"a": 1, "b": 2}, {"x-1": 1, "x-2": "2"}, {"order_id": 5, "c": True},
+    {"a": 2, "c": 1}, {"b": True, "zz": False}, {"a": "s", "q": 1}, {"x-": None, "id": "k"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("keywords", _NAME_SCHEMAS)
+def test_the_bounded_keywords_decide_and_say_what_jsonschemas_own_do(
+    keywords: dict[str, Any],
+) -> None:
+    """The keywords that match names in time are jsonschema's, re-written: on patterns
+    that are quick, their verdicts and messages are jsonschema's own."""
+    from jsonschema import Draft202012Validator
+
+    from callforge.generator.schema import compiled_validator
+
+    schema = {"type": "object", **keywords}
+    ours = compiled_validator(schema, openapi=False)
+    theirs = Draft202012Validator(schema)
+    for instance in _NAME_INSTANCES:
+        mine = sorted((list(e.path), e.message) for e in ours.iter_errors(instance))
+        expected = sorted((list(e.path), e.message) for e in theirs.iter_errors(instance))
+        assert mine == expected, instance

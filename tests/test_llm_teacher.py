@@ -216,6 +216,11 @@ def test_a_killed_run_loses_only_the_requests_in_flight(tmp_path: Path) -> None:
         assert process.poll() is None, "generate finished before it could be killed"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        journals = list(tmp_path.glob("killed.duckdb.journal-*"))
+        assert journals, "the kill left no journal to replay"
+        for journal in journals:  # answers kept on disk, never the key that paid for them
+            assert SECRET.encode() not in journal.read_bytes(), journal
+            assert SECRET[:12].encode() not in journal.read_bytes(), journal
 
         resumed = generate(server, killed_db, *options, per_tool=per_tool)
         assert resumed.returncode == 0, resumed.stderr

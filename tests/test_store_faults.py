@@ -208,6 +208,7 @@ def test_a_run_killed_outright_shows_as_interrupted(tmp_path: Path) -> None:
 def test_export_below_a_file_or_into_a_read_only_folder_is_one_line(
     small_store: Path, tmp_path: Path
 ) -> None:
+    before = store_snapshot(small_store)
     blocker = tmp_path / "file.txt"
     blocker.write_text("keep me")
     readonly = tmp_path / "readonly"
@@ -234,3 +235,4 @@ def test_export_below_a_file_or_into_a_read_only_folder_is_one_line(
     finally:
         os.chmod(readonly, 0o755)
     assert blocker.read_text() == "keep me"
+    assert store_snapshot(small_store) == before

@@ -24,6 +24,8 @@ import rstr
 from faker import Faker
 from faker.generator import Generator
 
+from callforge.generator.limits import DRAWN_REPEATS
+
 _SAFE_CHARS = string.ascii_letters + string.digits + "-_."
 
 
@@ -87,7 +89,7 @@ class _PatternText(rstr.Rstr):
         return self._random.choice(candidates)
 
     def _handle_repeat(self, start_range: int, end_range: int, value: Any) -> str:
-        times = self._random.randint(start_range, min(end_range, start_range + 6))
+        times = self._random.randint(start_range, min(end_range, start_range + DRAWN_REPEATS))
         return "".join("".join(self._handle_state(i) for i in value) for _ in range(times))
 
 

@@ -67,7 +67,7 @@ class AdaptiveLimiter:
             except BaseException:
                 if future.done() and not future.cancelled():
                     self.release()
-                else:
+                elif future in self._waiters:  # ``_wake`` drops a waiter cancelled meanwhile
                     self._waiters.remove(future)
                 raise
         now = self._clock()
