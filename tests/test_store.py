@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -174,6 +175,29 @@ def test_counts_attempts_and_staleness(tmp_path: Path) -> None:
         assert store.stale_counts() == {("t", "single"): 2}
         assert [e.stale for e in store.examples(include_stale=True)] == [True, True]
         assert store.examples() == []
+
+
+def test_an_example_is_stale_when_any_tool_it_was_made_from_changed(tmp_path: Path) -> None:
+    # examples made from several tools: stale as soon as one of them is no longer current
+    made_from = {"a": ["h1"], "b": ["h1", "g1"], "c": ["g1", "k1"], "d": []}
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.begin_run("test", {})
+        store.register_tools([("t", "h1", {"v": 1}), ("u", "g1", {"v": 1}), ("w", "k1", {"v": 1})])
+        rows = [
+            replace(_example(key * 64, attempt=i), tool_hashes=hashes)
+            for i, (key, hashes) in enumerate(made_from.items())
+        ]
+        store.write_batch(run, rows, [])
+        assert not any(e.stale for e in store.examples(include_stale=True))
+        store.register_tools([("t", "h1", {"v": 1}), ("u", "g2", {"v": 2})])  # u changed, w gone
+        current = {"h1"}
+        expected = {key[0] * 20: not set(hashes) <= current for key, hashes in made_from.items()}
+        assert expected == {"a" * 20: False, "b" * 20: True, "c" * 20: True, "d" * 20: False}
+        every = store.examples(include_stale=True)
+        assert {e.example_id: e.stale for e in every} == expected
+        assert [e.example_id for e in store.examples()] == ["a" * 20, "d" * 20]
+        assert store.stale_counts() == {("t", "single"): 2}
+        assert store.accepted_counts() == {("t", "single"): 2}
 
 
 def test_locked_store_is_a_clear_error(tmp_path: Path) -> None:
