@@ -18,7 +18,9 @@ read before a decision is written, and the final stream runs undisturbed):
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from callforge.generator.records import Cell
 from callforge.store.database import STALE, Store, StoredExample
@@ -34,9 +36,12 @@ class ExportSelection:
     """The temp tables of one export (see the module docstring)."""
 
     PAGE = 500
+    BUCKET = 20_000
+    """Conversations per bucket of the final stream: sorted in DuckDB's memory (or spilled)."""
 
     def __init__(self, store: Store, seed: int) -> None:
         self._db = store.cursor()
+        self._path = store.path
         self._stale = STALE
         self._seed = str(seed)
 
@@ -172,50 +177,74 @@ class ExportSelection:
     def stream(self, split: str, batch_size: int = 200) -> Iterator[StoredExample]:
         """The examples of ``split`` in seeded order, read a batch at a time.
 
-        Only the row ids are sorted (in a temp table); each batch then reads its
-        conversations by row id and puts them in order here: sorting the
-        conversations themselves made DuckDB run out of its memory at a million."""
+        A store bigger than DuckDB's memory cap is neither sorted whole (sorting the
+        conversations ran out of memory at a million) nor read by row id (each read
+        scans the table: quadratic). One pass in storage order instead writes every
+        conversation to the Parquet file of its bucket of ``BUCKET`` consecutive
+        seeded places (a bounded external merge: one hash join, then partitioned
+        writes); each bucket is then read back sorted by its place, one at a time.
+        The files live in a folder next to the store, removed at the end."""
         self._db.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE export_order AS
             SELECT row_number() OVER (ORDER BY s.example_rank, s.example_id) AS n, s.row
             FROM export_selection s JOIN export_groups g USING (group_id)
             WHERE {_IN_EVAL} = $eval
-            ORDER BY n
             """,
             {"eval": split == "eval"},
         )
-        first = 1
-        while order := [
-            row
-            for (row,) in self._db.execute(
-                "SELECT row FROM export_order WHERE n >= $first AND n < $first + $size ORDER BY n",
-                {"first": first, "size": batch_size},
-            ).fetchall()
-        ]:
-            rows = self._db.execute(
+        with tempfile.TemporaryDirectory(
+            prefix=f"{self._path.name}.export-", dir=self._path.parent
+        ) as work:
+            buckets = Path(work) / split
+            quoted = str(buckets).replace("'", "''")
+            self._db.execute(
                 f"""
-                SELECT e.rowid, e.example_id, e.tool_name, e.category, e.tool_hashes,
-                       e.scenario, {self._stale} AS stale, e.failure_kind, e.teacher
-                FROM examples e WHERE e.rowid = ANY($rows)
-                """,
-                {"rows": order},
-            ).fetchall()
-            by_row = {row[0]: row[1:] for row in rows}
-            del rows
-            for row in order:
-                example_id, tool, category, hashes, scenario, stale, kind, teacher = by_row.pop(row)
-                yield StoredExample(
-                    example_id,
-                    tool,
-                    category,
-                    list(hashes),
-                    json.loads(scenario),
-                    stale,
-                    failure_kind=kind,
-                    teacher=teacher,
-                )
-            first += batch_size
+                COPY (
+                    SELECT (o.n - 1) // {self.BUCKET} AS bucket, o.n, e.example_id,
+                           e.tool_name, e.category, e.tool_hashes, e.scenario,
+                           {self._stale} AS stale, e.failure_kind, e.teacher
+                    FROM examples e JOIN export_order o ON e.rowid = o.row
+                ) TO '{quoted}' (FORMAT parquet, PARTITION_BY (bucket))
+                """
+            )
+            self._db.execute("DROP TABLE export_order")
+            bucket = 0
+            while files := sorted(str(f) for f in buckets.glob(f"bucket={bucket}/*.parquet")):
+                cursor = self._db.cursor()
+                try:
+                    cursor.execute(
+                        """
+                        SELECT example_id, tool_name, category, tool_hashes, scenario, stale,
+                               failure_kind, teacher
+                        FROM read_parquet($files, hive_partitioning = false) ORDER BY n
+                        """,
+                        {"files": files},
+                    )
+                    while rows := cursor.fetchmany(batch_size):
+                        for (
+                            example_id,
+                            tool,
+                            category,
+                            hashes,
+                            scenario,
+                            stale,
+                            kind,
+                            teacher,
+                        ) in rows:
+                            yield StoredExample(
+                                example_id,
+                                tool,
+                                category,
+                                list(hashes),
+                                json.loads(scenario),
+                                stale,
+                                failure_kind=kind,
+                                teacher=teacher,
+                            )
+                finally:
+                    cursor.close()
+                bucket += 1
 
     def _group_count(self) -> int:
         row = self._db.execute("SELECT count(*) FROM export_groups").fetchone()
