@@ -56,20 +56,37 @@ _ATTRIBUTES: dict[str, dict[str, Any]] = {
 }
 
 
+_QUALIFIERS = (
+    "billing", "shipping", "partner", "legacy", "primary", "backup", "home", "work",
+    "internal", "external", "vendor", "retail", "wholesale", "clinic", "campus", "fleet",
+)  # fmt: skip
+SHARED_VOCABULARY = 300
+"""The first tools (services of 12) name things plainly and alike: ``city``, ``amount``,
+``customer_id``, emails with ``format: email``. Later services each have a qualifier
+(``billing_city``, ``billing_customer_id``), shared by four services, and mark no
+formats or amounts: a catalogue's vocabulary grows with it. (A parameter that any
+money or any email feeds, or a name every tool shares, has edges from a fixed share
+of all tools: such a catalogue's graph grows with the square of its size.)"""
+
+
 def synthetic_tools(count: int, seed: int = 0) -> list[dict[str, Any]]:
     """``count`` OpenAI function tools with unique names, drawn from ``seed``."""
     rng = random.Random(seed)
-    tools, names = [], set()
+    tools: list[dict[str, Any]] = []
+    names: set[str] = set()
     for number in range(count):
-        service = f"{_SERVICES[number % len(_SERVICES)]}{number // 100}"
-        entity, verb = rng.choice(_ENTITIES), rng.choice(_VERBS)
-        other = rng.choice(_ENTITIES)
+        index = number // 12
+        service = f"{_SERVICES[index % len(_SERVICES)]}{index // len(_SERVICES)}"
+        shared = number < SHARED_VOCABULARY
+        qualifier = "" if shared else _qualifier(index // 4)
+        entity, other = (qualifier + rng.choice(_ENTITIES) for _ in range(2))
+        verb = rng.choice(_VERBS)
         name = f"{service}_{verb}_{entity}"
         name = f"{name}_{number}" if name in names else name
         names.add(name)
-        properties = _parameters(rng, verb, entity, other)
+        properties = _parameters(rng, verb, entity, other, qualifier)
         if tools and rng.random() < 0.3:  # "as returned by <an earlier tool>"
-            named = rng.choice(tools)["function"]["name"]
+            named = rng.choice(tools[-12:])["function"]["name"]
             for schema in properties.values():
                 schema["description"] = f"as returned by {named}"
         function: dict[str, Any] = {
@@ -78,26 +95,39 @@ def synthetic_tools(count: int, seed: int = 0) -> list[dict[str, Any]]:
             "parameters": {"type": "object", "properties": properties, "required": []},
         }
         if rng.random() < 0.25:
-            function["x-output-schema"] = _output(rng, verb, entity, other)
+            function["x-output-schema"] = _output(rng, verb, entity, other, qualifier)
         tools.append({"type": "function", "function": function})
     return tools
 
 
-def _parameters(rng: random.Random, verb: str, entity: str, other: str) -> dict[str, Any]:
+def _qualifier(group: int) -> str:
+    word = _QUALIFIERS[group % len(_QUALIFIERS)]
+    round_ = group // len(_QUALIFIERS)
+    return f"{word}{round_ or ''}_"
+
+
+def _attribute(name: str, qualifier: str) -> dict[str, Any]:
+    schema = dict(_ATTRIBUTES[name])
+    return {"type": schema["type"]} if qualifier else schema
+
+
+def _parameters(
+    rng: random.Random, verb: str, entity: str, other: str, qualifier: str
+) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     if verb in ("get", "update", "cancel", "delete"):
         properties[f"{entity}_id"] = dict(_STRING, description=f"The {entity} to {verb}")
     if rng.random() < 0.5:
         properties[f"{other}_id"] = dict(_STRING, description=f"as returned by a {other} search")
     for attribute in rng.sample(sorted(_ATTRIBUTES), rng.randint(1, 3)):
-        properties[attribute] = dict(_ATTRIBUTES[attribute])
-    if rng.random() < 0.2:
+        properties[qualifier + attribute] = _attribute(attribute, qualifier)
+    if not qualifier and rng.random() < 0.2:
         properties["amount"] = _NUMBER
-    if rng.random() < 0.15:  # named unlike any field, with an identifying format
+    if not qualifier and rng.random() < 0.15:  # named unlike any field, with a format
         properties[rng.choice(("recipient", "homepage"))] = dict(
             rng.choice((_ATTRIBUTES["email"], _ATTRIBUTES["url"]))
         )
-    if rng.random() < 0.1:
+    if not qualifier and rng.random() < 0.1:
         properties["from_currency"] = {"type": "string", "pattern": "^[A-Z]{3}$"}
     if verb in ("search", "list"):
         properties["limit"] = {"type": "integer", "minimum": 1, "maximum": 50}
@@ -105,11 +135,13 @@ def _parameters(rng: random.Random, verb: str, entity: str, other: str) -> dict[
     return properties
 
 
-def _output(rng: random.Random, verb: str, entity: str, other: str) -> dict[str, Any]:
+def _output(
+    rng: random.Random, verb: str, entity: str, other: str, qualifier: str
+) -> dict[str, Any]:
     record: dict[str, Any] = {"id": _STRING, f"{other}_id": _STRING}
     for attribute in rng.sample(sorted(_ATTRIBUTES), rng.randint(2, 4)):
-        record[attribute] = _ATTRIBUTES[attribute]
-    if rng.random() < 0.3:
+        record[qualifier + attribute] = _attribute(attribute, qualifier)
+    if not qualifier and rng.random() < 0.3:
         record["total_price"] = _NUMBER
         record["currency"] = _ATTRIBUTES["currency"]
     if verb in ("search", "list"):

@@ -195,7 +195,7 @@ def graph_of(tools: ToolSet) -> DataFlowGraph:
     given = tools.dataflow
     if isinstance(given, DataFlowGraph):
         return given
-    key = tuple(tool.content_hash for tool in tools)
+    key = tools.content_hash
     graph = _inferred.get(key)
     if graph is None:
         if len(_inferred) >= 256:
@@ -204,7 +204,7 @@ def graph_of(tools: ToolSet) -> DataFlowGraph:
     return graph
 
 
-_inferred: dict[tuple[str, ...], DataFlowGraph] = {}
+_inferred: dict[str, DataFlowGraph] = {}
 
 
 def chainable_parameters(tool: ToolSpec) -> dict[str, dict[str, Any]]:
