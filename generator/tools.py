@@ -119,6 +119,12 @@ class ToolSet:
         return [tool.name for tool in self.tools]
 
     @cached_property
+    def parameter_schemas(self) -> dict[str, dict[str, Any]]:
+        """Each tool's parameters schema by name, built once (validation looks every call
+        up in it, once per attempt)."""
+        return {tool.name: tool.parameters for tool in self.tools}
+
+    @cached_property
     def content_hash(self) -> str:
         """The tools' content hashes in order, hashed: one key for what the set holds,
         worked out once (a run with 10,000 tools asks for it once per tool)."""
