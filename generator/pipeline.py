@@ -407,24 +407,37 @@ class Generation:
         if missing_total:
             self.on_progress(Progress(missing_total, 0, 0, 0))
 
+        # The cells that may need an attempt again, in target order: neither a cell's
+        # missing count nor its budget ever grows, so a cell out of either leaves for
+        # good, and a round-robin pass skips only the cells in flight, not every
+        # filled cell of a run over 10,000 tools.
+        open_cells = dict.fromkeys(c for c in summary.targets if missing[c] and budget[c] > 0)
+
         def schedule() -> Iterator[tuple[Cell, int]]:
             """Round-robin over cells that still need examples and have budget."""
-            while not summary.stopped:
-                progressed = False
-                for cell in summary.targets:
-                    if missing[cell] - pending[cell] > 0 and budget[cell] > 0:
-                        budget[cell] -= 1
-                        if holes.get(cell):
-                            number = holes[cell].popleft()
-                        else:
-                            number = next_attempt.get(cell, 0)
-                            next_attempt[cell] = number + 1
-                        progressed = True
-                        yield cell, number
-                        if len(in_flight) >= self.teacher.concurrency:
-                            return
-                if not progressed:
-                    return
+            closed: list[Cell] = []
+            try:
+                while not summary.stopped:
+                    progressed = False
+                    for cell in open_cells:
+                        if missing[cell] <= 0 or budget[cell] <= 0:
+                            closed.append(cell)
+                        elif missing[cell] - pending[cell] > 0:
+                            budget[cell] -= 1
+                            if holes.get(cell):
+                                number = holes[cell].popleft()
+                            else:
+                                number = next_attempt.get(cell, 0)
+                                next_attempt[cell] = number + 1
+                            progressed = True
+                            yield cell, number
+                            if len(in_flight) >= self.teacher.concurrency:
+                                return
+                    if not progressed:
+                        return
+            finally:
+                for cell in closed:
+                    open_cells.pop(cell, None)
 
         try:
             while True:

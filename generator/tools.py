@@ -118,6 +118,18 @@ class ToolSet:
     def names(self) -> list[str]:
         return [tool.name for tool in self.tools]
 
+    @cached_property
+    def parameter_schemas(self) -> dict[str, dict[str, Any]]:
+        """Each tool's parameters schema by name, built once (validation looks every call
+        up in it, once per attempt)."""
+        return {tool.name: tool.parameters for tool in self.tools}
+
+    @cached_property
+    def content_hash(self) -> str:
+        """The tools' content hashes in order, hashed: one key for what the set holds,
+        worked out once (a run with 10,000 tools asks for it once per tool)."""
+        return sha256_hex(" ".join(tool.content_hash for tool in self.tools))
+
     def definitions(self) -> list[dict[str, Any]]:
         return [tool.definition for tool in self.tools]
 

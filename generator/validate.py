@@ -73,8 +73,7 @@ def validate_scenario(scenario: Scenario, tools: ToolSet) -> Rejection | None:
     problem = check_layout(scenario)
     if problem is not None:
         return problem
-    schemas = {tool.name: tool.parameters for tool in tools}
-    conversation = _ConversationCheck(schemas, plan_today(plan))
+    conversation = _ConversationCheck(tools.parameter_schemas, plan_today(plan))
     messages = scenario.to_messages()
     # The results are judged before the answer is judged against them.
     problem = (

@@ -76,15 +76,21 @@ def _one_line(stderr: str, expected: str) -> None:
     assert stderr.count("interrupted") == 1, stderr[-3000:]
 
 
-def _tool_file(path: Path, count: int, schema: dict[str, Any] | None = None) -> Path:
+def _tool_file(
+    path: Path,
+    count: int,
+    schema: dict[str, Any] | None = None,
+    output: dict[str, Any] | None = None,
+) -> Path:
     parameters = schema or {
         "type": "object",
         "properties": {"code": {"type": "string"}, "note": {"type": "string"}},
         "required": ["code"],
     }
+    declared = {"x-output-schema": output} if output else {}
     tools = [
         {"type": "function", "function": {"name": f"tool_{i}", "description": "Look it up.",
-                                          "parameters": parameters}}
+                                          "parameters": parameters, **declared}}
         for i in range(count)
     ]  # fmt: skip
     path.write_text(json.dumps(tools))
@@ -133,10 +139,17 @@ def test_ctrl_c_while_the_tools_are_seeded_leaves_no_run_behind(tmp_path: Path) 
 
 
 def test_ctrl_c_while_the_event_loop_is_busy_with_synchronous_work(tmp_path: Path) -> None:
-    """The data-flow graph of 800 tools takes ~20 s in the event loop without an await:
-    asyncio.run's first Ctrl-C only cancelled the run, which waited for the graph
-    (measured: 3.3 s to exit at 500 tools, 6 s in). Now the loop is interrupted."""
-    tools = _tool_file(tmp_path / "tools.json", 800)
+    """The data-flow graph of 800 tools that each feed every other (a ``country_code``
+    result into a ``country`` parameter: 639,200 edges) takes ~10 s in the event loop
+    without an await: asyncio.run's first Ctrl-C only cancelled the run, which waited
+    for the graph (measured: 3.3 s to exit, 6 s in). Now the loop is interrupted."""
+    parameters = {
+        "type": "object",
+        "properties": {"country": {"type": "string"}, "note": {"type": "string"}},
+        "required": ["country"],
+    }
+    output = {"type": "object", "properties": {"country_code": {"type": "string"}}}
+    tools = _tool_file(tmp_path / "tools.json", 800, parameters, output)
     db = tmp_path / "store.duckdb"
     started = time.monotonic()
     subprocess.run([*CLI, "tools", "import", tools], capture_output=True, check=True)
