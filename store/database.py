@@ -28,17 +28,19 @@ from callforge.store.journal import CacheJournal
 from callforge.store.migrations import MIGRATIONS
 
 STALE = """
-    EXISTS (
-        SELECT 1 FROM unnest(e.tool_hashes) AS made_from(tool_hash)
-        WHERE made_from.tool_hash NOT IN (SELECT tool_hash FROM current_tools)
+    e.example_id IN (
+        SELECT example_id FROM (SELECT example_id, unnest(tool_hashes) AS made_from FROM examples)
+        WHERE made_from NOT IN (SELECT tool_hash FROM current_tools)
     )
 """
 """SQL: example ``e`` was made from a tool version that is no longer current.
 
-An anti-join of the example's tool hashes against ``current_tools`` (DuckDB
-decorrelates it into one hash join), so it costs the hashes the examples list,
-not examples x tools: 10,000 tools and examples took 15 s with a
-``list_has_all`` against the whole current list per example, 0.05 s this way."""
+The ids of the stale examples come from one anti-join of every example's tool
+hashes against ``current_tools``, so the check costs the hashes the examples list,
+not examples x tools (10,000 tools and examples: 15 s with a ``list_has_all``
+against the whole current list per example, 0.05 s this way). The subquery is not
+correlated: a correlated one made DuckDB buffer the outer rows, conversations
+included, for its join."""
 
 log = logging.getLogger(__name__)
 """Warnings a command shows on stderr (``cli.py`` formats them as ``warning: ...``)."""
