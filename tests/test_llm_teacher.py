@@ -664,6 +664,34 @@ def test_limiter_never_exceeds_its_limit_and_staggers_starts() -> None:
         assert start - starts[0] >= k * stagger - resolution, (k, start - starts[0])
 
 
+def test_release_says_whether_a_waiting_request_was_handed_the_slot() -> None:
+    """The teacher yields to the request it handed its slot to, before parsing its own
+    reply: release must tell it when there is one."""
+
+    async def scenario() -> tuple[bool, bool, list[str]]:
+        limiter = AdaptiveLimiter(1, stagger_s=0.0)
+        order: list[str] = []
+
+        async def waiting() -> None:
+            await limiter.acquire()
+            order.append("waiting request started")
+            limiter.release()
+
+        await limiter.acquire()
+        task = asyncio.create_task(waiting())
+        await asyncio.sleep(0)  # it queues for the one slot
+        handed_over = limiter.release()
+        await asyncio.sleep(0)
+        order.append("first reply parsed")
+        await task
+        await limiter.acquire()  # alone now: its release hands nothing over
+        return handed_over, limiter.release(), order
+
+    handed_over, nobody_waiting, order = asyncio.run(scenario())
+    assert handed_over and not nobody_waiting
+    assert order == ["waiting request started", "first reply parsed"]
+
+
 # ---------------------------------------------------------------------------
 # Free text: the teacher writes the arguments the plan marks, under their schema.
 

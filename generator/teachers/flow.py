@@ -80,9 +80,10 @@ class AdaptiveLimiter:
                 self.release()
                 raise
 
-    def release(self) -> None:
+    def release(self) -> bool:
+        """Free a slot; whether a waiting request was handed one."""
         self.in_flight -= 1
-        self._wake()
+        return self._wake()
 
     def on_success(self, latency_s: float) -> None:
         self.latency_s = (
@@ -128,12 +129,15 @@ class AdaptiveLimiter:
             return self.stagger_s
         return min(self.stagger_s, self.latency_s / max(self.limit, 1.0) / 2)
 
-    def _wake(self) -> None:
+    def _wake(self) -> bool:
+        woke = False
         while self._waiters and self.in_flight < int(self.limit):
             future = self._waiters.popleft()
             if not future.done():
                 self.in_flight += 1
                 future.set_result(None)
+                woke = True
+        return woke
 
 
 class _Bucket:
