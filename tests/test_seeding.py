@@ -1274,3 +1274,22 @@ def test_a_local_street_is_one_clean_line() -> None:
         for _ in range(10):
             street = local_street(place, rng)
             assert street is None or street == " ".join(street.split()), (place.city, street)
+
+
+def test_street_fakers_are_made_one_step_at_a_time_and_then_reused() -> None:
+    """An LLM run warms them up between its first replies; after that a street costs no
+    new Faker."""
+    from callforge.generator.seeding import places
+
+    places._street_faker.cache_clear()
+    steps = places.street_fakers()
+    next(steps)
+    assert places._street_faker.cache_info().currsize == 1  # one locale per step
+    for _ in steps:
+        pass
+    warmed = places._street_faker.cache_info()
+    assert warmed.currsize == len(set(places._STREET_LOCALES.values()))
+    berlin = places.place_named("Berlin")
+    assert berlin is not None
+    assert places.local_street(berlin, random.Random(3))
+    assert places._street_faker.cache_info().misses == warmed.misses

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -187,6 +188,14 @@ _STREET_PROVIDERS = ["faker.providers.address", "faker.providers.person"]
 @lru_cache(maxsize=32)
 def _street_faker(locale: str) -> Faker:
     return Faker(locale, providers=_STREET_PROVIDERS)
+
+
+def street_fakers() -> Iterator[None]:
+    """Make each locale's street Faker, one per step: a caller warming them up while it
+    waits on something else (an LLM run's first round trip) yields between steps."""
+    for locale in _STREET_LOCALES.values():
+        _street_faker(locale)
+        yield
 
 
 def local_street(place: Place, rng: random.Random) -> str | None:
