@@ -118,24 +118,7 @@ def test_ctrl_c_while_the_tools_are_seeded_leaves_no_run_behind(tmp_path: Path) 
     properties = {f"field_{i}": code_schema for i in range(20)}
     schema = {"type": "object", "properties": properties, "required": list(properties)}
     tools = _tool_file(tmp_path / "tools.json", 600, schema)
-    db = tmp_path / "store.duckdb"
-    started = time.monotonic()
-    subprocess.run([*CLI, "tools", "import", tools], capture_output=True, check=True)
-    reading = time.monotonic() - started  # start-up and reading: the check comes next
-    seconds, code, stderr = _interrupted(
-        ["generate", "--tools", tools, "--per-tool", "1", "--db", db],
-        under_way=_after(reading + 1.0),
-    )
-    assert code == 130
-    _one_line(
-        stderr,
-        f"interrupted: the 0 examples accepted in this run are kept in {db}; run the same "
-        "command again to resume (it makes only what is missing, and re-sends only the "
-        "requests that were in flight)",
-    )
-    assert seconds < STOPPED_WITHIN_S, seconds
-    if db.exists():
-        assert {run["status"] for run in _stats(db)["runs"]} <= {"interrupted"}
+    _assert_generate_stops(tools, tmp_path / "store.duckdb", settle_s=1.0)
 
 
 def test_ctrl_c_while_the_event_loop_is_busy_with_synchronous_work(tmp_path: Path) -> None:
@@ -151,22 +134,8 @@ def test_ctrl_c_while_the_event_loop_is_busy_with_synchronous_work(tmp_path: Pat
     output = {"type": "object", "properties": {"country_code": {"type": "string"}}}
     tools = _tool_file(tmp_path / "tools.json", 800, parameters, output)
     db = tmp_path / "store.duckdb"
-    started = time.monotonic()
-    subprocess.run([*CLI, "tools", "import", tools], capture_output=True, check=True)
-    reading = time.monotonic() - started
-    seconds, code, stderr = _interrupted(
-        ["generate", "--tools", tools, "--per-tool", "1", "--db", db],
-        under_way=_after(reading + 2.5),
-    )
-    assert code == 130
-    _one_line(
-        stderr,
-        f"interrupted: the 0 examples accepted in this run are kept in {db}; run the same "
-        "command again to resume (it makes only what is missing, and re-sends only the "
-        "requests that were in flight)",
-    )
-    assert seconds < STOPPED_WITHIN_S, seconds
-    assert {run["status"] for run in _stats(db)["runs"]} <= {"interrupted"}
+    _assert_generate_stops(tools, db, settle_s=2.5)
+    assert db.exists()
 
 
 def test_ctrl_c_while_examples_are_written_keeps_them_and_resumes(tmp_path: Path) -> None:
@@ -246,3 +215,25 @@ def test_ctrl_c_during_evaluate_with_requests_in_flight(
     _one_line(stderr, "interrupted: 'callforge evaluate' stopped before it finished")
     assert seconds < STOPPED_WITHIN_S, seconds
     assert SECRET not in stderr
+
+
+def _assert_generate_stops(tools: Path, db: Path, settle_s: float) -> None:
+    """Ctrl-C ``settle_s`` after the time the tools take to read: exit 130 within the
+    bound, one line, and the run (if it was recorded) reads interrupted."""
+    started = time.monotonic()
+    subprocess.run([*CLI, "tools", "import", tools], capture_output=True, check=True)
+    reading = time.monotonic() - started  # start-up and reading: the phase comes next
+    seconds, code, stderr = _interrupted(
+        ["generate", "--tools", tools, "--per-tool", "1", "--db", db],
+        under_way=_after(reading + settle_s),
+    )
+    assert code == 130
+    _one_line(
+        stderr,
+        f"interrupted: the 0 examples accepted in this run are kept in {db}; run the same "
+        "command again to resume (it makes only what is missing, and re-sends only the "
+        "requests that were in flight)",
+    )
+    assert seconds < STOPPED_WITHIN_S, seconds
+    if db.exists():
+        assert {run["status"] for run in _stats(db)["runs"]} <= {"interrupted"}
