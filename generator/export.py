@@ -16,8 +16,9 @@ exporter's business (``generator/exporters/``), the split's rules are in
   callforge version, per-split counts, sha256 of every file) and a dataset card
   (``README.md`` with the Hugging Face metadata header) are written beside the data.
 
-Files are written to temporary names and renamed into place, so a failed export
-never leaves a half-written file.
+Files are written to temporary names and renamed into place together once all are
+written, so a failed or interrupted export leaves the folder as it was: no half-written
+file, no new train beside an old eval.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Any
 from callforge.generator import __version__
 from callforge.generator.errors import InputError
 from callforge.generator.exporters import Conversation, Exporter, FormatOptions, get_exporter
-from callforge.generator.exporters.base import JsonlWriter
+from callforge.generator.exporters.base import JsonlWriter, RecordWriter
 from callforge.generator.near_duplicates import group_examples
 from callforge.generator.provenance import dataset_card, provenance
 from callforge.generator.scenarios.base import Scenario
@@ -104,6 +105,23 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         raise InputError(
             f"{store.path}: nothing to export (no {which} examples); run 'callforge generate' first"
         )
+    staged = StagedFiles()
+    try:
+        manifest = _export(store, out, exporter, config, tool_names, staged)
+        staged.publish()
+    finally:
+        staged.discard()
+    return manifest
+
+
+def _export(
+    store: Store,
+    out: Path,
+    exporter: Exporter,
+    config: ExportConfig,
+    tool_names: list[str],
+    staged: StagedFiles,
+) -> dict[str, Any]:
     with store.memory_bound():
         group_count = group_examples(store)
         selection = ExportSelection(store, config.seed)
@@ -114,11 +132,13 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
             data_files = {name: exporter.data_file(name) for name in SPLITS}
             files = {}
             for name in SPLITS:
-                files.update(_write_split(store, selection, out, exporter, split, name, config))
+                files.update(
+                    _write_split(store, selection, out, exporter, split, name, config, staged)
+                )
         finally:
             selection.close()
     for file_name, text in exporter.side_files(data_files).items():
-        files[file_name] = _write_text(out / file_name, text)
+        files[file_name] = staged.write_text(out / file_name, text)
     manifest = {
         "callforge_version": __version__,
         "format": exporter.name,
@@ -131,8 +151,8 @@ def export_dataset(store: Store, out_dir: str | Path, config: ExportConfig) -> d
         "files": files,
     }
     card = dataset_card(manifest, exporter, data_files)
-    manifest["files"]["README.md"] = _write_text(out / "README.md", card)
-    _write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    manifest["files"]["README.md"] = staged.write_text(out / "README.md", card)
+    staged.write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
@@ -144,10 +164,13 @@ def _write_split(
     split: Split,
     name: str,
     config: ExportConfig,
+    staged: StagedFiles,
 ) -> dict[str, dict[str, Any]]:
     tools_for = _tool_lists(store, config, split.held_out if name == "train" else ())
-    writer = exporter.open_writer(out / exporter.data_file(name))
-    sidecar = JsonlWriter(out / f"{name}.meta.jsonl") if exporter.metadata_sidecar() else None
+    writer = staged.add(exporter.open_writer(out / exporter.data_file(name)))
+    sidecar = None
+    if exporter.metadata_sidecar():
+        sidecar = staged.add(JsonlWriter(out / f"{name}.meta.jsonl"))
     try:
         for example in selection.stream(name):
             conversation = conversation_of(example, tools_for(example))
@@ -158,7 +181,6 @@ def _write_split(
         for open_writer in (writer, sidecar):
             if open_writer is not None:
                 open_writer.finish()
-                open_writer.temporary.unlink(missing_ok=True)
         raise
     files = {exporter.data_file(name): writer.close()}
     if sidecar is not None:
@@ -287,9 +309,33 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _write_text(path: Path, text: str) -> dict[str, Any]:
-    data = text.encode("utf-8")
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+class StagedFiles:
+    """An export's files, written under temporary names and renamed into place together
+    once all are written: a failed or interrupted export leaves the folder as it was
+    (no mix of new and old splits, no temporary files)."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []  # (temporary, final)
+
+    def add(self, writer: RecordWriter) -> RecordWriter:
+        self._pending.append((writer.temporary, writer.path))
+        return writer
+
+    def write_text(self, path: Path, text: str) -> dict[str, Any]:
+        data = text.encode("utf-8")
+        temporary = path.with_name(f".{path.name}.tmp")
+        self._pending.append((temporary, path))
+        temporary.write_bytes(data)
+        return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    def publish(self) -> None:
+        """Rename every file into place, the manifest (written last) last."""
+        while self._pending:
+            temporary, final = self._pending.pop(0)
+            os.replace(temporary, final)
+
+    def discard(self) -> None:
+        """Remove what was not published (nothing, after ``publish``)."""
+        for temporary, _ in self._pending:
+            temporary.unlink(missing_ok=True)
+        self._pending.clear()

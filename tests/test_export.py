@@ -148,3 +148,22 @@ def test_the_stream_in_slices_keeps_the_seeded_order(
         ids = [line["example_id"] for line in read_jsonl(tmp_path / "many" / f"{split}.meta.jsonl")]
         seeded = sorted(ids, key=lambda i: (hashlib.sha256(f"4:{i}".encode()).hexdigest()[:16], i))
         assert ids == seeded and len(ids) > 37
+
+
+def test_an_export_that_fails_part_way_leaves_the_folder_as_it_was(
+    small_store: Path, tmp_path: Path
+) -> None:
+    """The eval split cannot be written (its temporary name is taken by a folder): the
+    train split written before it must not replace the old one, and no temporary file of
+    this export may stay behind."""
+    out = tmp_path / "data"
+    _export(small_store, out, "--seed", "1")
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    (out / ".eval.jsonl.tmp").mkdir()
+    result = run_cli("export", "--db", small_store, "--out", out, "--seed", "2")
+    assert result.returncode != 0
+    (out / ".eval.jsonl.tmp").rmdir()
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    # The same export, unhindered, does change the files: the check above could fail.
+    _export(small_store, out, "--seed", "2")
+    assert (out / "train.jsonl").read_bytes() != before["train.jsonl"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,8 @@ class Conversation:
 
 
 class RecordWriter(ABC):
-    """Writes a split's records to a temporary file, renamed into place on ``close``."""
+    """Writes a split's records to a temporary file; ``close`` finishes and measures it,
+    and the export renames it into place with the others once every file is written."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -79,7 +79,6 @@ class RecordWriter(ABC):
             while chunk := stream.read(1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
-        os.replace(self.temporary, self.path)
         return {"sha256": digest.hexdigest(), "records": self.records, "bytes": size}
 
 
