@@ -231,6 +231,12 @@ def test_stats_shows_the_validators_reasons_acceptance_and_spend(tmp_path: Path)
     assert not any("output did not fit" in m.group(3) for m in reasons)
     for m in reasons:  # an argument's path is tool.argument, never run together
         assert not re.search(r"ungrounded value: \w+ =", m.group(3)), m.group(3)
+    # The pilot stops the run after its first paid attempts and cancels those in flight:
+    # on a loaded machine a cell's only attempts can be among them. Such a cell has no
+    # acceptance yet; every other one shows 0% of its attempts.
+    tried = [cell for cell in data["cells"] if cell["attempts"]]
+    assert len(tried) >= len(data["cells"]) // 2
     for cell in data["cells"]:
-        assert cell["acceptance"] == 0.0 and cell["attempts"] > 0
+        assert cell["acceptance"] == (0.0 if cell["attempts"] else None)
+    for cell in tried:
         assert re.search(rf"{cell['tool'][:12]}.*0% of {cell['attempts']}", text)  # names cut
